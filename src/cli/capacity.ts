@@ -1,0 +1,148 @@
+/**
+ * `prototoken capacity`: per text, the longest grid length it can be solved at (>= threshold
+ * accuracy), and the paper's summary table: capacity and H_LM mean ± std per text source and m mode.
+ */
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { installInterrupt, loadInitSpec, recordsFor } from './run_support.js';
+import { presetsOf } from './solve.js';
+import { addDatasetOptions, addSolverOptions, datasetSchema, openRunDataset } from './dataset_run.js';
+import { solverOptionsOf } from './solver_options.js';
+import { solverSchema } from '../solver/config.js';
+import { describeInit } from '../solver/init.js';
+import { CAPACITY_GRID, type CapacityOutcome, capacitySearch } from '../solver/capacity.js';
+import { SOURCE_KINDS, loadSource } from '../datasets/sources.js';
+import { readDataset } from '../datasets/index.js';
+import type { LoadedModel } from '../lm/load.js';
+import { PrototokenError } from '../util/errors.js';
+
+const schema = baseSchema.merge(solverSchema).merge(datasetSchema).extend({
+  texts: z.string().nullable().default(null),
+  limit: z.number().int().min(1).nullable().default(32),
+  kinds: z.array(z.enum(SOURCE_KINDS)).min(1).default(['natural']),
+  sharedM: z.boolean().default(false),
+  bothM: z.boolean().default(false),
+  threshold: z.number().gt(0).max(1).default(0.99),
+  grid: z.array(z.number().int().min(1)).min(1).default([...CAPACITY_GRID]),
+});
+
+interface TableRow {
+  source: string;
+  m: string;
+  texts: number;
+  capacity_mean: number;
+  capacity_std: number;
+  capacity_max: number;
+  h_lm_mean: number;
+  h_lm_std: number;
+}
+
+export function capacityCommand(): Command {
+  const cmd = addDatasetOptions(addSolverOptions(withCommonOptions(new Command('capacity'))))
+    .description('per-text capacity (longest solvable length on the paper grid) and the summary table')
+    .option('--texts <file>', 'corpus: the natural texts, and the prompts of generated texts')
+    .option('--limit <k>', 'texts per source (default 32)', toInt)
+    .option('--kinds <list>', 'text sources: natural,random,generated (default natural)', (v) => v.split(','))
+    .option('--shared-m', 'one m shared by the texts at each length, instead of m per text')
+    .option('--both-m', 'run with m per text and with shared m')
+    .option('--threshold <x>', 'best accuracy needed to pass a length (default 0.99)', toFloat)
+    .option('--grid <list>', 'lengths to try (default the paper grid 4,5,8,...,1448)', (v) => v.split(',').map(Number));
+  cmd.action(async () => {
+    const config = commandConfig(cmd, schema, presetsOf(cmd));
+    if (printConfigIfAsked(cmd, config)) return;
+    const quiet = cmd.opts().quiet === true;
+    const model = await openModel(config, quiet);
+    const modes = config.bothM ? [false, true] : [config.sharedM];
+    const combos = config.kinds.flatMap((kind) => modes.map((shared) => ({ kind, shared })));
+    const table: TableRow[] = [];
+    const perText: { source: string; m: string; id: string; capacity: number; h_lm_nats: number }[] = [];
+    const interrupt = installInterrupt(quiet);
+    let interrupted = false;
+    try {
+      for (const { kind, shared } of combos) {
+        const mName = shared ? 'shared' : 'per-text';
+        const out = combos.length === 1 ? config.out : join(config.out, `${kind}-${mName}`);
+        const rows = await runCombo(config, model, kind, shared, out, quiet, interrupt.stopped);
+        interrupted ||= rows.interrupted;
+        perText.push(...rows.outcomes.map((o) => ({ source: kind, m: mName, id: o.id, capacity: o.capacity, h_lm_nats: o.hLm })));
+        const caps = rows.outcomes.map((o) => o.capacity);
+        const h = rows.outcomes.map((o) => o.hLm);
+        table.push({ source: kind, m: mName, texts: caps.length, capacity_mean: mean(caps), capacity_std: std(caps), capacity_max: Math.max(0, ...caps), h_lm_mean: mean(h), h_lm_std: std(h) });
+        if (interrupted) break;
+      }
+    } finally {
+      interrupt.dispose();
+      model.lm.dispose();
+    }
+    const text = [
+      `${'source'.padEnd(10)} ${'m'.padEnd(9)} ${'texts'.padStart(5)}  ${'capacity (tokens)'.padEnd(20)} ${'max'.padStart(5)}  H_LM at capacity (nats)`,
+      ...table.map((r) => `${r.source.padEnd(10)} ${r.m.padEnd(9)} ${String(r.texts).padStart(5)}  ${`${r.capacity_mean.toFixed(1)} ± ${r.capacity_std.toFixed(1)}`.padEnd(20)} ${String(r.capacity_max).padStart(5)}  ${r.h_lm_mean.toFixed(1)} ± ${r.h_lm_std.toFixed(1)}`),
+    ].join('\n');
+    report(cmd, { out: config.out, table, texts: perText, interrupted }, (interrupted ? 'interrupted (rerun to resume)\n' : '') + text);
+    if (interrupted) process.exitCode = 130;
+  });
+  return cmd;
+}
+
+async function runCombo(
+  config: z.infer<typeof schema>,
+  model: LoadedModel,
+  kind: (typeof SOURCE_KINDS)[number],
+  shared: boolean,
+  out: string,
+  quiet: boolean,
+  stopped: () => boolean,
+): Promise<{ outcomes: { id: string; capacity: number; hLm: number }[]; interrupted: boolean }> {
+  const { lm, tokenizer } = model;
+  const maxLen = Math.min(Math.max(...config.grid), lm.config.maxPositions);
+  if (kind !== 'random' && !config.texts) throw new PrototokenError(`the ${kind} source needs --texts FILE`);
+  const items = await loadSource({ kind, file: config.texts, count: config.limit, length: maxLen, seed: config.seed }, tokenizer, lm);
+  const texts = items.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? [...t.ids] : tokenizer.encode(t.text)).slice(0, maxLen) }));
+  const init = await loadInitSpec(config.init, config.initScale, model);
+  const writer = await openRunDataset({ ...config, out }, model, {
+    kind: 'capacity',
+    arrangement: config.arrangement,
+    length: null,
+    init: describeInit(init) + (shared ? '; m shared by the texts at each length' : '; m per text'),
+    m: 'per-text',
+    source: config.source ?? kind,
+  });
+  const pending = writer.pendingTexts(texts);
+  let interrupted = false;
+  try {
+    const run = await capacitySearch(
+      lm,
+      pending,
+      { solver: solverOptionsOf(config, init, { kind: 'per-text' }), threshold: config.threshold, grid: config.grid, sharedM: shared },
+      {
+        onFinal: async (done: CapacityOutcome[]) => {
+          const targets = done.map((o) => ({ id: o.id, ids: Int32Array.from(o.ids), text: tokenizer.decode(o.ids) }));
+          const records = await recordsFor(done.map((o, i) => ({ ...o.result, targetIndex: i, m: o.m ?? new Float32Array(lm.config.hiddenSize) })), targets, model);
+          await writer.append(records);
+        },
+        onLength: (L, active) => {
+          if (!quiet) process.stderr.write(`[${kind}, m ${shared ? 'shared' : 'per text'}] length ${L}: ${active} texts\n`);
+        },
+        shouldStop: stopped,
+      },
+    );
+    interrupted = run.interrupted;
+  } finally {
+    await writer.close();
+  }
+  // Read back, so texts finished by an earlier (interrupted) run count too.
+  const ds = await readDataset(out);
+  const outcomes = ds.toRecords().map((r) => ({ id: r.textId, capacity: r.accuracy >= config.threshold ? r.nTokens : 0, hLm: r.hLmNats }));
+  return { outcomes, interrupted };
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+}
+
+function std(xs: number[]): number {
+  const m = mean(xs);
+  return xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+}

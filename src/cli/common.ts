@@ -1,0 +1,100 @@
+/**
+ * What every command shares: the global options, the layered config, the backend, the model.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { BACKEND_CHOICES, type BackendChoice, initBackend } from '../backend/index.js';
+import { resolveModel } from '../lm/hub.js';
+import { loadModelDir, type LoadedModel } from '../lm/load.js';
+import { type ConfigLayer, readConfigFile, resolveConfig } from '../util/config.js';
+
+/** The package root (dist/src/cli/ -> ../../..), where configs/ and models/ live. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The model every command uses unless told otherwise: shipped with the package. */
+export const EMBEDDED_MODEL = join(PACKAGE_ROOT, 'models', 'stories260k');
+export const CONFIG_DIR = join(PACKAGE_ROOT, 'configs');
+
+/** Keys every command's config has. */
+export const baseSchema = z.object({
+  /** A local Hugging Face folder or a hub id `org/name[@revision]`. */
+  model: z.string().min(1).default(EMBEDDED_MODEL),
+  backend: z.enum(BACKEND_CHOICES as [BackendChoice, ...BackendChoice[]]).default('auto'),
+  seed: z.number().int().min(0).default(0),
+});
+
+/** Options that steer the run but are not part of the recorded config. */
+const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet']);
+
+/** Add the options every command takes. */
+export function withCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <dir|org/name>', 'Hugging Face model folder or hub id (default: the embedded stories260k)')
+    .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')} (default auto)`)
+    .option('--seed <n>', 'random seed', toInt)
+    .option('--config <file>', 'YAML/JSON config file (flags override it)')
+    .option('--print-config', 'print the resolved config and exit')
+    .option('--json', 'print the final summary as one JSON object on stdout')
+    .option('--quiet', 'no progress output');
+}
+
+/**
+ * Resolve the command's config: schema defaults <- preset files <- --config <- flags given on the
+ * command line (only those explicitly typed, so a preset is not overridden by a flag's default).
+ */
+export function commandConfig<S extends z.ZodObject>(cmd: Command, schema: S, presets: readonly string[] = []): z.infer<S> {
+  const opts = cmd.opts<Record<string, unknown>>();
+  const layers: ConfigLayer[] = presets.map((p) => readConfigFile(p));
+  if (typeof opts.config === 'string') layers.push(readConfigFile(opts.config));
+  const flags: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (NON_CONFIG_OPTIONS.has(key) || cmd.getOptionValueSource(key) !== 'cli') continue;
+    flags[key] = value;
+  }
+  layers.push({ source: 'command-line flags', values: flags });
+  return resolveConfig(schema, layers);
+}
+
+/** When --print-config is given: print the config and report that the command should stop. */
+export function printConfigIfAsked(cmd: Command, config: object): boolean {
+  if (!cmd.opts<{ printConfig?: boolean }>().printConfig) return false;
+  process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+  return true;
+}
+
+/** Start the backend and load the model named by the config. */
+export async function openModel(config: { model: string; backend: BackendChoice }, quiet = false): Promise<LoadedModel> {
+  await initBackend(config.backend, { quiet });
+  const dir = await resolveModel(config.model, {
+    onDownload: quiet ? undefined : (f) => process.stderr.write(`downloading ${f}\n`),
+  });
+  return loadModelDir(dir);
+}
+
+/** Commander argument parsers with readable errors. */
+export function toInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`expected a whole number, got "${value}"`);
+  return n;
+}
+
+export function toFloat(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`expected a number, got "${value}"`);
+  return n;
+}
+
+/** A preset name -> its file in configs/. */
+export function presetFile(prefix: string, name: string): string {
+  const file = join(CONFIG_DIR, `${prefix}-${name}.yaml`);
+  if (!existsSync(file)) throw new Error(`unknown preset "${name}" (no ${file})`);
+  return file;
+}
+
+/** Print the summary: JSON on stdout with --json, else the human text. */
+export function report(cmd: Command, json: object, text: string): void {
+  if (cmd.opts<{ json?: boolean }>().json) process.stdout.write(JSON.stringify(json) + '\n');
+  else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+}

@@ -1,0 +1,81 @@
+/** `prototoken fit-m`: learn one m shared by a set of texts (the paper's universal m). */
+import { basename } from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { M_MODEL_KEY, installInterrupt, loadInitSpec } from './run_support.js';
+import { presetsOf } from './solve.js';
+import { addSolverOptions } from './dataset_run.js';
+import { solverOptionsOf } from './solver_options.js';
+import { solverSchema } from '../solver/config.js';
+import { solveSharedM } from '../solver/shared_m.js';
+import { prepareTargets } from '../solver/targets.js';
+import { readTexts } from '../datasets/index.js';
+import { writeSafetensors } from '../lm/safetensors.js';
+import { PrototokenError } from '../util/errors.js';
+import { Progress } from '../util/progress.js';
+
+const schema = baseSchema.merge(solverSchema).extend({
+  texts: z.string().min(1),
+  length: z.number().int().min(1),
+  out: z.string().min(1),
+  limit: z.number().int().min(1).nullable().default(64),
+});
+
+export function fitMCommand(): Command {
+  const cmd = addSolverOptions(withCommonOptions(new Command('fit-m')))
+    .description('learn one m jointly with per-text e on a set of texts, and save it for `solve --m`')
+    .requiredOption('--texts <file>', 'texts: JSONL or plain text')
+    .requiredOption('--out <file>', 'where to save m (a .safetensors file; its config is saved beside it)')
+    .requiredOption('--length <n>', 'N: target tokens per text', toInt)
+    .option('--limit <k>', 'fit on the first K texts (default 64)', toInt);
+  cmd.action(async () => {
+    const config = commandConfig(cmd, schema, presetsOf(cmd));
+    if (printConfigIfAsked(cmd, config)) return;
+    if (!config.out.endsWith('.safetensors')) {
+      throw new PrototokenError(`--out ${config.out}: m is saved as a .safetensors file`, { fix: 'name the output like m.safetensors' });
+    }
+    const quiet = cmd.opts().quiet === true;
+    const model = await openModel(config, quiet);
+    const texts = (await readTexts(config.texts)).slice(0, config.limit ?? undefined);
+    const { targets, tooShort } = prepareTargets(texts, model.tokenizer, config.length, config.texts);
+    for (const s of tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${config.length}\n`);
+    const init = await loadInitSpec(config.init, config.initScale, model);
+    const interrupt = installInterrupt(quiet);
+    const progress = new Progress(config.maxSteps, { unit: 'steps', quiet });
+    const started = Date.now();
+    const run = await solveSharedM(model.lm, targets, solverOptionsOf(config, init, { kind: 'per-text' }), {
+      shouldStop: interrupt.stopped,
+      onStep: (s) => progress.tick(s.step === 0 ? 0 : 1, `${s.solved}/${targets.length} solved, loss ${s.loss.toFixed(2)}`),
+    }).finally(() => interrupt.dispose());
+    const solved = run.results.filter((r) => r.solved).length;
+    const meanAcc = run.results.reduce((a, r) => a + r.accuracy, 0) / run.results.length;
+    const fingerprint = await model.fingerprint();
+    await writeSafetensors(config.out, { m: { shape: [run.m.length], data: run.m } }, {
+      [M_MODEL_KEY]: fingerprint,
+      model: config.model,
+      arrangement: config.arrangement,
+      length: String(config.length),
+      texts: basename(config.texts),
+      fitted_on: String(targets.length),
+      steps: String(run.steps),
+      solved: String(solved),
+    });
+    const configFile = config.out.replace(/\.safetensors$/, '.config.json');
+    await fsp.writeFile(configFile, JSON.stringify({ ...config, fitted_on: targets.length, steps: run.steps }, null, 2) + '\n');
+    const summary = {
+      out: config.out,
+      texts: targets.length,
+      solved,
+      mean_accuracy: meanAcc,
+      steps: run.steps,
+      seconds: (Date.now() - started) / 1000,
+      interrupted: run.interrupted,
+    };
+    report(cmd, summary, `${run.interrupted ? 'interrupted: saved the current m. ' : ''}m fitted on ${targets.length} texts at N=${config.length}: ${solved} solved together, mean accuracy ${(100 * meanAcc).toFixed(1)}%, ${run.steps} steps -> ${config.out} (config: ${configFile})`);
+    model.lm.dispose();
+    if (run.interrupted) process.exitCode = 130;
+  });
+  return cmd;
+}

@@ -1,0 +1,18 @@
+/** `prototoken inspect DATASET`: counts, solved rate, histograms, capacity table, first rows. */
+import { Command } from 'commander';
+import { toInt } from './common.js';
+import { inspectDataset, renderInspect } from '../datasets/index.js';
+
+export function inspectCommand(): Command {
+  const cmd = new Command('inspect')
+    .description('summarise a solution dataset in the terminal')
+    .argument('<dataset>', 'the dataset folder')
+    .option('--head <n>', 'also list the first N rows', toInt)
+    .option('--json', 'print the summary as JSON');
+  cmd.action(async (dir: string) => {
+    const opts = cmd.opts<{ head?: number; json?: boolean }>();
+    const summary = await inspectDataset(dir, { head: opts.head ?? 0 });
+    process.stdout.write(opts.json ? JSON.stringify(summary) + '\n' : renderInspect(summary) + '\n');
+  });
+  return cmd;
+}

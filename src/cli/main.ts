@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * The `prototoken` command. Each subcommand lives in its own file; this one wires them together
+ * and turns errors into one readable message and a non-zero exit.
+ */
+import { Command } from 'commander';
+import { PrototokenError } from '../util/errors.js';
+import { infoCommand } from './info.js';
+import { generateCommand } from './generate.js';
+import { scoreCommand } from './score.js';
+import { solveCommand } from './solve.js';
+import { capacityCommand } from './capacity.js';
+import { fitMCommand } from './fit_m.js';
+import { mergeCommand } from './merge.js';
+import { inspectCommand } from './inspect.js';
+
+const program = new Command('prototoken')
+  .description('proto-token embeddings: make a frozen causal LM emit a whole text in one forward pass')
+  .showHelpAfterError()
+  .addCommand(infoCommand())
+  .addCommand(generateCommand())
+  .addCommand(scoreCommand())
+  .addCommand(solveCommand())
+  .addCommand(capacityCommand())
+  .addCommand(fitMCommand())
+  .addCommand(mergeCommand())
+  .addCommand(inspectCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof PrototokenError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    const e = err as Error;
+    process.stderr.write(`internal error: ${e.message}\n${process.env.PROTOTOKEN_DEBUG ? e.stack + '\n' : '(set PROTOTOKEN_DEBUG=1 for the stack trace)\n'}`);
+  }
+  process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+}

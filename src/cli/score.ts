@@ -1,0 +1,54 @@
+/** `prototoken score FILE`: H_LM of every text (nats and bits) under the plain LM. */
+import { Command } from 'commander';
+import { z } from 'zod';
+import { baseSchema, commandConfig, openModel, printConfigIfAsked, toInt, withCommonOptions } from './common.js';
+import { scoreTexts } from '../lm/score.js';
+import { readTexts } from '../datasets/texts.js';
+import { PrototokenError } from '../util/errors.js';
+
+const schema = baseSchema.extend({
+  maxTokens: z.number().int().min(1).nullable().default(null),
+  limit: z.number().int().min(1).nullable().default(null),
+  batchSize: z.number().int().min(1).default(16),
+});
+
+export function scoreCommand(): Command {
+  const cmd = withCommonOptions(new Command('score'))
+    .description('cross-entropy H_LM of each text under the LM (BOS-conditioned when the tokenizer has BOS)')
+    .argument('<file>', 'texts: JSONL ({"id","text"} per line) or plain text')
+    .option('--max-tokens <k>', 'score only the first K tokens of each text', toInt)
+    .option('--limit <n>', 'only the first N texts', toInt)
+    .option('--batch-size <n>', 'texts per forward pass (default 16)', toInt);
+  cmd.action(async (file: string) => {
+    const config = commandConfig(cmd, schema);
+    if (printConfigIfAsked(cmd, { ...config, texts: file })) return;
+    const texts = (await readTexts(file)).slice(0, config.limit ?? undefined);
+    const { lm, tokenizer } = await openModel(config, cmd.opts().quiet === true);
+    const ids = texts.map((t) => {
+      const all = tokenizer.encode(t.text);
+      const kept = config.maxTokens ? all.slice(0, config.maxTokens) : all;
+      const room = lm.config.maxPositions - (tokenizer.bosId === null ? 0 : 1);
+      if (kept.length > room) {
+        throw new PrototokenError(`text "${t.id}" has ${kept.length} tokens; the model allows ${room} after BOS`, {
+          file,
+          fix: `score a prefix with --max-tokens ${room}`,
+        });
+      }
+      return kept;
+    });
+    const scores = await scoreTexts(lm, ids, { bosId: tokenizer.bosId, batchSize: config.batchSize });
+    const json = cmd.opts().json === true;
+    if (!json) process.stdout.write(`${'id'.padEnd(24)} ${'tokens'.padStart(7)} ${'H_LM nats'.padStart(11)} ${'H_LM bits'.padStart(11)} ${'nats/token'.padStart(11)}\n`);
+    texts.forEach((t, i) => {
+      const s = scores[i];
+      const row = { id: t.id, n_tokens: ids[i].length, scored_tokens: s.scoredTokens, h_lm_nats: s.nats, h_lm_bits: s.bits };
+      process.stdout.write(
+        json
+          ? JSON.stringify(row) + '\n'
+          : `${t.id.padEnd(24)} ${String(ids[i].length).padStart(7)} ${s.nats.toFixed(3).padStart(11)} ${s.bits.toFixed(3).padStart(11)} ${(s.nats / Math.max(1, s.scoredTokens)).toFixed(4).padStart(11)}\n`,
+      );
+    });
+    lm.dispose();
+  });
+  return cmd;
+}

@@ -1,0 +1,132 @@
+/** `prototoken solve`: find e (and m) for every text and append them to a solution dataset. */
+import { basename } from 'node:path';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { baseSchema, commandConfig, openModel, presetFile, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { installInterrupt, loadInitSpec, median, readVector, recordsFor } from './run_support.js';
+import { addDatasetOptions, addSolverOptions, datasetSchema, openRunDataset, runWorkersAndMerge } from './dataset_run.js';
+import { solverSchema } from '../solver/config.js';
+import { solverOptionsOf } from './solver_options.js';
+import { describeInit } from '../solver/init.js';
+import { layoutFor } from '../solver/arrangements.js';
+import { prepareTargets } from '../solver/targets.js';
+import { solveTexts } from '../solver/solve.js';
+import type { MSpec } from '../solver/types.js';
+import { loadSource } from '../datasets/sources.js';
+import { Progress, formatSeconds } from '../util/progress.js';
+
+const schema = baseSchema.merge(solverSchema).merge(datasetSchema).extend({
+  texts: z.string().min(1),
+  length: z.number().int().min(1),
+  limit: z.number().int().min(1).nullable().default(null),
+  /** A fixed m: a file from `fit-m` (or a dataset folder holding m.safetensors). */
+  m: z.string().min(1).nullable().default(null),
+});
+
+export function solveCommand(): Command {
+  const cmd = addDatasetOptions(addSolverOptions(withCommonOptions(new Command('solve'))))
+    .description('optimise proto-token embeddings for each text and store them in a solution dataset')
+    .requiredOption('--texts <file>', 'texts: JSONL ({"id","text"} per line) or plain text')
+    .requiredOption('--length <n>', 'N: target tokens per text (its first N tokens)', toInt)
+    .option('--limit <k>', 'only the first K texts', toInt)
+    .option('--m <file>', 'a fixed m from `prototoken fit-m` (only e is optimised)');
+  cmd.action(async () => {
+    const config = commandConfig(cmd, schema, presetsOf(cmd));
+    if (printConfigIfAsked(cmd, config)) return;
+    const quiet = cmd.opts().quiet === true;
+    if (config.workers > 1) {
+      await runWorkersAndMerge(cmd, config.workers, config.out, quiet);
+      return;
+    }
+    const started = Date.now();
+    const model = await openModel(config, quiet);
+    const { lm, tokenizer } = model;
+    const d = lm.config.hiddenSize;
+    const texts = await loadSource({ kind: 'natural', file: config.texts, count: config.limit, length: config.length, seed: config.seed }, tokenizer, lm);
+    const prepared = prepareTargets(texts, tokenizer, config.length, config.texts);
+    for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${config.length}\n`);
+    layoutFor(config.arrangement, config.length); // validates N before anything is written
+    const fingerprint = await model.fingerprint();
+    const m: MSpec = config.m
+      ? { kind: 'fixed', vector: await readVector(config.m, 'm', d, fingerprint), source: config.m }
+      : { kind: 'per-text' };
+    const init = await loadInitSpec(config.init, config.initScale, model);
+    const usesM = layoutFor(config.arrangement, config.length).usesM;
+    const writer = await openRunDataset(config, model, {
+      kind: 'solve',
+      arrangement: config.arrangement,
+      length: config.length,
+      init: describeInit(init),
+      // An arrangement without m stores a zero m, so the dataset still says what was fed.
+      m: m.kind === 'fixed' ? m.vector : usesM ? 'per-text' : new Float32Array(d),
+      source: config.source ?? basename(config.texts),
+    });
+    const pending = writer.pendingTexts(prepared.targets);
+    const skippedDone = prepared.targets.length - pending.length;
+    if (!quiet && skippedDone > 0) process.stderr.write(`resuming: ${writer.doneIds.size} texts already in ${config.out}\n`);
+    const progress = new Progress(pending.length, { unit: 'texts', quiet });
+    const interrupt = installInterrupt(quiet);
+    const steps: number[] = [];
+    let solved = 0;
+    let poolSteps = 0;
+    let active = 0;
+    const solveStarted = Date.now();
+    let outcome: { interrupted: boolean };
+    try {
+      outcome = await solveTexts(
+        lm,
+        pending,
+        solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }),
+        {
+          onResults: async (results) => {
+            await writer.append(await recordsFor(results, pending, model));
+            for (const r of results) {
+              steps.push(r.steps);
+              if (r.solved) solved++;
+            }
+            progress.tick(results.length, `solved ${solved}/${steps.length}, ${active} active`);
+          },
+          onStep: (s) => {
+            poolSteps++;
+            active = s.active;
+          },
+          shouldStop: interrupt.stopped,
+        },
+      );
+    } finally {
+      interrupt.dispose();
+      await writer.close();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const msPerStep = poolSteps > 0 ? ((Date.now() - solveStarted) / poolSteps) : 0;
+    const summary = {
+      out: config.out,
+      texts: steps.length,
+      solved,
+      solved_rate: steps.length ? solved / steps.length : 0,
+      median_steps: median(steps),
+      max_steps: steps.length ? Math.max(...steps) : 0,
+      seconds,
+      ms_per_step: msPerStep,
+      skipped_short: prepared.tooShort.length,
+      already_done: skippedDone,
+      interrupted: outcome.interrupted,
+    };
+    report(
+      cmd,
+      summary,
+      `${outcome.interrupted ? 'interrupted (rerun the same command to resume): ' : ''}solved ${solved}/${steps.length} texts at N=${config.length}` +
+        ` | median ${summary.median_steps} steps, max ${summary.max_steps} | ${formatSeconds(seconds)} (${msPerStep.toFixed(1)} ms/step)` +
+        ` | ${prepared.tooShort.length} too short, ${skippedDone} already done | -> ${config.out}`,
+    );
+    lm.dispose();
+    if (outcome.interrupted) process.exitCode = 130;
+  });
+  return cmd;
+}
+
+/** --preset NAME -> configs/solver-NAME.yaml (applied under --config and flags). */
+export function presetsOf(cmd: Command): string[] {
+  const preset = cmd.opts<{ preset?: string }>().preset;
+  return preset ? [presetFile('solver', preset)] : [];
+}

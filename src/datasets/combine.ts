@@ -1,0 +1,99 @@
+/**
+ * Parts (and a previous data.arrow) -> one table, the way merge and the unmerged reader both see
+ * a dataset. Rules:
+ *
+ * - Every source must have compatible settings (`compatDiff`), else an error naming both files.
+ * - A text id belongs to the first source (parts in shard order, then data.arrow) that holds it;
+ *   its rows in later sources are duplicates and dropped. Restarts of one text live in one source,
+ *   so they all survive; an exact (text_id, seed) repeat inside a source is dropped too.
+ * - data.arrow comes last, so it only contributes rows whose parts are gone ("carried over").
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { Table } from 'apache-arrow';
+import { PrototokenError } from '../util/errors.js';
+import { recordBatchFromColumns, columnsFromTable } from './arrow_columns.js';
+import { concatColumns, takeRows, type SolutionColumns } from './columns.js';
+import { DATASET_META_KEY, compatDiff, settingsOf, type DatasetMeta, type DatasetSettings } from './info.js';
+import type { LoadedDataFile, LoadedPart } from './parts.js';
+import { solutionSchema } from './schema.js';
+
+/** The combined rows and what was dropped on the way. */
+export interface Combined {
+  /** One record batch (zero rows: no batch), schema metadata holds the DatasetMeta. */
+  table: Table;
+  meta: DatasetMeta;
+  d: number;
+  perTextM: boolean;
+  /** Rows dropped because an earlier part already held their text (or the same text and seed). */
+  duplicatesDropped: number;
+  /** Rows taken from the previous data.arrow because no part holds their text any more. */
+  carriedOver: number;
+}
+
+interface Source {
+  name: string;
+  path: string;
+  settings: DatasetSettings;
+  table: Table;
+  d: number;
+  perTextM: boolean;
+  fromDataFile: boolean;
+}
+
+/** Combine `parts` (in order) and an optional previous data.arrow. Needs at least one source. */
+export function combineSources(parts: readonly LoadedPart[], dataFile: LoadedDataFile | null): Combined {
+  const sources: Source[] = parts.map((p) => ({ name: p.name, path: p.path, settings: p.meta, table: p.table, ...p.shape, fromDataFile: false }));
+  if (dataFile) sources.push({ name: 'data.arrow', path: dataFile.path, settings: dataFile.meta, table: dataFile.table, ...dataFile.shape, fromDataFile: true });
+  if (sources.length === 0) throw new Error('combineSources needs at least one source');
+  const first = sources[0];
+  for (const s of sources.slice(1)) {
+    const diff = compatDiff(first.settings, s.settings);
+    if (diff.length) {
+      throw new PrototokenError(`${s.name} and ${first.name} were made with different settings:\n  ${diff.join('\n  ')}`, {
+        file: path.dirname(s.path),
+        fix: 'every part of a dataset must come from the same model, m, N, arrangement and solver config; move the odd part to its own folder',
+      });
+    }
+  }
+  const { d, perTextM } = first;
+  const owner = new Map<string, number>();
+  const seen = new Set<string>();
+  const kept: SolutionColumns[] = [];
+  let duplicatesDropped = 0;
+  let carriedOver = 0;
+  sources.forEach((s, si) => {
+    for (const cols of columnsFromTable(s.table, d, perTextM, s.path)) {
+      const keep: number[] = [];
+      for (let i = 0; i < cols.rows; i++) {
+        const id = cols.textId[i];
+        const key = `${id}\u0000${cols.seed[i]}`;
+        const o = owner.get(id);
+        if ((o === undefined || o === si) && !seen.has(key)) {
+          owner.set(id, si);
+          seen.add(key);
+          keep.push(i);
+        } else if (!s.fromDataFile) {
+          duplicatesDropped++;
+        }
+      }
+      if (s.fromDataFile) carriedOver += keep.length;
+      kept.push(keep.length === cols.rows ? cols : takeRows(cols, keep));
+    }
+  });
+  const meta: DatasetMeta = {
+    ...settingsOf(first.settings),
+    created: earliest(sources.map((s) => ('created' in s.settings ? String(s.settings.created) : ''))),
+    merge_id: randomBytes(8).toString('hex'),
+    merged_from: parts.map((p) => p.stamp),
+  };
+  const schema = solutionSchema(d, perTextM, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
+  const all = concatColumns(kept, d, perTextM);
+  const table = all.rows > 0 ? new Table(schema, [recordBatchFromColumns(all, schema)]) : new Table(schema);
+  return { table, meta, d, perTextM, duplicatesDropped, carriedOver };
+}
+
+function earliest(isoTimes: string[]): string {
+  const valid = isoTimes.filter((t) => t !== '').sort();
+  return valid[0] ?? new Date().toISOString();
+}

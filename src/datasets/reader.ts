@@ -1,0 +1,198 @@
+/**
+ * Reading a solution dataset: data.arrow when it is up to date with the parts, else the stream
+ * parts themselves (unmerged or appended to since the merge), combined exactly as merge would.
+ */
+import type { Table, Vector } from 'apache-arrow';
+import { PrototokenError, errorMessage } from '../util/errors.js';
+import { buildDatasetInfo } from './build_info.js';
+import type { SolutionRecord } from './columns.js';
+import { combineSources, type Combined } from './combine.js';
+import type { DatasetInfo } from './info.js';
+import { readSharedM } from './m_file.js';
+import { missingShards } from './merge.js';
+import {
+  DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile,
+  type LoadedDataFile, type LoadedPart, type PartListing,
+} from './parts.js';
+import type { ColumnName, ColumnTypes } from './schema.js';
+
+/** One stored row. `e` and `m` are views into the dataset's `e` / `m` arrays (no copy). */
+export interface SolutionRow extends SolutionRecord {
+  nTokens: number;
+  split: string;
+}
+
+/** A dataset in memory. */
+export interface SolutionDataset {
+  readonly dir: string;
+  readonly info: DatasetInfo;
+  /** 'data.arrow' when the merged file was current; 'parts' otherwise. */
+  readonly readFrom: 'data.arrow' | 'parts';
+  /** Files the rows came from. */
+  readonly files: string[];
+  /** Torn tails, staleness, missing shards, dropped duplicates: things a person should know. */
+  readonly warnings: string[];
+  readonly numRows: number;
+  readonly d: number;
+  readonly perTextM: boolean;
+  /** The rows as an Arrow table. */
+  readonly table: Table;
+  /**
+   * All e vectors, [numRows * d], row-major, as a view of the Arrow column's own buffer (no copy)
+   * whenever the table is a single record batch, which it always is here: data.arrow is written as
+   * one batch, and unmerged parts are combined into one batch while being read (that combining is
+   * the one copy, made once per readDataset). Only a multi-batch table would be concatenated.
+   */
+  readonly e: Float32Array;
+  /** Per-text m, [numRows * d], same sharing rules as `e`; null when m is shared. */
+  readonly m: Float32Array | null;
+  /** The shared m from m.safetensors, or null when m is per text. */
+  sharedM(): Promise<Float32Array | null>;
+  /** One column as an Arrow vector (`m` only exists when per text). */
+  column<K extends ColumnName>(name: K): Vector<ColumnTypes[K]>;
+  /** Every row, in storage order. */
+  rows(): IterableIterator<SolutionRow>;
+  /** The first `limit` rows (default: all). */
+  toRecords(limit?: number): SolutionRow[];
+}
+
+/** Read the dataset in `dir`. Throws a PrototokenError naming the file for anything truncated or corrupt. */
+export async function readDataset(dir: string): Promise<SolutionDataset> {
+  const listing = await listParts(dir);
+  const warnings: string[] = [];
+  let info: DatasetInfo | null = null;
+  try {
+    info = await readInfoFile(dir);
+  } catch (err) {
+    warnings.push(`${errorMessage(err).split('\n')[0]}; ignored (run \`prototoken merge\` to rewrite it)`);
+  }
+  const merged = await loadMergedData(dir, info);
+  const dataFile = merged?.data ?? null;
+  if (!merged && listing.length === 0) {
+    throw new PrototokenError('no data.arrow and no part-*.arrows files: not a prototoken dataset folder', {
+      file: dir,
+      fix: 'pass the --out folder of `prototoken solve`',
+    });
+  }
+  if (merged) {
+    const stale = await staleParts(merged.data, listing);
+    if (stale.length === 0) return fromDataFile(dir, merged.data, merged.infoMatches ? info : null, warnings);
+    warnings.push(`data.arrow is older than ${stale.join(', ')}; reading the parts instead (run \`prototoken merge\` to update it)`);
+  } else {
+    warnings.push('not merged yet: reading the stream parts (run `prototoken merge` to write data.arrow)');
+  }
+  const parts: LoadedPart[] = [];
+  for (const l of listing) parts.push(await loadPart(l.path));
+  for (const p of parts) {
+    if (p.scan.tornBytes > 0) warnings.push(`${p.name} ends in an incomplete batch of ${p.scan.tornBytes} bytes (its writer was stopped mid-write or is still writing); ignored`);
+  }
+  const missing = missingShards(listing);
+  if (missing.length) warnings.push(`missing shards: ${missing.join(', ')}`);
+  const combined = combineSources(parts, dataFile);
+  if (combined.duplicatesDropped) warnings.push(`${combined.duplicatesDropped} duplicate rows ignored (text already in an earlier part)`);
+  const files = [...parts.map((p) => p.path), ...(dataFile ? [dataFile.path] : [])];
+  return makeDataset(dir, buildDatasetInfo(combined, parts, null, new Date()), 'parts', files, warnings, combined);
+}
+
+/** Parts whose bytes differ from what data.arrow was merged from. */
+async function staleParts(dataFile: LoadedDataFile, listing: readonly PartListing[]): Promise<string[]> {
+  const merged = new Map(dataFile.meta.merged_from.map((s) => [s.file, s]));
+  const stale: string[] = [];
+  for (const l of listing) {
+    const now = await currentStamp(l.path);
+    const then = merged.get(l.name);
+    if (!then || then.size !== now.size || then.tail_sha256 !== now.tail_sha256) stale.push(l.name);
+  }
+  return stale;
+}
+
+function fromDataFile(dir: string, data: LoadedDataFile, info: DatasetInfo | null, warnings: string[]): SolutionDataset {
+  const combined: Combined = { table: data.table, meta: data.meta, ...data.shape, duplicatesDropped: 0, carriedOver: 0 };
+  if (!info) {
+    warnings.push('dataset_info.json is missing or from another merge (was a merge interrupted?); statistics computed from data.arrow (run `prototoken merge` to rewrite it)');
+  }
+  const shown = info ?? buildDatasetInfo(combined, [], { dataFile: DATA_FILE, sha256: data.sha256 }, new Date());
+  return makeDataset(dir, shown, 'data.arrow', [data.path], warnings, combined);
+}
+
+function makeDataset(
+  dir: string,
+  info: DatasetInfo,
+  readFrom: 'data.arrow' | 'parts',
+  files: string[],
+  warnings: string[],
+  combined: Combined,
+): SolutionDataset {
+  const { table, d, perTextM } = combined;
+  const e = vectors(table, 'e', d);
+  const m = perTextM ? vectors(table, 'm', d) : null;
+  const column = <K extends ColumnName>(name: K): Vector<ColumnTypes[K]> => {
+    const v = table.getChild(name);
+    if (!v) {
+      throw new PrototokenError(`the dataset has no column '${name}'${name === 'm' ? ' (m is shared: see sharedM() / m.safetensors)' : ''}`, { file: dir });
+    }
+    return v as Vector<ColumnTypes[K]>;
+  };
+  function* rows(limit = Infinity): IterableIterator<SolutionRow> {
+    const n = Math.min(table.numRows, limit);
+    if (n === 0) return;
+    const get = <K extends ColumnName>(name: K): Vector<ColumnTypes[K]> => column(name);
+    const [textId, text, tokens, seed, steps, accuracy, cTokens, prefixLen, loss, hLm, solved, seconds, split] = [
+      get('text_id'), get('text'), get('token_ids'), get('seed'), get('steps'), get('accuracy'), get('c_tokens'),
+      get('prefix_len'), get('loss'), get('h_lm_nats'), get('solved'), get('seconds'), get('split'),
+    ];
+    for (let i = 0; i < n; i++) {
+      const tokenIds = Int32Array.from(tokens.get(i) ?? []);
+      const row: SolutionRow = {
+        textId: String(textId.get(i)),
+        text: String(text.get(i)),
+        tokenIds,
+        nTokens: tokenIds.length,
+        e: e.subarray(i * d, (i + 1) * d),
+        seed: Number(seed.get(i)),
+        steps: Number(steps.get(i)),
+        accuracy: Number(accuracy.get(i)),
+        cTokens: Number(cTokens.get(i)),
+        prefixLen: Number(prefixLen.get(i)),
+        loss: Number(loss.get(i)),
+        hLmNats: Number(hLm.get(i)),
+        solved: solved.get(i) === true,
+        seconds: Number(seconds.get(i)),
+        split: String(split.get(i)),
+      };
+      if (m) row.m = m.subarray(i * d, (i + 1) * d);
+      yield row;
+    }
+  }
+  return {
+    dir,
+    info,
+    readFrom,
+    files,
+    warnings,
+    numRows: table.numRows,
+    d,
+    perTextM,
+    table,
+    e,
+    m,
+    sharedM: () => (perTextM ? Promise.resolve(null) : readSharedM(dir)),
+    column,
+    rows: () => rows(),
+    toRecords: (limit) => [...rows(limit)],
+  };
+}
+
+/** The [rows * d] floats of a vector column: Arrow's own buffer for one batch, a concatenated copy otherwise. */
+function vectors(table: Table, name: 'e' | 'm', d: number): Float32Array {
+  const chunks = table.getChild(name)?.data ?? [];
+  const values = chunks.map((c) => (c.children[0].values as Float32Array).subarray(0, c.length * d));
+  if (values.length === 1) return values[0];
+  const out = new Float32Array(table.numRows * d);
+  let at = 0;
+  for (const v of values) {
+    out.set(v, at);
+    at += v.length;
+  }
+  return out;
+}

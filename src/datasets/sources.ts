@@ -1,0 +1,86 @@
+/**
+ * The paper's three kinds of text: natural text (a corpus file), random token sequences, and text
+ * the model itself generated from corpus prefixes. Random and generated texts carry their token
+ * ids, because decoding then re-encoding them need not give the same ids back.
+ */
+import type { CausalLM } from '../lm/types.js';
+import type { TextTokenizer } from '../lm/tokenizer.js';
+import { generate } from '../lm/generate.js';
+import { Prng, deriveSeed } from '../util/prng.js';
+import { PrototokenError } from '../util/errors.js';
+import { readTexts } from './texts.js';
+import type { TextItem } from '../solver/targets.js';
+
+export const SOURCE_KINDS = ['natural', 'random', 'generated'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+
+export interface SourceOptions {
+  kind: SourceKind;
+  /** Corpus file: the texts (natural) or the prefixes (generated). Not used by random. */
+  file: string | null;
+  /** How many texts (random and generated); natural: the first `count`, null = all. */
+  count: number | null;
+  /** Tokens per random/generated text. */
+  length: number;
+  seed: number;
+  /** Corpus tokens that prompt a generated text (after BOS). Default 4. */
+  promptTokens?: number;
+}
+
+/** Build the texts of one source. */
+export async function loadSource(opts: SourceOptions, tokenizer: TextTokenizer, lm: CausalLM): Promise<TextItem[]> {
+  switch (opts.kind) {
+    case 'natural': {
+      const texts = await readTexts(needFile(opts));
+      return opts.count === null ? texts : texts.slice(0, opts.count);
+    }
+    case 'random':
+      return randomTexts(tokenizer, lm.config.vocabSize, opts.count ?? 32, opts.length, opts.seed);
+    case 'generated':
+      return generatedTexts(lm, tokenizer, await readTexts(needFile(opts)), opts);
+  }
+}
+
+/** Uniform random sequences over the ids that are not special tokens. */
+export function randomTexts(tokenizer: TextTokenizer, vocabSize: number, count: number, length: number, seed: number): TextItem[] {
+  const allowed: number[] = [];
+  for (let id = 0; id < Math.min(vocabSize, tokenizer.vocabSize); id++) if (!tokenizer.specialIds.has(id)) allowed.push(id);
+  const out: TextItem[] = [];
+  for (let i = 0; i < count; i++) {
+    const rng = new Prng(deriveSeed(seed, i));
+    const ids = Array.from({ length }, () => allowed[rng.int(0, allowed.length)]);
+    out.push({ id: `random-${i}`, text: tokenizer.decode(ids), ids });
+  }
+  return out;
+}
+
+/** Continuations (temperature 1, seeded per text) of the first tokens of corpus texts. */
+async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: readonly { id: string; text: string }[], opts: SourceOptions): Promise<TextItem[]> {
+  const count = Math.min(opts.count ?? 32, corpus.length);
+  const promptTokens = opts.promptTokens ?? 4;
+  const stop = new Set<number>([tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== null));
+  const out: TextItem[] = [];
+  for (let i = 0; i < count; i++) {
+    const prompt = tokenizer.encode(corpus[i].text, { addBos: true }).slice(0, promptTokens + (tokenizer.bosId === null ? 0 : 1));
+    // Stop ids are not passed to generate: a text must reach `length` tokens, so a story end is resampled.
+    const ids: number[] = [];
+    let attempt = 0;
+    while (ids.length < opts.length) {
+      if (attempt > 20) throw new PrototokenError(`could not generate ${opts.length} tokens from the prefix of "${corpus[i].id}"`);
+      const seq = await generate(lm, [...prompt, ...ids], { maxNewTokens: opts.length - ids.length, temperature: 1, seed: deriveSeed(opts.seed, i * 64 + attempt) });
+      for (const t of seq.slice(prompt.length + ids.length)) {
+        if (stop.has(t)) break;
+        ids.push(t);
+      }
+      attempt++;
+    }
+    out.push({ id: `generated-${corpus[i].id}`, text: tokenizer.decode(ids), ids });
+  }
+  return out;
+}
+
+function needFile(opts: SourceOptions): string {
+  if (!opts.file) throw new PrototokenError(`the ${opts.kind} source needs a corpus`, { fix: 'pass --texts FILE' });
+  return opts.file;
+}

@@ -1,0 +1,94 @@
+/**
+ * Counts and summary statistics of a solution table, for dataset_info.json and `inspect`.
+ * Rows are (text, restart) pairs, so text-level counts de-duplicate by text_id.
+ */
+import type { Table } from 'apache-arrow';
+
+/** Mean, spread and order statistics of one numeric column; null fields when there are no rows. */
+export interface Summary {
+  mean: number | null;
+  std: number | null;
+  min: number | null;
+  median: number | null;
+  max: number | null;
+}
+
+/** What dataset_info.json reports about the rows. */
+export interface DatasetStats {
+  counts: { rows: number; texts: number; solved_rows: number; solved_texts: number };
+  /** solved_texts / texts (a text counts as solved when any of its restarts is); null when empty. */
+  solved_rate: number | null;
+  accuracy: Summary;
+  steps: Summary;
+  n_tokens: Summary;
+  c_tokens: Summary;
+  h_lm_nats: Summary;
+  seconds: Summary & { total: number };
+  /** Texts per split. */
+  splits: { train: number; val: number; test: number };
+}
+
+/** The plain columns statistics are computed from (copied out of Arrow once). */
+export interface StatColumns {
+  textId: string[];
+  split: string[];
+  solved: boolean[];
+  accuracy: Float32Array;
+  steps: Int32Array;
+  nTokens: Int32Array;
+  cTokens: Int32Array;
+  hLmNats: Float64Array;
+  seconds: Float32Array;
+}
+
+/** Pull the columns statistics need out of `table` (works for any number of batches). */
+export function statColumns(table: Table): StatColumns {
+  const get = (name: string): unknown => table.getChild(name)?.toArray() ?? [];
+  const strings = (name: string): string[] => [...(table.getChild(name) ?? [])].map((v) => String(v));
+  return {
+    textId: strings('text_id'),
+    split: strings('split'),
+    solved: [...(table.getChild('solved') ?? [])].map((v) => v === true),
+    accuracy: get('accuracy') as Float32Array,
+    steps: get('steps') as Int32Array,
+    nTokens: get('n_tokens') as Int32Array,
+    cTokens: get('c_tokens') as Int32Array,
+    hLmNats: get('h_lm_nats') as Float64Array,
+    seconds: get('seconds') as Float32Array,
+  };
+}
+
+/** Statistics of `c`. */
+export function computeStats(c: StatColumns): DatasetStats {
+  const texts = new Set(c.textId);
+  const solvedTexts = new Set(c.textId.filter((_, i) => c.solved[i]));
+  const splitOfText = new Map<string, string>();
+  c.textId.forEach((id, i) => splitOfText.set(id, c.split[i]));
+  const splits = { train: 0, val: 0, test: 0 };
+  for (const s of splitOfText.values()) if (s === 'train' || s === 'val' || s === 'test') splits[s]++;
+  let total = 0;
+  for (const s of c.seconds) total += s;
+  return {
+    counts: { rows: c.textId.length, texts: texts.size, solved_rows: c.solved.filter(Boolean).length, solved_texts: solvedTexts.size },
+    solved_rate: texts.size ? solvedTexts.size / texts.size : null,
+    accuracy: summarize(c.accuracy),
+    steps: summarize(c.steps),
+    n_tokens: summarize(c.nTokens),
+    c_tokens: summarize(c.cTokens),
+    h_lm_nats: summarize(c.hLmNats),
+    seconds: { ...summarize(c.seconds), total },
+    splits,
+  };
+}
+
+/** Mean, population std, min, median and max of `values` (NaN entries skipped). */
+export function summarize(values: ArrayLike<number>): Summary {
+  const xs = Array.from(values).filter((v) => !Number.isNaN(v));
+  if (xs.length === 0) return { mean: null, std: null, min: null, median: null, max: null };
+  xs.sort((a, b) => a - b);
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
+  const mid = xs.length >> 1;
+  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+  return { mean, std: Math.sqrt(variance), min: xs[0], median, max: xs[xs.length - 1] };
+}

@@ -1,0 +1,271 @@
+/**
+ * Appending solved rows to a dataset, one durable record batch per `append`.
+ *
+ * Each process (shard) owns one part, `part-SSSSS-of-NNNNN.arrows`, an Arrow IPC stream: created
+ * atomically holding just its schema message (whose metadata records the run's settings), then
+ * grown by one record-batch message per append, each fsync'd before `append` resolves. A process
+ * killed at any moment leaves a readable stream plus at most one torn batch, which the next
+ * writer of the part cuts off (see ipc_stream.ts). A clean `close()` adds the end-of-stream marker;
+ * a resume removes it again before appending, so no schema or end marker ever sits mid-stream.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { PrototokenError } from '../util/errors.js';
+import { recordBatchFromColumns } from './arrow_columns.js';
+import { columnsFromBatch, columnsFromRecords, type SolutionBatch, type SolutionRecord } from './columns.js';
+import { exists, removeStaleTemps, writeAll, writeFileAtomic } from './fs_atomic.js';
+import {
+  FORMAT_NAME, FORMAT_VERSION, PART_META_KEY, compatDiff,
+  type DatasetInfo, type DatasetKind, type DatasetSettings, type PartMeta,
+} from './info.js';
+import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
+import { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
+import { mergeDataset, type MergeReport } from './merge.js';
+import { DATA_FILE, M_FILE, listParts, loadMergedData, loadPart, readInfoFile, type LoadedPart } from './parts.js';
+import { solutionSchema } from './schema.js';
+import { DEFAULT_SPLIT_RATIOS, checkSplitRatios, partFileName, shardOf, type ShardSpec, type SplitRatios } from './shard.js';
+import { softwareVersion } from './version.js';
+
+/** The run a writer records; everything here except `shard` and `mergeOnClose` must match on resume. */
+export interface DatasetWriterOptions {
+  /** What the solver does. Default 'solve'. */
+  kind?: DatasetKind;
+  model: {
+    /** Hub name or path, for people; not compared on resume. */
+    id: string;
+    /** sha256 of the weights (lm/safetensors.ts `weightsFingerprint`). */
+    fingerprint: string;
+    tokenizerHash: string;
+    dModel: number;
+  };
+  /** Name of the [e][m]... arrangement. */
+  arrangement: string;
+  /** N, tokens per text; null when rows vary in length (capacity runs). */
+  length: number | null;
+  /** How e (and m) were initialised, in words. */
+  init: string;
+  /** 'per-text' (m is a column) or the shared m [d] (written to m.safetensors). */
+  m: 'per-text' | Float32Array;
+  /** The resolved solver config, stored as given (must be JSON). */
+  solverConfig: Record<string, unknown>;
+  /** Where the texts came from; `license` is the source texts' license (a Hugging Face license id). */
+  source: { name: string; license: string; url?: string };
+  /** This process's shard. Default {index: 0, count: 1}. */
+  shard?: ShardSpec;
+  /** Train/val/test fractions. Default 0.9 / 0.05 / 0.05. */
+  splitRatios?: SplitRatios;
+  /** Run mergeDataset (data.arrow, dataset_info.json, README.md) in close(). Default: true iff shard.count is 1. */
+  mergeOnClose?: boolean;
+}
+
+/** An open part; see the module comment. */
+export interface DatasetWriter {
+  readonly dir: string;
+  /** This process's part file. */
+  readonly partPath: string;
+  readonly shard: ShardSpec;
+  readonly d: number;
+  /**
+   * Text ids already in the dataset (any part, and data.arrow), kept up to date by `append`.
+   * Skip these: appending a text that was present at open is refused.
+   */
+  readonly doneIds: ReadonlySet<string>;
+  /** Rows found at open (all files); bytes of a torn batch cut from this shard's part. */
+  readonly resumed: { rows: number; tornBytesCut: number };
+  /** Rows appended by this writer. */
+  readonly rowsAppended: number;
+  /** Of `texts`, those this shard owns that are not done yet, in order. */
+  pendingTexts<T extends { id: string }>(texts: readonly T[]): T[];
+  /** Append rows as one record batch, durable (fsync'd) when the promise resolves. Put all restarts of a text in one call. */
+  append(rows: readonly SolutionRecord[] | SolutionBatch): Promise<void>;
+  /** Finish the part (end-of-stream marker) and, if mergeOnClose, merge. Safe to call more than once. */
+  close(): Promise<MergeReport | null>;
+}
+
+/** Open (create or resume) this shard's part of the dataset in `dir`. */
+export async function openDatasetWriter(dir: string, options: DatasetWriterOptions): Promise<DatasetWriter> {
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const settings = settingsFromOptions(options);
+  const perTextM = settings.m.mode === 'per-text';
+  const d = options.model.dModel;
+  await fsp.mkdir(dir, { recursive: true });
+
+  // Check and index what is there before touching anything: a refused rerun changes nothing.
+  const partPath = path.join(dir, partFileName(shard));
+  const doneIds = new Set<string>();
+  let rowsFound = 0;
+  let own: LoadedPart | null = null;
+  for (const listing of await listParts(dir)) {
+    const part = await loadPart(listing.path);
+    refuseMismatch(dir, part.name, part.meta, settings);
+    for (const id of part.table.getChild('text_id') ?? []) doneIds.add(String(id));
+    rowsFound += part.table.numRows;
+    if (listing.path === partPath) own = part;
+  }
+  const merged = await loadMergedData(dir, await readInfoFile(dir).catch((): DatasetInfo | null => null));
+  if (merged) {
+    refuseMismatch(dir, DATA_FILE, merged.data.meta, settings);
+    for (const id of merged.data.table.getChild('text_id') ?? []) doneIds.add(String(id));
+  }
+  if (options.m instanceof Float32Array) await ensureSharedM(dir, options.m, settings);
+
+  await removeStaleTemps(dir, [path.basename(partPath)]);
+  const schema = solutionSchema(d, perTextM);
+  let end: number;
+  let tornBytesCut = 0;
+  if (own) {
+    // Cut a torn batch and the end marker of a clean close: the next batch follows the last complete one.
+    end = own.scan.dataEnd;
+    tornBytesCut = own.scan.tornBytes;
+    if (own.size !== end) {
+      const h = await fsp.open(partPath, 'r+');
+      await h.truncate(end);
+      await h.sync();
+      await h.close();
+    }
+  } else {
+    const meta: PartMeta = { ...settings, shard, created: new Date().toISOString() };
+    const header = schemaMessageBytes(solutionSchema(d, perTextM, new Map([[PART_META_KEY, JSON.stringify(meta)]])));
+    await writeFileAtomic(partPath, header);
+    end = header.byteLength;
+  }
+  const handle = await fsp.open(partPath, 'r+');
+  const presentAtOpen = new Set(doneIds);
+  const where = partPath;
+  let queue: Promise<void> = Promise.resolve();
+  let failed: unknown = null;
+  let closing: Promise<MergeReport | null> | null = null;
+  let rowsAppended = 0;
+
+  const writeBatch = async (bytes: Uint8Array, ids: readonly string[]): Promise<void> => {
+    if (failed) throw new PrototokenError('an earlier append failed; this writer is unusable', { file: where, fix: 'restart the run: it resumes from the last complete batch' });
+    try {
+      await writeAll(handle, bytes, end);
+      await handle.datasync();
+    } catch (err) {
+      failed = err;
+      throw new PrototokenError(`appending a batch failed (${(err as Error).message})`, {
+        file: where,
+        fix: 'check free disk space and permissions, then rerun: the run resumes from the last complete batch',
+      });
+    }
+    end += bytes.byteLength;
+    rowsAppended += ids.length;
+    for (const id of ids) doneIds.add(id);
+  };
+
+  return {
+    dir,
+    partPath,
+    shard,
+    d,
+    doneIds,
+    resumed: { rows: rowsFound, tornBytesCut },
+    get rowsAppended() {
+      return rowsAppended;
+    },
+    pendingTexts(texts) {
+      return texts.filter((t) => !doneIds.has(t.id) && shardOf(t.id, shard.count) === shard.index);
+    },
+    async append(rows) {
+      if (closing) throw new PrototokenError('append() after close()', { file: where, fix: 'this is a bug in the caller' });
+      const ctx = { d, perTextM, splitRatios: settings.split_ratios, where };
+      const cols = Array.isArray(rows) ? columnsFromRecords(rows as readonly SolutionRecord[], ctx) : columnsFromBatch(rows as SolutionBatch, ctx);
+      for (const id of cols.textId) {
+        if (presentAtOpen.has(id)) {
+          throw new PrototokenError(`text '${id}' is already in the dataset; appending it again would duplicate it`, {
+            file: where,
+            fix: 'skip the texts in writer.doneIds (or use writer.pendingTexts)',
+          });
+        }
+        const owner = shardOf(id, shard.count);
+        if (owner !== shard.index) {
+          throw new PrototokenError(`text '${id}' belongs to shard ${owner}/${shard.count}, not ${shard.index}/${shard.count}`, {
+            file: where,
+            fix: 'give each shard only its own texts (writer.pendingTexts)',
+          });
+        }
+      }
+      if (cols.rows === 0) return;
+      const bytes = batchMessageBytes(recordBatchFromColumns(cols, schema));
+      // Appends are serialized: each batch lands after the previous one, even if callers do not await.
+      const next = queue.then(() => writeBatch(bytes, cols.textId));
+      queue = next.catch(() => undefined);
+      await next;
+    },
+    close() {
+      closing ??= (async () => {
+        await queue;
+        try {
+          // After a failed append the file may end in garbage; leave it torn for the next resume to cut.
+          if (!failed) {
+            await writeAll(handle, END_OF_STREAM, end);
+            await handle.sync();
+          }
+        } finally {
+          await handle.close();
+        }
+        const merge = options.mergeOnClose ?? shard.count === 1;
+        return merge && !failed ? mergeDataset(dir, { allowIncomplete: true }) : null;
+      })();
+      return closing;
+    },
+  };
+}
+
+function settingsFromOptions(o: DatasetWriterOptions): DatasetSettings {
+  const d = o.model.dModel;
+  const bad = (problem: string): PrototokenError => new PrototokenError(problem, { fix: 'this is a bug in the caller of openDatasetWriter' });
+  if (!Number.isInteger(d) || d < 1) throw bad(`model.dModel must be a positive integer, got ${d}`);
+  if (o.length !== null && (!Number.isInteger(o.length) || o.length < 1)) throw bad(`length must be null or a positive integer, got ${o.length}`);
+  if (o.m instanceof Float32Array && o.m.length !== d) throw bad(`the shared m has ${o.m.length} values but d_model is ${d}`);
+  const ratios = o.splitRatios ?? DEFAULT_SPLIT_RATIOS;
+  checkSplitRatios(ratios);
+  let solverConfig: Record<string, unknown>;
+  try {
+    solverConfig = JSON.parse(JSON.stringify(o.solverConfig)) as Record<string, unknown>;
+  } catch (err) {
+    throw bad(`solverConfig is not JSON-serializable (${(err as Error).message})`);
+  }
+  return {
+    format: FORMAT_NAME,
+    format_version: FORMAT_VERSION,
+    kind: o.kind ?? 'solve',
+    model: { id: o.model.id, fingerprint: o.model.fingerprint, tokenizer_hash: o.model.tokenizerHash, d_model: d },
+    arrangement: o.arrangement,
+    length: o.length,
+    init: o.init,
+    m: o.m instanceof Float32Array ? { mode: 'shared', fingerprint: fingerprintM(o.m), file: M_FILE } : { mode: 'per-text' },
+    solver_config: solverConfig,
+    source: { name: o.source.name, license: o.source.license, url: o.source.url ?? null },
+    split_ratios: { train: ratios.train, val: ratios.val, test: ratios.test },
+    software: { name: 'prototoken', version: softwareVersion() },
+  };
+}
+
+function refuseMismatch(dir: string, file: string, existing: DatasetSettings, incoming: DatasetSettings): void {
+  const diff = compatDiff(existing, incoming);
+  if (diff.length === 0) return;
+  throw new PrototokenError(
+    `this run does not match the dataset already there (${file}); differences (field: existing vs this run):\n  ${diff.join('\n  ')}`,
+    { file: dir, fix: `write to a new folder (e.g. --out ${dir.replace(/[\\/]+$/, '')}-2), or rerun with the settings the dataset was made with` },
+  );
+}
+
+/** Write m.safetensors, or check that the one there is this m. */
+async function ensureSharedM(dir: string, m: Float32Array, settings: DatasetSettings): Promise<void> {
+  const file = path.join(dir, M_FILE);
+  const want = settings.m.mode === 'shared' ? settings.m.fingerprint : '';
+  if (await exists(file)) {
+    const have = await readSharedM(dir);
+    const got = have ? fingerprintM(have) : '(unreadable)';
+    if (got !== want) {
+      throw new PrototokenError(`this run does not match the dataset already there (${M_FILE}); differences (field: existing vs this run):\n  m: shared m sha256 ${got} vs shared m sha256 ${want}`, {
+        file: dir,
+        fix: `write to a new folder (e.g. --out ${dir.replace(/[\\/]+$/, '')}-2), or rerun with the m the dataset was made with`,
+      });
+    }
+    return;
+  }
+  await writeSharedM(dir, m, { written_by: 'prototoken', format: FORMAT_NAME });
+}

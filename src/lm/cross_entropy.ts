@@ -1,0 +1,19 @@
+/** Per-position cross-entropy and argmax hits, shared by scoring, the solver and evaluation. */
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * -log softmax(logits)[target] per position: logits [B, T, V], targets [B, T] int32 -> [B, T].
+ * One-hot selection instead of gather keeps the gradient a dense multiply (no scatter kernel).
+ */
+export function tokenNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const V = logits.shape[2];
+    const logp = tf.logSoftmax(logits, -1); // [B, T, V]
+    return tf.neg(tf.sum(tf.mul(logp, tf.oneHot(targets, V)), -1)) as tf.Tensor2D; // [B, T]
+  });
+}
+
+/** 1 where argmax(logits) == target, else 0, as float32: [B, T, V], [B, T] -> [B, T]. */
+export function argmaxHits(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.cast(tf.equal(tf.argMax(logits, -1), targets), 'float32') as tf.Tensor2D);
+}

@@ -1,0 +1,120 @@
+/**
+ * Llama (Llama 1/2/3, TinyLlama, SmolLM, stories260k...): pre-norm decoder with RMSNorm, rotary
+ * position embeddings (HF rotate_half layout), grouped-query attention and a SwiGLU MLP.
+ * Weight names follow Hugging Face `LlamaForCausalLM`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CausalLM, NormalizedConfig } from './types.js';
+import type { WeightSource } from './safetensors.js';
+import { FrozenWeightReader, disposeTree, transposeToTensor } from './frozen_weights.js';
+import {
+  type Linear,
+  applyRope,
+  causalAttention,
+  linear,
+  rmsNorm,
+  ropeInvFreq,
+  silu,
+  toHeads,
+} from './layers.js';
+import { PositionCache } from './position_cache.js';
+
+interface LlamaLayer {
+  inputNorm: tf.Tensor1D;
+  q: Linear;
+  k: Linear;
+  v: Linear;
+  o: Linear;
+  postNorm: tf.Tensor1D;
+  gate: Linear;
+  up: Linear;
+  down: Linear;
+}
+
+interface LlamaWeights {
+  embedTokens: tf.Tensor2D; // [V, d]
+  layers: LlamaLayer[];
+  finalNorm: tf.Tensor1D; // [d]
+  lmHead: tf.Tensor2D; // [d, V]
+}
+
+export class LlamaModel implements CausalLM {
+  private readonly positions: PositionCache;
+
+  private constructor(
+    readonly config: NormalizedConfig,
+    private readonly w: LlamaWeights,
+    readonly numParameters: number,
+  ) {
+    const invFreq = ropeInvFreq(config.rotaryDims, config.ropeTheta, config.ropeScaling);
+    this.positions = new PositionCache(invFreq, config.numHeads / config.numKvHeads);
+  }
+
+  /** Read every weight from a checkpoint (shapes checked against the config). */
+  static async load(config: NormalizedConfig, source: WeightSource): Promise<LlamaModel> {
+    const { hiddenSize: d, intermediateSize: ff, numHeads: H, numKvHeads: Hkv, headDim: hd, vocabSize: V } = config;
+    const r = new FrozenWeightReader(source);
+    const embedRaw = await source.read('model.embed_tokens.weight', [V, d]);
+    r.numParameters += V * d;
+    const layers: LlamaLayer[] = [];
+    for (let i = 0; i < config.numLayers; i++) {
+      const p = `model.layers.${i}`;
+      const bias = config.attentionBias;
+      layers.push({
+        inputNorm: await r.vector(`${p}.input_layernorm.weight`, d),
+        q: await r.linear(`${p}.self_attn.q_proj`, d, H * hd, bias),
+        k: await r.linear(`${p}.self_attn.k_proj`, d, Hkv * hd, bias),
+        v: await r.linear(`${p}.self_attn.v_proj`, d, Hkv * hd, bias),
+        o: await r.linear(`${p}.self_attn.o_proj`, H * hd, d, bias),
+        postNorm: await r.vector(`${p}.post_attention_layernorm.weight`, d),
+        gate: await r.linear(`${p}.mlp.gate_proj`, d, ff, config.mlpBias),
+        up: await r.linear(`${p}.mlp.up_proj`, d, ff, config.mlpBias),
+        down: await r.linear(`${p}.mlp.down_proj`, ff, d, config.mlpBias),
+      });
+    }
+    const finalNorm = await r.vector('model.norm.weight', d);
+    // Tied checkpoints may still carry an lm_head copy; the config decides which one is used.
+    let lmHead: tf.Tensor2D;
+    if (config.tieWordEmbeddings || !r.has('lm_head.weight')) {
+      lmHead = transposeToTensor(embedRaw, V, d);
+    } else {
+      lmHead = (await r.linear('lm_head', d, V, false)).w;
+    }
+    const embedTokens = tf.tensor2d(embedRaw, [V, d]);
+    return new LlamaModel(config, { embedTokens, layers, finalNorm, lmHead }, r.numParameters);
+  }
+
+  embed(ids: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [B, T] = ids.shape;
+      const flat = tf.gather(this.w.embedTokens, tf.reshape(ids, [B * T])); // [B*T, d]
+      return tf.reshape(flat, [B, T, this.config.hiddenSize]);
+    });
+  }
+
+  forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D {
+    const { hiddenSize: d, numHeads: H, numKvHeads: Hkv, normEps: eps, vocabSize: V } = this.config;
+    const [B, T] = inputsEmbeds.shape;
+    const { cos, sin, mask } = this.positions.get(T);
+    return tf.tidy(() => {
+      let h = tf.reshape(inputsEmbeds, [B * T, d]) as tf.Tensor2D; // [B*T, d]
+      for (const L of this.w.layers) {
+        const a = rmsNorm(h, L.inputNorm, eps); // [B*T, d]
+        const q = applyRope(toHeads(linear(a, L.q), B, T, H), cos, sin); // [B, H, T, hd]
+        const k = applyRope(toHeads(linear(a, L.k), B, T, Hkv), cos, sin); // [B, Hkv, T, hd]
+        const v = toHeads(linear(a, L.v), B, T, Hkv); // [B, Hkv, T, hd]
+        h = tf.add(h, linear(causalAttention(q, k, v, mask), L.o)); // [B*T, d]
+        const m = rmsNorm(h, L.postNorm, eps); // [B*T, d]
+        const act = tf.mul(silu(linear(m, L.gate)), linear(m, L.up)) as tf.Tensor2D; // [B*T, ff]
+        h = tf.add(h, linear(act, L.down)); // [B*T, d]
+      }
+      const logits = tf.matMul(rmsNorm(h, this.w.finalNorm, eps), this.w.lmHead); // [B*T, V]
+      return tf.reshape(logits, [B, T, V]);
+    });
+  }
+
+  dispose(): void {
+    disposeTree(this.w);
+    this.positions.dispose();
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * AdamW with decoupled weight decay, exactly as torch.optim.AdamW (the paper's optimiser), over
+ * row-stacked parameters whose rows may have taken different numbers of steps (texts join and
+ * leave the batch at different times), so bias correction is per row.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWOptions {
+  /** Learning rate. Paper: 0.01. */
+  lr: number;
+  /** Paper: 0.9. */
+  beta1: number;
+  /** Paper: 0.9 (not torch's default 0.999). */
+  beta2: number;
+  /** Paper: 1e-8. */
+  eps: number;
+  /** Decoupled weight decay. Paper: 0.01. */
+  weightDecay: number;
+}
+
+export const PAPER_ADAMW: AdamWOptions = { lr: 0.01, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0.01 };
+
+/** Parameter rows with their first and second moment estimates, all [R, d]. */
+export interface AdamState {
+  param: tf.Tensor2D;
+  m1: tf.Tensor2D;
+  m2: tf.Tensor2D;
+}
+
+/** Fresh moments for a parameter. */
+export function adamState(param: tf.Tensor2D): AdamState {
+  return { param, m1: tf.zerosLike(param), m2: tf.zerosLike(param) };
+}
+
+/**
+ * One update. `steps[r]` is the 1-based step number of row r after this update; `lr` may differ
+ * from opts.lr (schedules). Returns a new state; the caller disposes the old one.
+ *   p <- p (1 - lr wd);  m1 <- b1 m1 + (1-b1) g;  m2 <- b2 m2 + (1-b2) g^2
+ *   p <- p - (lr / (1 - b1^t)) m1 / (sqrt(m2) / sqrt(1 - b2^t) + eps)
+ */
+export function adamwUpdate(s: AdamState, grad: tf.Tensor2D, steps: ArrayLike<number>, opts: AdamWOptions, lr = opts.lr): AdamState {
+  const R = s.param.shape[0];
+  const stepSize = new Float32Array(R);
+  const bc2Sqrt = new Float32Array(R);
+  for (let r = 0; r < R; r++) {
+    stepSize[r] = lr / (1 - Math.pow(opts.beta1, steps[r]));
+    bc2Sqrt[r] = Math.sqrt(1 - Math.pow(opts.beta2, steps[r]));
+  }
+  return tf.tidy(() => {
+    const m1 = tf.add(tf.mul(s.m1, opts.beta1), tf.mul(grad, 1 - opts.beta1)) as tf.Tensor2D; // [R, d]
+    const m2 = tf.add(tf.mul(s.m2, opts.beta2), tf.mul(tf.square(grad), 1 - opts.beta2)) as tf.Tensor2D; // [R, d]
+    const denom = tf.add(tf.div(tf.sqrt(m2), tf.tensor2d(bc2Sqrt, [R, 1])), opts.eps); // [R, d]
+    const decayed = tf.mul(s.param, 1 - lr * opts.weightDecay);
+    const update = tf.mul(tf.div(m1, denom), tf.tensor2d(stepSize, [R, 1])); // [R, d]
+    return { param: tf.sub(decayed, update) as tf.Tensor2D, m1, m2 };
+  });
+}
+
+/** Keep only rows `keep` of a state (texts leaving the batch). */
+export function selectRows(s: AdamState, keep: tf.Tensor1D): AdamState {
+  return tf.tidy(() => ({ param: tf.gather(s.param, keep), m1: tf.gather(s.m1, keep), m2: tf.gather(s.m2, keep) }));
+}
+
+/** Stack states row-wise (texts joining the batch). */
+export function concatRows(a: AdamState, b: AdamState): AdamState {
+  return tf.tidy(() => ({
+    param: tf.concat([a.param, b.param]),
+    m1: tf.concat([a.m1, b.m1]),
+    m2: tf.concat([a.m2, b.m2]),
+  }));
+}
+
+export function disposeState(s: AdamState | null): void {
+  if (!s) return;
+  s.param.dispose();
+  s.m1.dispose();
+  s.m2.dispose();
+}

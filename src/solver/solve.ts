@@ -1,0 +1,259 @@
+/**
+ * The batched solver for texts whose m is per text or fixed: a pool of (text, restart) rows.
+ * Each step runs one forward+backward over the pool; rows that reach the stop accuracy (or their
+ * step budget, or their patience) leave, and queued rows take their places, so the batch never
+ * pays for finished texts. Only [R, N+1] numbers (hits and row losses) come back per step.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CausalLM } from '../lm/types.js';
+import { type AdamState, adamState, adamwUpdate, concatRows, disposeState, selectRows } from './adamw.js';
+import { layoutFor } from './arrangements.js';
+import { initialRow, rowSeed } from './init.js';
+import { lossAndGrads, rowMetrics } from './step.js';
+import type { SolveHooks, SolveResult, SolverOptions, SolveTarget } from './types.js';
+import { learningRate } from './schedule.js';
+import { PrototokenError } from '../util/errors.js';
+
+interface Row {
+  target: number; // index into targets
+  restart: number;
+  seed: number;
+  steps: number; // updates applied so far
+  started: number; // ms timestamp
+  bestLoss: number;
+  sinceBest: number;
+}
+
+interface TextProgress {
+  pending: number; // restarts not yet finished
+  best: SolveResult | null;
+  /** Settled (emitted): its remaining restarts are dropped. */
+  cancelled: boolean;
+}
+
+/** Solve every target; results reach `hooks.onResults` text by text (best restart), in finishing order. */
+export async function solveTexts(
+  lm: CausalLM,
+  targets: readonly SolveTarget[],
+  opts: SolverOptions,
+  hooks: SolveHooks = {},
+): Promise<{ interrupted: boolean }> {
+  const d = lm.config.hiddenSize;
+  const N = checkTargets(lm, targets, opts);
+  const layout = layoutFor(opts.arrangement, N);
+  if (opts.m.kind === 'fixed' && opts.m.vector.length !== d) {
+    throw new PrototokenError(`m has ${opts.m.vector.length} values but the model needs d=${d}`, { file: opts.m.source });
+  }
+  const perTextM = layout.usesM && opts.m.kind === 'per-text';
+  const fixedM = layout.usesM && opts.m.kind === 'fixed' ? tf.tensor2d(opts.m.vector, [1, d]) : null;
+
+  const queue: Row[] = [];
+  targets.forEach((t, i) => {
+    for (let r = 0; r < opts.restarts; r++) {
+      queue.push({ target: i, restart: r, seed: rowSeed(opts.seed, t.id, r), steps: 0, started: 0, bestLoss: Infinity, sinceBest: 0 });
+    }
+  });
+  const progress: TextProgress[] = targets.map(() => ({ pending: opts.restarts, best: null, cancelled: false }));
+  let rows: Row[] = [];
+  let eState: AdamState | null = null;
+  let mState: AdamState | null = null;
+  let targetIds: tf.Tensor2D | null = null;
+  let interrupted = false;
+
+  try {
+    while (rows.length > 0 || queue.length > 0) {
+      if (hooks.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
+      // Fill the pool.
+      const joining: Row[] = [];
+      while (rows.length + joining.length < opts.batchSize && queue.length > 0) {
+        const row = queue.shift() as Row;
+        if (progress[row.target].cancelled) continue;
+        row.started = Date.now();
+        joining.push(row);
+      }
+      if (joining.length > 0) {
+        const starts = joining.map((r) => initialRow(opts.init, d, targets[r.target].id, r.seed, perTextM));
+        const eNew = adamState(tf.tensor2d(concatF32(starts.map((s) => s.e)), [joining.length, d]));
+        const mNew = perTextM ? adamState(tf.tensor2d(concatF32(starts.map((s) => s.m as Float32Array)), [joining.length, d])) : null;
+        const tNew = tf.tensor2d(concatI32(joining.map((r) => targets[r.target].ids)), [joining.length, N], 'int32');
+        [eState, mState, targetIds] = [append(eState, eNew), mNew ? append(mState, mNew) : null, appendTensor(targetIds, tNew)];
+        rows = rows.concat(joining);
+      }
+      if (rows.length === 0) break;
+
+      // Forward + backward; one download of hits and losses.
+      const es = eState as AdamState;
+      const mTensor = perTextM ? (mState as AdamState).param : fixedM;
+      const step = lossAndGrads(lm, layout, targetIds as tf.Tensor2D, es.param, mTensor, perTextM);
+      const packed = tf.tidy(() => tf.concat([step.hits, tf.expandDims(step.rowLoss, 1)], 1)); // [R, N+1]
+      const host = await packed.data();
+      packed.dispose();
+      const hits = new Float32Array(rows.length * N);
+      const losses = new Float32Array(rows.length);
+      for (let r = 0; r < rows.length; r++) {
+        hits.set(host.subarray(r * (N + 1), r * (N + 1) + N), r * N);
+        losses[r] = host[r * (N + 1) + N];
+      }
+
+      // Decide who leaves (before the update: a solved row keeps the parameters that solved it).
+      const leaving: number[] = [];
+      const finished: SolveResult[] = [];
+      let eHost: Float32Array | null = null;
+      let mHost: Float32Array | null = null;
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r];
+        const metrics = rowMetrics(hits, r, N);
+        if (losses[r] < row.bestLoss - 1e-6 * Math.abs(row.bestLoss)) {
+          row.bestLoss = losses[r];
+          row.sinceBest = 0;
+        } else {
+          row.sinceBest++;
+        }
+        const solved = metrics.accuracy >= opts.stopAccuracy;
+        const outOfBudget = row.steps >= opts.maxSteps || (opts.patience > 0 && row.sinceBest >= opts.patience);
+        if (!solved && !outOfBudget && !progress[row.target].cancelled) continue;
+        leaving.push(r);
+        if (progress[row.target].cancelled) continue;
+        eHost ??= (await es.param.data()) as Float32Array;
+        if (perTextM) mHost ??= (await (mState as AdamState).param.data()) as Float32Array;
+        finished.push({
+          id: targets[row.target].id,
+          targetIndex: row.target,
+          restart: row.restart,
+          seed: row.seed,
+          e: eHost.slice(r * d, (r + 1) * d),
+          m: mHost ? mHost.slice(r * d, (r + 1) * d) : null,
+          steps: row.steps,
+          loss: losses[r],
+          seconds: (Date.now() - row.started) / 1000,
+          solved,
+          ...metrics,
+        });
+      }
+
+      // Update the rows that stay (the leaving rows' update is computed but dropped below).
+      const newE = adamwUpdate(es, step.gradE, stepsAfter(rows), opts.adamw, learningRate(opts, rows));
+      disposeState(es);
+      eState = newE;
+      if (perTextM && step.gradM) {
+        const newM = adamwUpdate(mState as AdamState, step.gradM, stepsAfter(rows), opts.adamw, learningRate(opts, rows));
+        disposeState(mState);
+        mState = newM;
+      }
+      tf.dispose([step.gradE, step.rowLoss, step.hits]);
+      step.gradM?.dispose();
+      for (const row of rows) row.steps++;
+
+      if (leaving.length > 0) {
+        const keepIdx = rows.map((_, i) => i).filter((i) => !leaving.includes(i));
+        const keep = tf.tensor1d(keepIdx, 'int32');
+        [eState, mState, targetIds] = [
+          replaceRows(eState, keep),
+          mState ? replaceRows(mState, keep) : null,
+          swap(targetIds as tf.Tensor2D, tf.gather(targetIds as tf.Tensor2D, keep)),
+        ];
+        keep.dispose();
+        rows = keepIdx.map((i) => rows[i]);
+      }
+      const done = collect(finished, progress);
+      if (done.length > 0) await hooks.onResults?.(done);
+      hooks.onStep?.({ active: rows.length, queued: queue.length });
+    }
+  } finally {
+    disposeState(eState);
+    disposeState(mState);
+    targetIds?.dispose();
+    fixedM?.dispose();
+  }
+  return { interrupted };
+}
+
+/** Fold finished restarts into per-text bests; return the texts settled by this step. */
+function collect(finished: SolveResult[], progress: TextProgress[]): SolveResult[] {
+  const done: SolveResult[] = [];
+  for (const res of finished) {
+    const p = progress[res.targetIndex];
+    if (p.cancelled) continue;
+    p.pending--;
+    if (!p.best || better(res, p.best)) p.best = res;
+    // One solved restart settles the text: the others cannot beat 100% accuracy.
+    if (res.solved || p.pending === 0) {
+      done.push(p.best);
+      p.cancelled = true;
+    }
+  }
+  return done;
+}
+
+function better(a: SolveResult, b: SolveResult): boolean {
+  return a.accuracy > b.accuracy || (a.accuracy === b.accuracy && a.loss < b.loss);
+}
+
+function checkTargets(lm: CausalLM, targets: readonly SolveTarget[], opts: SolverOptions): number {
+  if (targets.length === 0) throw new PrototokenError('there are no texts to solve', { fix: 'check --texts and --limit' });
+  const N = targets[0].ids.length;
+  for (const t of targets) {
+    if (t.ids.length !== N) throw new Error(`solveTexts: every target must have N=${N} tokens; "${t.id}" has ${t.ids.length}`);
+  }
+  const inputs = layoutFor(opts.arrangement, N).inputs;
+  if (inputs > lm.config.maxPositions) {
+    throw new PrototokenError(`N=${N} needs ${inputs} input positions but the model allows ${lm.config.maxPositions}`, {
+      fix: `use --length ${lm.config.maxPositions - (inputs - N)} or less`,
+    });
+  }
+  return N;
+}
+
+function stepsAfter(rows: Row[]): number[] {
+  return rows.map((r) => r.steps + 1);
+}
+
+function append(a: AdamState | null, b: AdamState): AdamState {
+  if (!a) return b;
+  const out = concatRows(a, b);
+  disposeState(a);
+  disposeState(b);
+  return out;
+}
+
+function appendTensor(a: tf.Tensor2D | null, b: tf.Tensor2D): tf.Tensor2D {
+  if (!a) return b;
+  const out = tf.concat([a, b]);
+  a.dispose();
+  b.dispose();
+  return out;
+}
+
+function replaceRows(s: AdamState, keep: tf.Tensor1D): AdamState {
+  const out = selectRows(s, keep);
+  disposeState(s);
+  return out;
+}
+
+function swap<T extends tf.Tensor>(old: T, next: T): T {
+  old.dispose();
+  return next;
+}
+
+function concatF32(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function concatI32(parts: ArrayLike<number>[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

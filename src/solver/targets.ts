@@ -1,0 +1,39 @@
+/**
+ * Texts -> solver targets: the first N text tokens (no BOS: the LM must emit the text itself).
+ * A text shorter than N is reported and skipped, never padded.
+ */
+import type { TextTokenizer } from '../lm/tokenizer.js';
+import type { SolveTarget } from './types.js';
+import { PrototokenError } from '../util/errors.js';
+
+/** A text to solve; `ids` (when set) are the exact target tokens (random or generated texts). */
+export interface TextItem {
+  id: string;
+  text: string;
+  ids?: readonly number[];
+}
+
+export interface PreparedTargets {
+  /** `text` is the decoded N-token target, i.e. exactly what the LM is asked to emit. */
+  targets: (SolveTarget & { text: string })[];
+  /** Texts with fewer than N tokens: id and token count. */
+  tooShort: { id: string; tokens: number }[];
+}
+
+/** Tokenize and cut every text to N tokens; `file` names the source in errors. */
+export function prepareTargets(texts: readonly TextItem[], tokenizer: TextTokenizer, N: number, file: string): PreparedTargets {
+  const targets: PreparedTargets['targets'] = [];
+  const tooShort: PreparedTargets['tooShort'] = [];
+  for (const t of texts) {
+    const ids = t.ids ? [...t.ids] : tokenizer.encode(t.text);
+    if (ids.length < N) tooShort.push({ id: t.id, tokens: ids.length });
+    else targets.push({ id: t.id, text: tokenizer.decode(ids.slice(0, N)), ids: Int32Array.from(ids.slice(0, N)) });
+  }
+  if (targets.length === 0) {
+    throw new PrototokenError(`no text has at least N=${N} tokens (${tooShort.length} too short)`, {
+      file,
+      fix: 'use a smaller --length or longer texts',
+    });
+  }
+  return { targets, tooShort };
+}

@@ -1,0 +1,64 @@
+/** Options and results of the solvers. */
+import type { AdamWOptions } from './adamw.js';
+import type { Arrangement } from './arrangements.js';
+import type { InitSpec } from './init.js';
+
+/** What m is: learned per text, or a fixed vector (never changed). Trainable shared m: see shared_m.ts. */
+export type MSpec = { kind: 'per-text' } | { kind: 'fixed'; vector: Float32Array; source: string };
+
+/** Learning-rate schedule over a row's own steps. */
+export type LrSchedule = { kind: 'constant' } | { kind: 'cosine'; minFactor: number } | { kind: 'warmup-cosine'; warmup: number; minFactor: number };
+
+export interface SolverOptions {
+  arrangement: Arrangement;
+  m: MSpec;
+  init: InitSpec;
+  adamw: AdamWOptions;
+  schedule: LrSchedule;
+  /** Updates allowed per row. Paper: 5000. */
+  maxSteps: number;
+  /** Rows (text x restart) optimised together. */
+  batchSize: number;
+  /** Seeds tried per text; the best (accuracy, then loss) is kept. */
+  restarts: number;
+  /** Run seed; each (text, restart) derives its own stream from it. */
+  seed: number;
+  /** A row stops when its token accuracy reaches this. Paper: 1.0. */
+  stopAccuracy: number;
+  /** Stop a row after this many steps without a loss improvement; 0 = never. */
+  patience: number;
+}
+
+export interface SolveTarget {
+  id: string;
+  /** The N target token ids t_1..t_N. */
+  ids: ArrayLike<number>;
+}
+
+export interface SolveResult {
+  id: string;
+  targetIndex: number;
+  restart: number;
+  seed: number;
+  e: Float32Array;
+  /** Per-text m, or null when m is fixed/shared/unused. */
+  m: Float32Array | null;
+  /** Optimiser updates applied before the reported forward pass. */
+  steps: number;
+  accuracy: number;
+  cTokens: number;
+  prefixLen: number;
+  /** Summed cross-entropy (nats) of the reported forward pass. */
+  loss: number;
+  seconds: number;
+  solved: boolean;
+}
+
+export interface SolveHooks {
+  /** Texts settled in one step (best restart each); awaited before the next step. */
+  onResults?: (results: SolveResult[]) => Promise<void> | void;
+  /** Called after every step. */
+  onStep?: (state: { active: number; queued: number }) => void;
+  /** Checked before every step; true ends the run after the current step (resumable). */
+  shouldStop?: () => boolean;
+}

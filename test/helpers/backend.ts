@@ -1,0 +1,10 @@
+/** Backend switching for tests: every model path is checked on wasm and on cpu. */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/index.js';
+
+export const TEST_BACKENDS = ['wasm', 'cpu'] as const;
+
+export async function useBackend(name: (typeof TEST_BACKENDS)[number]): Promise<void> {
+  await initBackend(name, { quiet: true });
+  if (tf.getBackend() !== name) throw new Error(`backend ${name} did not start`);
+}
