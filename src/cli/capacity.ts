@@ -110,7 +110,7 @@ async function runCombo(
     source: config.source ?? kind,
   });
   const pending = writer.pendingTexts(texts);
-  let interrupted = false;
+  let interrupted: boolean;
   try {
     const run = await capacitySearch(
       lm,

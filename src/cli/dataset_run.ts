@@ -4,7 +4,10 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { basename, join } from 'node:path';
 import { toFloat, toInt } from './common.js';
+import { solverSchema } from '../solver/config.js';
+import { writeFileAtomic } from '../datasets/fs_atomic.js';
 import type { LoadedModel } from '../lm/load.js';
 import { type DatasetKind, type DatasetWriter, mergeDataset, openDatasetWriter, resolveShard, runWorkers } from '../datasets/index.js';
 import { PrototokenError } from '../util/errors.js';
@@ -59,7 +62,7 @@ export async function openRunDataset(
   run: { kind: DatasetKind; arrangement: string; length: number | null; init: string; m: 'per-text' | Float32Array; source: string },
 ): Promise<DatasetWriter> {
   const shard = resolveShard({ shard: config.shard ?? undefined, numShards: config.numShards ?? undefined, env: process.env });
-  return openDatasetWriter(config.out, {
+  const writer = await openDatasetWriter(config.out, {
     kind: run.kind,
     model: {
       id: typeof config.model === 'string' ? config.model : model.dir,
@@ -71,11 +74,26 @@ export async function openRunDataset(
     length: run.length,
     init: run.init,
     m: run.m,
-    solverConfig: JSON.parse(JSON.stringify(config)) as Record<string, unknown>,
+    solverConfig: recipeOf(config),
     source: { name: run.source, license: config.license },
     shard,
     splitRatios: config.splitRatios,
   });
+  // The whole resolved config (paths, limits, backend too) beside this shard's part.
+  const name = basename(writer.partPath).replace(/\.arrows$/, '.config.json');
+  await writeFileAtomic(join(config.out, name), JSON.stringify(config, null, 2) + '\n');
+  return writer;
+}
+
+/**
+ * The settings that decide what a row is (and so must match on resume): the solver recipe and the
+ * seed. Paths, limits, shards, workers and the backend may change between runs of one dataset.
+ */
+export function recipeOf(config: Record<string, unknown>): Record<string, unknown> {
+  const keys = [...Object.keys(solverSchema.shape), 'seed', 'threshold', 'grid'];
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in config && k !== 'batch') out[k] = config[k];
+  return out;
 }
 
 /** Re-run this very command as K shard processes, then merge their parts. */

@@ -62,7 +62,7 @@ export function solveCommand(): Command {
       source: config.source ?? basename(config.texts),
     });
     const pending = writer.pendingTexts(prepared.targets);
-    const skippedDone = prepared.targets.length - pending.length;
+    const skippedDone = prepared.targets.filter((t) => writer.doneIds.has(t.id)).length;
     if (!quiet && skippedDone > 0) process.stderr.write(`resuming: ${writer.doneIds.size} texts already in ${config.out}\n`);
     const progress = new Progress(pending.length, { unit: 'texts', quiet });
     const interrupt = installInterrupt(quiet);

@@ -62,7 +62,7 @@ export async function capacitySearch(lm: CausalLM, texts: readonly CapacityText[
     hooks.onLength?.(L, running.length);
     const targets = running.map((i) => ({ id: texts[i].id, ids: texts[i].ids.slice(0, L) }));
     const results = new Map<number, { r: SolveResult; m: Float32Array | null }>();
-    let interrupted = false;
+    let interrupted: boolean;
     if (opts.sharedM) {
       const run = await solveSharedM(lm, targets, opts.solver, { shouldStop: hooks.shouldStop });
       run.results.forEach((r, j) => results.set(running[j], { r, m: run.m }));
