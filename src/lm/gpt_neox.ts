@@ -7,7 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM, NormalizedConfig } from './types.js';
 import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree } from './frozen_weights.js';
-import { type Linear, applyRope, causalAttention, geluExact, layerNorm, linear, ropeInvFreq } from './layers.js';
+import { type Linear, geluExact, layerNorm, linear } from './layers.js';
+import { type AttentionWeights, attentionWeights, selfAttention } from './attention.js';
+import { ropeInvFreq } from './rotary.js';
 import { PositionCache } from './position_cache.js';
 
 interface Norm {
@@ -18,8 +20,7 @@ interface Norm {
 interface NeoxLayer {
   ln1: Norm;
   ln2: Norm;
-  qkv: Linear; // [d, 3*H*hd], per head: q, k, v
-  dense: Linear;
+  attn: AttentionWeights; // from query_key_value (split per head into q, k, v) and dense
   up: Linear; // dense_h_to_4h
   down: Linear; // dense_4h_to_h
 }
@@ -39,7 +40,8 @@ export class GptNeoxModel implements CausalLM {
     private readonly w: NeoxWeights,
     readonly numParameters: number,
   ) {
-    this.positions = new PositionCache(ropeInvFreq(config.rotaryDims, config.ropeTheta, config.ropeScaling), 1);
+    const invFreq = ropeInvFreq(config.rotaryDims, config.ropeTheta, config.ropeScaling);
+    this.positions = new PositionCache(invFreq, config.numHeads, config.numHeads, config.headDim);
   }
 
   static async load(config: NormalizedConfig, source: WeightSource): Promise<GptNeoxModel> {
@@ -55,8 +57,11 @@ export class GptNeoxModel implements CausalLM {
       layers.push({
         ln1: await norm(`${p}.input_layernorm`),
         ln2: await norm(`${p}.post_attention_layernorm`),
-        qkv: await r.linear(`${p}.attention.query_key_value`, d, 3 * d, config.attentionBias),
-        dense: await r.linear(`${p}.attention.dense`, d, d, config.attentionBias),
+        attn: attentionWeights(
+          ...splitQkv(await r.linear(`${p}.attention.query_key_value`, d, 3 * d, config.attentionBias), config.numHeads, config.headDim),
+          await r.linear(`${p}.attention.dense`, d, d, config.attentionBias),
+          config,
+        ),
         up: await r.linear(`${p}.mlp.dense_h_to_4h`, d, ff, true),
         down: await r.linear(`${p}.mlp.dense_4h_to_h`, ff, d, true),
       });
@@ -78,15 +83,10 @@ export class GptNeoxModel implements CausalLM {
   }
 
   forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D {
-    const { hiddenSize: d, numHeads: H, headDim: hd, normEps: eps, vocabSize: V } = this.config;
+    const { hiddenSize: d, normEps: eps, vocabSize: V } = this.config;
     const [B, T] = inputsEmbeds.shape;
-    const { cos, sin, mask } = this.positions.get(T);
-    const attention = (x: tf.Tensor2D, L: NeoxLayer): tf.Tensor2D => {
-      const qkv = tf.reshape(linear(x, L.qkv), [B, T, H, 3 * hd]); // [B, T, H, 3*hd]
-      const [q, k, v] = tf.split(qkv, 3, -1).map((t) => tf.transpose(t, [0, 2, 1, 3]) as tf.Tensor4D); // [B, H, T, hd]
-      const ctx = causalAttention(applyRope(q, cos, sin), applyRope(k, cos, sin), v, mask); // [B*T, d]
-      return linear(ctx, L.dense);
-    };
+    const pos = this.positions.get(T);
+    const attention = (x: tf.Tensor2D, L: NeoxLayer): tf.Tensor2D => selfAttention(x, L.attn, pos, B, T, this.config); // [B*T, d]
     const mlp = (x: tf.Tensor2D, L: NeoxLayer): tf.Tensor2D =>
       linear(geluExact(linear(x, L.up)) as tf.Tensor2D, L.down); // [B*T, d]
     return tf.tidy(() => {
@@ -109,4 +109,23 @@ export class GptNeoxModel implements CausalLM {
     disposeTree(this.w);
     this.positions.dispose();
   }
+}
+
+/**
+ * HF's fused query_key_value is per-head interleaved (head h's q, k, v are adjacent column blocks
+ * of [d, 3*H*hd] once transposed); split it into three plain projections.
+ */
+function splitQkv(qkv: Linear, heads: number, headDim: number): [Linear, Linear, Linear] {
+  const pick = (which: number): Linear => {
+    const cols = new Int32Array(heads * headDim);
+    for (let h = 0; h < heads; h++) for (let j = 0; j < headDim; j++) cols[h * headDim + j] = h * 3 * headDim + which * headDim + j;
+    const w = tf.tidy(() => tf.gather(qkv.w, tf.tensor1d(cols, 'int32'), 1) as tf.Tensor2D);
+    const bias = qkv.b;
+    const b = bias ? tf.tidy(() => tf.gather(bias, tf.tensor1d(cols, 'int32')) as tf.Tensor1D) : null;
+    return { w, b };
+  };
+  const parts: [Linear, Linear, Linear] = [pick(0), pick(1), pick(2)];
+  qkv.w.dispose();
+  qkv.b?.dispose();
+  return parts;
 }

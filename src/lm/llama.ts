@@ -7,24 +7,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM, NormalizedConfig } from './types.js';
 import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree, transposeToTensor } from './frozen_weights.js';
-import {
-  type Linear,
-  applyRope,
-  causalAttention,
-  linear,
-  rmsNorm,
-  ropeInvFreq,
-  silu,
-  toHeads,
-} from './layers.js';
+import { type Linear, linear, rmsNorm, silu } from './layers.js';
+import { type AttentionWeights, attentionWeights, selfAttention } from './attention.js';
+import { ropeInvFreq } from './rotary.js';
 import { PositionCache } from './position_cache.js';
 
 interface LlamaLayer {
   inputNorm: tf.Tensor1D;
-  q: Linear;
-  k: Linear;
-  v: Linear;
-  o: Linear;
+  attn: AttentionWeights;
   postNorm: tf.Tensor1D;
   gate: Linear;
   up: Linear;
@@ -47,7 +37,7 @@ export class LlamaModel implements CausalLM {
     readonly numParameters: number,
   ) {
     const invFreq = ropeInvFreq(config.rotaryDims, config.ropeTheta, config.ropeScaling);
-    this.positions = new PositionCache(invFreq, config.numHeads / config.numKvHeads);
+    this.positions = new PositionCache(invFreq, config.numHeads, config.numKvHeads, config.headDim);
   }
 
   /** Read every weight from a checkpoint (shapes checked against the config). */
@@ -62,10 +52,13 @@ export class LlamaModel implements CausalLM {
       const bias = config.attentionBias;
       layers.push({
         inputNorm: await r.vector(`${p}.input_layernorm.weight`, d),
-        q: await r.linear(`${p}.self_attn.q_proj`, d, H * hd, bias),
-        k: await r.linear(`${p}.self_attn.k_proj`, d, Hkv * hd, bias),
-        v: await r.linear(`${p}.self_attn.v_proj`, d, Hkv * hd, bias),
-        o: await r.linear(`${p}.self_attn.o_proj`, H * hd, d, bias),
+        attn: attentionWeights(
+          await r.linear(`${p}.self_attn.q_proj`, d, H * hd, bias),
+          await r.linear(`${p}.self_attn.k_proj`, d, Hkv * hd, bias),
+          await r.linear(`${p}.self_attn.v_proj`, d, Hkv * hd, bias),
+          await r.linear(`${p}.self_attn.o_proj`, H * hd, d, bias),
+          config,
+        ),
         postNorm: await r.vector(`${p}.post_attention_layernorm.weight`, d),
         gate: await r.linear(`${p}.mlp.gate_proj`, d, ff, config.mlpBias),
         up: await r.linear(`${p}.mlp.up_proj`, d, ff, config.mlpBias),
@@ -93,17 +86,13 @@ export class LlamaModel implements CausalLM {
   }
 
   forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D {
-    const { hiddenSize: d, numHeads: H, numKvHeads: Hkv, normEps: eps, vocabSize: V } = this.config;
+    const { hiddenSize: d, normEps: eps, vocabSize: V } = this.config;
     const [B, T] = inputsEmbeds.shape;
-    const { cos, sin, mask } = this.positions.get(T);
+    const pos = this.positions.get(T);
     return tf.tidy(() => {
       let h = tf.reshape(inputsEmbeds, [B * T, d]) as tf.Tensor2D; // [B*T, d]
       for (const L of this.w.layers) {
-        const a = rmsNorm(h, L.inputNorm, eps); // [B*T, d]
-        const q = applyRope(toHeads(linear(a, L.q), B, T, H), cos, sin); // [B, H, T, hd]
-        const k = applyRope(toHeads(linear(a, L.k), B, T, Hkv), cos, sin); // [B, Hkv, T, hd]
-        const v = toHeads(linear(a, L.v), B, T, Hkv); // [B, Hkv, T, hd]
-        h = tf.add(h, linear(causalAttention(q, k, v, mask), L.o)); // [B*T, d]
+        h = tf.add(h, selfAttention(rmsNorm(h, L.inputNorm, eps), L.attn, pos, B, T, this.config)); // [B*T, d]
         const m = rmsNorm(h, L.postNorm, eps); // [B*T, d]
         const act = tf.mul(silu(linear(m, L.gate)), linear(m, L.up)) as tf.Tensor2D; // [B*T, ff]
         h = tf.add(h, linear(act, L.down)); // [B*T, d]

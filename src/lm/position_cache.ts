@@ -3,39 +3,47 @@
  * and kept outside any tf.tidy so that thousands of solver steps reuse them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { causalMask, ropeTables } from './layers.js';
+import { causalMask } from './layers.js';
+import { ropeTables } from './rotary.js';
 
 export interface PositionTensors {
-  cos: tf.Tensor2D; // [T, rotaryDims]
-  sin: tf.Tensor2D; // [T, rotaryDims]
+  /** Tables for the query heads [T, H*hd] and the key heads [T, Hkv*hd]. */
+  cosQ: tf.Tensor2D;
+  sinQ: tf.Tensor2D;
+  cosK: tf.Tensor2D;
+  sinK: tf.Tensor2D;
   mask: tf.Tensor2D; // [groups*T, T]
 }
 
 export class PositionCache {
   private readonly byLength = new Map<number, PositionTensors>();
 
-  /** `groups`: query heads per k/v head (the mask is stacked that many times, see causalAttention). */
   constructor(
     private readonly invFreq: Float64Array,
-    private readonly groups: number,
+    private readonly heads: number,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
   ) {}
 
   get(T: number): PositionTensors {
     let entry = this.byLength.get(T);
     if (!entry) {
-      const { cos, sin } = ropeTables(T, this.invFreq);
-      entry = { cos: tf.keep(cos), sin: tf.keep(sin), mask: tf.keep(causalMask(T, this.groups)) };
+      const q = ropeTables(T, this.invFreq, this.heads, this.headDim);
+      const k = this.kvHeads === this.heads ? q : ropeTables(T, this.invFreq, this.kvHeads, this.headDim);
+      entry = {
+        cosQ: tf.keep(q.cos),
+        sinQ: tf.keep(q.sin),
+        cosK: tf.keep(k.cos),
+        sinK: tf.keep(k.sin),
+        mask: tf.keep(causalMask(T, this.heads / this.kvHeads)),
+      };
       this.byLength.set(T, entry);
     }
     return entry;
   }
 
   dispose(): void {
-    for (const e of this.byLength.values()) {
-      e.cos.dispose();
-      e.sin.dispose();
-      e.mask.dispose();
-    }
+    for (const e of this.byLength.values()) tf.dispose([e.cosQ, e.sinQ, e.cosK, e.sinK, e.mask]);
     this.byLength.clear();
   }
 }
