@@ -12,7 +12,16 @@ export function mergeCommand(): Command {
     const opts = cmd.opts<{ allowIncomplete?: boolean; json?: boolean }>();
     const r = await mergeDataset(dir, { allowIncomplete: opts.allowIncomplete === true });
     if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
-    else process.stdout.write(`merged ${dir}: ${JSON.stringify(r, null, 1).replace(/\n\s*/g, ' ')}\n`);
+    else {
+      const lines = [
+        `merged ${r.parts.length} part(s) of ${dir}: ${r.rows} rows, ${r.texts} texts -> ${r.dataFile ?? '(data.arrow already complete)'}`,
+        ...r.parts.map((p) => `  ${p.file}: ${p.rows} rows${p.torn_bytes ? `, ${p.torn_bytes} torn bytes left out` : ''}`),
+      ];
+      if (r.duplicatesDropped) lines.push(`  ${r.duplicatesDropped} duplicate rows dropped`);
+      if (r.missingShards.length) lines.push(`  missing shards: ${r.missingShards.join(', ')}`);
+      for (const w of r.warnings) lines.push(`  warning: ${w}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }
   });
   return cmd;
 }
