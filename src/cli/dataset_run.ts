@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { basename, join } from 'node:path';
 import { toFloat, toInt } from './common.js';
 import { solverSchema } from '../solver/config.js';
-import { writeFileAtomic } from '../datasets/fs_atomic.js';
+import { writeFileAtomic } from '../util/fs_atomic.js';
 import type { LoadedModel } from '../lm/load.js';
 import { type DatasetKind, type DatasetWriter, mergeDataset, openDatasetWriter, resolveShard, runWorkers } from '../datasets/index.js';
 import { PrototokenError } from '../util/errors.js';

@@ -8,7 +8,7 @@ import { endianness } from 'node:os';
 import * as path from 'node:path';
 import { SafetensorsFile, writeSafetensors } from '../lm/safetensors.js';
 import { PrototokenError } from '../util/errors.js';
-import { exists, fsyncDir } from './fs_atomic.js';
+import { exists, fsyncDir } from '../util/fs_atomic.js';
 import { M_FILE } from './parts.js';
 
 /** sha256 (hex) of the float32 bytes of `m`. */

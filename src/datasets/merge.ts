@@ -10,7 +10,7 @@ import { PrototokenError } from '../util/errors.js';
 import { buildDatasetInfo, partSummary } from './build_info.js';
 import { renderCard } from './card.js';
 import { combineSources } from './combine.js';
-import { removeStaleTemps, writeFileAtomic } from './fs_atomic.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/fs_atomic.js';
 import type { DatasetInfo, PartSummary } from './info.js';
 import { CARD_FILE, DATA_FILE, INFO_FILE, listParts, loadMergedData, loadPart, readInfoFile, type LoadedPart } from './parts.js';
 import { partFileName } from './shard.js';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import type { Table } from 'apache-arrow';
 import { PrototokenError, errorMessage } from '../util/errors.js';
-import { exists, readFileAligned } from './fs_atomic.js';
+import { exists, readFileAligned } from '../util/fs_atomic.js';
 import {
   DATASET_META_KEY, PART_META_KEY, parseDatasetInfo, parseDatasetMeta, parsePartMeta,
   type DatasetInfo, type DatasetMeta, type DatasetSettings, type PartMeta, type SourceStamp,

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { PrototokenError } from '../util/errors.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { columnsFromBatch, columnsFromRecords, type SolutionBatch, type SolutionRecord } from './columns.js';
-import { exists, removeStaleTemps, writeAll, writeFileAtomic } from './fs_atomic.js';
+import { exists, removeStaleTemps, writeAll, writeFileAtomic } from '../util/fs_atomic.js';
 import {
   FORMAT_NAME, FORMAT_VERSION, PART_META_KEY, compatDiff,
   type DatasetInfo, type DatasetKind, type DatasetSettings, type PartMeta,

@@ -5,11 +5,12 @@
  * `{name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {...}}`, then the tensor bytes;
  * offsets are relative to the first byte after the header.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { endianness } from 'node:os';
 import * as path from 'node:path';
 import { PrototokenError, errorMessage } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs_atomic.js';
 
 /** Dtypes `read` converts to float32. */
 export const SUPPORTED_DTYPES = ['F32', 'F16', 'BF16'] as const;
@@ -373,27 +374,6 @@ export async function writeSafetensors(
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
 
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await fsp.open(tmp, 'w');
-  try {
-    await writeFully(handle, len);
-    await writeFully(handle, headerBytes);
-    for (const t of Object.values(tensors)) {
-      await writeFully(handle, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    }
-    await handle.sync();
-    await handle.close();
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** `FileHandle.write` may write less than asked; loop until everything is out. */
-async function writeFully(handle: fsp.FileHandle, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
-  }
+  const data = Object.values(tensors).map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  await writeFileAtomic(file, [len, headerBytes, ...data]);
 }

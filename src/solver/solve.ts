@@ -76,9 +76,9 @@ export async function solveTexts(
       }
       if (joining.length > 0) {
         const starts = joining.map((r) => initialRow(opts.init, d, targets[r.target].id, r.seed, perTextM));
-        const eNew = adamState(tf.tensor2d(concatF32(starts.map((s) => s.e)), [joining.length, d]));
-        const mNew = perTextM ? adamState(tf.tensor2d(concatF32(starts.map((s) => s.m as Float32Array)), [joining.length, d])) : null;
-        const tNew = tf.tensor2d(concatI32(joining.map((r) => targets[r.target].ids)), [joining.length, N], 'int32');
+        const eNew = adamState(tf.tensor2d(concatRowsInto((n) => new Float32Array(n), starts.map((s) => s.e)), [joining.length, d]));
+        const mNew = perTextM ? adamState(tf.tensor2d(concatRowsInto((n) => new Float32Array(n), starts.map((s) => s.m as Float32Array)), [joining.length, d])) : null;
+        const tNew = tf.tensor2d(concatRowsInto((n) => new Int32Array(n), joining.map((r) => targets[r.target].ids)), [joining.length, N], 'int32');
         [eState, mState, targetIds] = [append(eState, eNew), mNew ? append(mState, mNew) : null, appendTensor(targetIds, tNew)];
         rows = rows.concat(joining);
       }
@@ -238,18 +238,9 @@ function swap<T extends tf.Tensor>(old: T, next: T): T {
   return next;
 }
 
-function concatF32(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function concatI32(parts: ArrayLike<number>[]): Int32Array {
-  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+/** Concatenate row arrays into one typed array of the given kind. */
+function concatRowsInto<T extends Float32Array | Int32Array>(make: (n: number) => T, parts: readonly ArrayLike<number>[]): T {
+  const out = make(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
     out.set(p, o);

@@ -1,6 +1,7 @@
 // BatchMatMul gradient (no transposed operands, broadcast-aware) and the wasm forward wrapper.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Prng } from '../../src/util/prng.js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, installPatches, uninstallPatches } from '../../src/backend/index.js';
 
@@ -41,15 +42,10 @@ interface Data {
   outShape: number[];
 }
 
+/** Deterministic uniform [0, 1) from the project's seeded PRNG, so a failure reproduces. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.uniform();
 }
 
 function makeData(c: Case, tA: boolean, tB: boolean, seed: number): Data {

@@ -1,21 +1,16 @@
 // UnsortedSegmentSum kernels (wasm added, cpu replaced) and the gather gradient that uses them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Prng } from '../../src/util/prng.js';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, installPatches, uninstallPatches } from '../../src/backend/index.js';
 
 const BACKENDS = ['wasm', 'cpu'] as const;
 
-/** Deterministic uniform [0, 1) (mulberry32), so a failure reproduces. */
+/** Deterministic uniform [0, 1) from the project's seeded PRNG, so a failure reproduces. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.uniform();
 }
 
 /**
