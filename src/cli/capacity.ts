@@ -15,6 +15,7 @@ import { describeInit } from '../solver/init.js';
 import { CAPACITY_GRID, type CapacityOutcome, capacitySearch } from '../solver/capacity.js';
 import { SOURCE_KINDS, loadSource } from '../datasets/sources.js';
 import { readDataset } from '../datasets/index.js';
+import { summarize } from '../datasets/stats.js';
 import type { LoadedModel } from '../lm/load.js';
 import { PrototokenError } from '../util/errors.js';
 
@@ -67,9 +68,10 @@ export function capacityCommand(): Command {
         const rows = await runCombo(config, model, kind, shared, out, quiet, interrupt.stopped);
         interrupted ||= rows.interrupted;
         perText.push(...rows.outcomes.map((o) => ({ source: kind, m: mName, id: o.id, capacity: o.capacity, h_lm_nats: o.hLm })));
-        const caps = rows.outcomes.map((o) => o.capacity);
-        const h = rows.outcomes.map((o) => o.hLm);
-        table.push({ source: kind, m: mName, texts: caps.length, capacity_mean: mean(caps), capacity_std: std(caps), capacity_max: Math.max(0, ...caps), h_lm_mean: mean(h), h_lm_std: std(h) });
+        // The same summary (population std) as `inspect` and dataset_info.json.
+        const caps = summarize(rows.outcomes.map((o) => o.capacity));
+        const h = summarize(rows.outcomes.map((o) => o.hLm));
+        table.push({ source: kind, m: mName, texts: rows.outcomes.length, capacity_mean: caps.mean ?? 0, capacity_std: caps.std ?? 0, capacity_max: caps.max ?? 0, h_lm_mean: h.mean ?? 0, h_lm_std: h.std ?? 0 });
         if (interrupted) break;
       }
     } finally {
@@ -136,13 +138,4 @@ async function runCombo(
   const ds = await readDataset(out);
   const outcomes = ds.toRecords().map((r) => ({ id: r.textId, capacity: r.accuracy >= config.threshold ? r.nTokens : 0, hLm: r.hLmNats }));
   return { outcomes, interrupted };
-}
-
-function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
-}
-
-function std(xs: number[]): number {
-  const m = mean(xs);
-  return xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
 }

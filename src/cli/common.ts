@@ -1,15 +1,16 @@
 /**
  * What every command shares: the global options, the layered config, the backend, the model.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { BACKEND_CHOICES, type BackendChoice, initBackend } from '../backend/index.js';
 import { resolveModel } from '../lm/hub.js';
 import { loadModelDir, type LoadedModel } from '../lm/load.js';
 import { type ConfigLayer, readConfigFile, resolveConfig } from '../util/config.js';
+import { PrototokenError } from '../util/errors.js';
 
 /** The package root (dist/src/cli/ -> ../../..), where configs/ and models/ live. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -76,20 +77,23 @@ export async function openModel(config: { model: string; backend: BackendChoice 
 /** Commander argument parsers with readable errors. */
 export function toInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`expected a whole number, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`expected a whole number, got "${value}"`);
   return n;
 }
 
 export function toFloat(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`expected a number, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
   return n;
 }
 
 /** A preset name -> its file in configs/. */
 export function presetFile(prefix: string, name: string): string {
   const file = join(CONFIG_DIR, `${prefix}-${name}.yaml`);
-  if (!existsSync(file)) throw new Error(`unknown preset "${name}" (no ${file})`);
+  if (!existsSync(file)) {
+    const known = readdirSync(CONFIG_DIR).filter((f) => f.startsWith(`${prefix}-`)).map((f) => f.slice(prefix.length + 1).replace(/\.yaml$/, ''));
+    throw new PrototokenError(`unknown preset "${name}"`, { file, fix: `use one of: ${known.join(', ')}` });
+  }
   return file;
 }
 

@@ -8,7 +8,7 @@ import { addDatasetOptions, addSolverOptions, datasetSchema, openRunDataset, run
 import { solverSchema } from '../solver/config.js';
 import { solverOptionsOf } from './solver_options.js';
 import { describeInit } from '../solver/init.js';
-import { layoutFor } from '../solver/arrangements.js';
+import { checkPositions, layoutFor } from '../solver/arrangements.js';
 import { prepareTargets } from '../solver/targets.js';
 import { solveTexts } from '../solver/solve.js';
 import type { MSpec } from '../solver/types.js';
@@ -45,7 +45,7 @@ export function solveCommand(): Command {
     const texts = await loadSource({ kind: 'natural', file: config.texts, count: config.limit, length: config.length, seed: config.seed }, tokenizer, lm);
     const prepared = prepareTargets(texts, tokenizer, config.length, config.texts);
     for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${config.length}\n`);
-    layoutFor(config.arrangement, config.length); // validates N before anything is written
+    checkPositions(config.arrangement, config.length, lm.config.maxPositions); // before anything is written
     const fingerprint = await model.fingerprint();
     const m: MSpec = config.m
       ? { kind: 'fixed', vector: await readVector(config.m, 'm', d, fingerprint), source: config.m }
@@ -71,9 +71,10 @@ export function solveCommand(): Command {
     let poolSteps = 0;
     let active = 0;
     const solveStarted = Date.now();
-    let outcome: { interrupted: boolean };
+    let outcome: { interrupted: boolean } = { interrupted: false };
     try {
-      outcome = await solveTexts(
+      // Nothing pending (a finished run, or a shard with no texts left): just close, which merges.
+      if (pending.length > 0) outcome = await solveTexts(
         lm,
         pending,
         solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }),

@@ -50,6 +50,16 @@ export function layoutFor(arrangement: Arrangement, N: number): Layout {
   return { inputs, offset: arrangement === 'e-mN' ? 1 : 0, isE, usesM: isE.some((x) => x === 0) };
 }
 
+/** Refuse an N whose inputs do not fit in the model's positions. */
+export function checkPositions(arrangement: Arrangement, N: number, maxPositions: number): void {
+  const inputs = layoutFor(arrangement, N).inputs;
+  if (inputs > maxPositions) {
+    throw new PrototokenError(`N=${N} needs ${inputs} input positions but the model allows ${maxPositions}`, {
+      fix: `use --length ${maxPositions - (inputs - N)} or less`,
+    });
+  }
+}
+
 /** Parse a CLI/config name. */
 export function parseArrangement(name: string): Arrangement {
   if ((ARRANGEMENTS as readonly string[]).includes(name)) return name as Arrangement;

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
 import { type AdamState, adamState, adamwUpdate, disposeState } from './adamw.js';
-import { layoutFor } from './arrangements.js';
+import { checkPositions, layoutFor } from './arrangements.js';
 import { initialRow, rowSeed } from './init.js';
 import { rateAt } from './schedule.js';
 import { lossAndGrads, rowMetrics } from './step.js';
@@ -41,9 +41,7 @@ export async function solveSharedM(
   const N = targets[0].ids.length;
   const layout = layoutFor(opts.arrangement, N);
   if (!layout.usesM) throw new PrototokenError(`arrangement "${opts.arrangement}" has no m to share`, { fix: 'use e-m, e-mN, half or alt' });
-  if (layout.inputs > lm.config.maxPositions) {
-    throw new PrototokenError(`N=${N} needs ${layout.inputs} positions but the model allows ${lm.config.maxPositions}`);
-  }
+  checkPositions(opts.arrangement, N, lm.config.maxPositions);
   const started = Date.now();
   const seeds = targets.map((t) => rowSeed(opts.seed, t.id, 0));
   const chunks: { rows: number[]; e: AdamState; targets: tf.Tensor2D }[] = [];

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
 import { type AdamState, adamState, adamwUpdate, concatRows, disposeState, selectRows } from './adamw.js';
-import { layoutFor } from './arrangements.js';
+import { checkPositions, layoutFor } from './arrangements.js';
 import { initialRow, rowSeed } from './init.js';
 import { lossAndGrads, rowMetrics } from './step.js';
 import type { SolveHooks, SolveResult, SolverOptions, SolveTarget } from './types.js';
@@ -198,12 +198,7 @@ function checkTargets(lm: CausalLM, targets: readonly SolveTarget[], opts: Solve
   for (const t of targets) {
     if (t.ids.length !== N) throw new Error(`solveTexts: every target must have N=${N} tokens; "${t.id}" has ${t.ids.length}`);
   }
-  const inputs = layoutFor(opts.arrangement, N).inputs;
-  if (inputs > lm.config.maxPositions) {
-    throw new PrototokenError(`N=${N} needs ${inputs} input positions but the model allows ${lm.config.maxPositions}`, {
-      fix: `use --length ${lm.config.maxPositions - (inputs - N)} or less`,
-    });
-  }
+  checkPositions(opts.arrangement, N, lm.config.maxPositions);
   return N;
 }
 

@@ -49,27 +49,31 @@ export function camelKeys(values: Record<string, unknown>): Record<string, unkno
 export function resolveConfig<S extends z.ZodObject>(schema: S, layers: readonly ConfigLayer[]): z.infer<S> {
   const known = new Set(Object.keys(schema.shape));
   const merged: Record<string, unknown> = {};
+  const spelled = new Map<string, string>(); // camelCase key -> as the user wrote it
   for (const layer of layers) {
-    const values = camelKeys(layer.values);
-    for (const [key, value] of Object.entries(values)) {
+    for (const [raw, value] of Object.entries(layer.values)) {
+      const key = Object.keys(camelKeys({ [raw]: null }))[0];
       if (!known.has(key)) {
-        throw new PrototokenError(`unknown config key "${key}"`, {
+        throw new PrototokenError(`unknown config key "${raw}"`, {
           file: layer.source,
           fix: `remove it; known keys: ${[...known].join(', ')}`,
         });
       }
-      if (value !== undefined) merged[key] = value;
+      if (value !== undefined) {
+        merged[key] = value;
+        spelled.set(key, raw);
+      }
     }
   }
   const result = schema.strict().safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const key = issue.path.join('.');
-    if (issue.path.length === 1 && merged[key] === undefined) {
+    const key = [spelled.get(String(issue.path[0])) ?? String(issue.path[0]), ...issue.path.slice(1)].join('.');
+    if (issue.path.length === 1 && merged[String(issue.path[0])] === undefined) {
       const flag = '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
       throw new PrototokenError(`missing required setting "${key}"`, { fix: `pass ${flag} or set ${key} in the --config file` });
     }
-    const from = [...layers].reverse().find((l) => key.split('.')[0] in camelKeys(l.values))?.source ?? 'defaults';
+    const from = [...layers].reverse().find((l) => String(issue.path[0]) in camelKeys(l.values))?.source ?? 'defaults';
     throw new PrototokenError(`bad value for "${key}": ${issue.message}`, { file: from, fix: 'correct the value' });
   }
   return result.data as z.infer<S>;
