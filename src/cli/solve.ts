@@ -12,11 +12,14 @@ import { checkPositions, layoutFor } from '../solver/arrangements.js';
 import { prepareTargets } from '../solver/targets.js';
 import { solveTexts } from '../solver/solve.js';
 import type { MSpec } from '../solver/types.js';
-import { loadSource } from '../datasets/sources.js';
+import { SOURCE_KINDS, loadSource } from '../datasets/sources.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 
 const schema = baseSchema.merge(solverSchema).merge(datasetSchema).extend({
-  texts: z.string().min(1),
+  /** Corpus file: the texts (natural) or the prompts (generated); not needed for random. */
+  texts: z.string().min(1).nullable().default(null),
+  /** natural: the file's texts; random: uniform non-special tokens; generated: the model's own continuations. */
+  kind: z.enum(SOURCE_KINDS).default('natural'),
   length: z.number().int().min(1),
   limit: z.number().int().min(1).nullable().default(null),
   /** A fixed m: a file from `fit-m` (or a dataset folder holding m.safetensors). */
@@ -26,9 +29,10 @@ const schema = baseSchema.merge(solverSchema).merge(datasetSchema).extend({
 export function solveCommand(): Command {
   const cmd = addDatasetOptions(addSolverOptions(withCommonOptions(new Command('solve'))))
     .description('optimise proto-token embeddings for each text and store them in a solution dataset')
-    .requiredOption('--texts <file>', 'texts: JSONL ({"id","text"} per line) or plain text')
+    .option('--texts <file>', 'texts: JSONL ({"id","text"} per line) or plain text')
+    .option('--kind <source>', 'natural (the --texts file, default) | random (token sequences) | generated (model continuations of --texts prefixes)')
     .requiredOption('--length <n>', 'N: target tokens per text (its first N tokens)', toInt)
-    .option('--limit <k>', 'only the first K texts', toInt)
+    .option('--limit <k>', 'only the first K texts (random/generated: how many, default 32)', toInt)
     .option('--m <file>', 'a fixed m from `prototoken fit-m` (only e is optimised)');
   cmd.action(async () => {
     const config = commandConfig(cmd, schema, presetsOf(cmd));
@@ -42,8 +46,8 @@ export function solveCommand(): Command {
     const model = await openModel(config, quiet);
     const { lm, tokenizer } = model;
     const d = lm.config.hiddenSize;
-    const texts = await loadSource({ kind: 'natural', file: config.texts, count: config.limit, length: config.length, seed: config.seed }, tokenizer, lm);
-    const prepared = prepareTargets(texts, tokenizer, config.length, config.texts);
+    const texts = await loadSource({ kind: config.kind, file: config.texts, count: config.limit, length: config.length, seed: config.seed }, tokenizer, lm);
+    const prepared = prepareTargets(texts, tokenizer, config.length, config.texts ?? config.kind);
     for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${config.length}\n`);
     checkPositions(config.arrangement, config.length, lm.config.maxPositions); // before anything is written
     const fingerprint = await model.fingerprint();
@@ -59,7 +63,7 @@ export function solveCommand(): Command {
       init: describeInit(init),
       // An arrangement without m stores a zero m, so the dataset still says what was fed.
       m: m.kind === 'fixed' ? m.vector : usesM ? 'per-text' : new Float32Array(d),
-      source: config.source ?? basename(config.texts),
+      source: config.source ?? (config.kind === 'natural' && config.texts ? basename(config.texts) : `${config.kind}${config.texts ? ` (${basename(config.texts)})` : ''}`),
     });
     const pending = writer.pendingTexts(prepared.targets);
     const skippedDone = prepared.targets.filter((t) => writer.doneIds.has(t.id)).length;

@@ -81,6 +81,6 @@ async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: re
 }
 
 function needFile(opts: SourceOptions): string {
-  if (!opts.file) throw new PrototokenError(`the ${opts.kind} source needs a corpus`, { fix: 'pass --texts FILE' });
+  if (!opts.file) throw new PrototokenError(`the ${opts.kind} texts need a corpus file`, { fix: 'pass --texts FILE (JSONL or plain text)' });
   return opts.file;
 }
