@@ -55,29 +55,32 @@ export function randomTexts(tokenizer: TextTokenizer, vocabSize: number, count: 
   return out;
 }
 
-/** Continuations (temperature 1, seeded per text) of the first tokens of corpus texts. */
+/**
+ * Continuations (temperature 1, seeded per text) of the first tokens of corpus texts. End-of-text
+ * ids are banned while sampling, so every text reaches `length` tokens.
+ */
 async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: readonly { id: string; text: string }[], opts: SourceOptions): Promise<TextItem[]> {
   const count = Math.min(opts.count ?? 32, corpus.length);
-  const promptTokens = opts.promptTokens ?? 4;
-  const stop = new Set<number>([tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== null));
+  const promptTokens = (opts.promptTokens ?? 4) + (tokenizer.bosId === null ? 0 : 1);
+  if (promptTokens + opts.length > lm.config.maxPositions) {
+    throw new PrototokenError(`generated texts of ${opts.length} tokens after a ${promptTokens}-token prompt exceed the model's ${lm.config.maxPositions} positions`, {
+      fix: `use a length of at most ${lm.config.maxPositions - promptTokens}`,
+    });
+  }
+  const banIds = [tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== null);
   const out: TextItem[] = [];
   for (let i = 0; i < count; i++) {
-    const prompt = tokenizer.encode(corpus[i].text, { addBos: true }).slice(0, promptTokens + (tokenizer.bosId === null ? 0 : 1));
-    // Stop ids are not passed to generate: a text must reach `length` tokens, so a story end is resampled.
-    const ids: number[] = [];
-    let attempt = 0;
-    while (ids.length < opts.length) {
-      if (attempt > 20) throw new PrototokenError(`could not generate ${opts.length} tokens from the prefix of "${corpus[i].id}"`);
-      const seq = await generate(lm, [...prompt, ...ids], { maxNewTokens: opts.length - ids.length, temperature: 1, seed: deriveSeed(opts.seed, i * 64 + attempt) });
-      for (const t of seq.slice(prompt.length + ids.length)) {
-        if (stop.has(t)) break;
-        ids.push(t);
-      }
-      attempt++;
-    }
+    const prompt = tokenizer.encode(corpus[i].text, { addBos: true }).slice(0, promptTokens);
+    const seq = await generate(lm, prompt, { maxNewTokens: opts.length, temperature: 1, seed: deriveSeed(opts.seed, i), banIds });
+    const ids = seq.slice(prompt.length);
     out.push({ id: `generated-${corpus[i].id}`, text: tokenizer.decode(ids), ids });
   }
   return out;
+}
+
+/** The longest text `kind` can provide on a model with `maxPositions` (generated texts need room for their prompt). */
+export function maxSourceLength(kind: SourceKind, maxPositions: number, promptTokens = 4): number {
+  return kind === 'generated' ? maxPositions - promptTokens - 1 : maxPositions;
 }
 
 function needFile(opts: SourceOptions): string {

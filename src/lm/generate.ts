@@ -15,6 +15,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Generation stops after emitting any of these ids (the id is kept in the output). Default none. */
   stopIds?: readonly number[];
+  /** Ids that are never emitted (e.g. end-of-text, to force a continuation of full length). Default none. */
+  banIds?: readonly number[];
 }
 
 /** Continue `promptIds`; returns prompt + new ids. Stops at the model's position limit. */
@@ -32,6 +34,7 @@ export async function generate(lm: CausalLM, promptIds: readonly number[], opts:
     });
     const values = await last.data();
     last.dispose();
+    for (const id of opts.banIds ?? []) values[id] = -Infinity;
     const next = temperature === 0 ? argmax(values) : sample(values, temperature, rng);
     ids.push(next);
     if (stop.has(next)) break;
@@ -49,6 +52,6 @@ function sample(logits: ArrayLike<number>, temperature: number, rng: Prng): numb
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
   const w = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) w[i] = Math.exp((logits[i] - max) / temperature);
+  for (let i = 0; i < logits.length; i++) w[i] = logits[i] === -Infinity ? 0 : Math.exp((logits[i] - max) / temperature);
   return rng.categorical(w);
 }

@@ -37,6 +37,16 @@ describe('stories260k generation and scoring', () => {
     assert.deepEqual(ids, greedy.slice(0, greedy.indexOf(stopAt, 1) + 1));
   });
 
+  it('banned ids are never emitted', async () => {
+    const greedy = refs.greedy_from_bos.token_ids;
+    const banned = greedy[1]; // the greedy first token
+    const ids = await generate(model.lm, [1], { maxNewTokens: 30, banIds: [banned, 1] });
+    assert.equal(ids.length, 31);
+    assert.ok(!ids.slice(1).includes(banned) && !ids.slice(1).includes(1));
+    const sampled = await generate(model.lm, [1], { maxNewTokens: 30, temperature: 1, seed: 2, banIds: [1, 2] });
+    assert.ok(!sampled.slice(1).some((t) => t === 1 || t === 2));
+  });
+
   it('sampling is reproducible from its seed and differs across seeds', async () => {
     const a = await generate(model.lm, [1], { maxNewTokens: 20, temperature: 1, seed: 7 });
     const b = await generate(model.lm, [1], { maxNewTokens: 20, temperature: 1, seed: 7 });
