@@ -98,7 +98,7 @@ async function runCombo(
   stopped: () => boolean,
 ): Promise<{ outcomes: { id: string; capacity: number; hLm: number }[]; interrupted: boolean }> {
   const { lm, tokenizer } = model;
-  const maxLen = Math.min(Math.max(...config.grid), maxSourceLength(kind, lm.config.maxPositions));
+  const maxLen = Math.min(Math.max(...config.grid), maxSourceLength(kind, lm.config.maxPositions, tokenizer));
   if (kind !== 'random' && !config.texts) throw new PrototokenError(`the ${kind} source needs --texts FILE`);
   const items = await loadSource({ kind, file: config.texts, count: config.limit, length: maxLen, seed: config.seed }, tokenizer, lm);
   const texts = items.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? [...t.ids] : tokenizer.encode(t.text)).slice(0, maxLen) }));

@@ -63,7 +63,7 @@ export function solveCommand(): Command {
       init: describeInit(init),
       // An arrangement without m stores a zero m, so the dataset still says what was fed.
       m: m.kind === 'fixed' ? m.vector : usesM ? 'per-text' : new Float32Array(d),
-      source: config.source ?? (config.kind === 'natural' && config.texts ? basename(config.texts) : `${config.kind}${config.texts ? ` (${basename(config.texts)})` : ''}`),
+      source: config.source ?? sourceName(config.kind, config.texts),
     });
     const pending = writer.pendingTexts(prepared.targets);
     const skippedDone = prepared.targets.filter((t) => writer.doneIds.has(t.id)).length;
@@ -128,6 +128,12 @@ export function solveCommand(): Command {
     if (outcome.interrupted) process.exitCode = 130;
   });
   return cmd;
+}
+
+/** The card's source name: the file's name for natural texts, else the kind (and its prompt corpus). */
+function sourceName(kind: string, texts: string | null): string {
+  if (!texts) return kind;
+  return kind === 'natural' ? basename(texts) : `${kind} (${basename(texts)})`;
 }
 
 /** --preset NAME -> configs/solver-NAME.yaml (applied under --config and flags). */

@@ -24,9 +24,10 @@ export interface SourceOptions {
   /** Tokens per random/generated text. */
   length: number;
   seed: number;
-  /** Corpus tokens that prompt a generated text (after BOS). Default 4. */
-  promptTokens?: number;
 }
+
+/** Corpus tokens (after BOS) that prompt a generated text. */
+const PROMPT_TOKENS = 4;
 
 /** Build the texts of one source. */
 export async function loadSource(opts: SourceOptions, tokenizer: TextTokenizer, lm: CausalLM): Promise<TextItem[]> {
@@ -61,10 +62,11 @@ export function randomTexts(tokenizer: TextTokenizer, vocabSize: number, count: 
  */
 async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: readonly { id: string; text: string }[], opts: SourceOptions): Promise<TextItem[]> {
   const count = Math.min(opts.count ?? 32, corpus.length);
-  const promptTokens = (opts.promptTokens ?? 4) + (tokenizer.bosId === null ? 0 : 1);
-  if (promptTokens + opts.length > lm.config.maxPositions) {
+  const promptTokens = PROMPT_TOKENS + (tokenizer.bosId === null ? 0 : 1);
+  const room = maxSourceLength('generated', lm.config.maxPositions, tokenizer);
+  if (opts.length > room) {
     throw new PrototokenError(`generated texts of ${opts.length} tokens after a ${promptTokens}-token prompt exceed the model's ${lm.config.maxPositions} positions`, {
-      fix: `use a length of at most ${lm.config.maxPositions - promptTokens}`,
+      fix: `use a length of at most ${room}`,
     });
   }
   const banIds = [tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== null);
@@ -79,8 +81,8 @@ async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: re
 }
 
 /** The longest text `kind` can provide on a model with `maxPositions` (generated texts need room for their prompt). */
-export function maxSourceLength(kind: SourceKind, maxPositions: number, promptTokens = 4): number {
-  return kind === 'generated' ? maxPositions - promptTokens - 1 : maxPositions;
+export function maxSourceLength(kind: SourceKind, maxPositions: number, tokenizer: TextTokenizer): number {
+  return kind === 'generated' ? maxPositions - PROMPT_TOKENS - (tokenizer.bosId === null ? 0 : 1) : maxPositions;
 }
 
 function needFile(opts: SourceOptions): string {

@@ -9,7 +9,6 @@ import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree } from './frozen_weights.js';
 import { type Linear, geluExact, layerNorm, linear } from './layers.js';
 import { type AttentionWeights, attentionWeights, selfAttention } from './attention.js';
-import { ropeInvFreq } from './rotary.js';
 import { PositionCache } from './position_cache.js';
 
 interface Norm {
@@ -40,8 +39,7 @@ export class GptNeoxModel implements CausalLM {
     private readonly w: NeoxWeights,
     readonly numParameters: number,
   ) {
-    const invFreq = ropeInvFreq(config.rotaryDims, config.ropeTheta, config.ropeScaling);
-    this.positions = new PositionCache(invFreq, config.numHeads, config.numHeads, config.headDim);
+    this.positions = PositionCache.forConfig(config);
   }
 
   static async load(config: NormalizedConfig, source: WeightSource): Promise<GptNeoxModel> {

@@ -9,7 +9,6 @@ import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree, transposeToTensor } from './frozen_weights.js';
 import { type Linear, linear, rmsNorm, silu } from './layers.js';
 import { type AttentionWeights, attentionWeights, selfAttention } from './attention.js';
-import { ropeInvFreq } from './rotary.js';
 import { PositionCache } from './position_cache.js';
 
 interface LlamaLayer {
@@ -36,8 +35,7 @@ export class LlamaModel implements CausalLM {
     private readonly w: LlamaWeights,
     readonly numParameters: number,
   ) {
-    const invFreq = ropeInvFreq(config.rotaryDims, config.ropeTheta, config.ropeScaling);
-    this.positions = new PositionCache(invFreq, config.numHeads, config.numKvHeads, config.headDim);
+    this.positions = PositionCache.forConfig(config);
   }
 
   /** Read every weight from a checkpoint (shapes checked against the config). */

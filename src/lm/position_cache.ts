@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { causalMask } from './layers.js';
-import { ropeTables } from './rotary.js';
+import { ropeInvFreq, ropeTables } from './rotary.js';
+import type { NormalizedConfig } from './types.js';
 
 export interface PositionTensors {
   /** Tables for the query heads [T, H*hd] and the key heads [T, Hkv*hd]. */
@@ -24,6 +25,11 @@ export class PositionCache {
     private readonly kvHeads: number,
     private readonly headDim: number,
   ) {}
+
+  /** The cache for a model: rotary frequencies from its config, tables per query and key head. */
+  static forConfig(c: NormalizedConfig): PositionCache {
+    return new PositionCache(ropeInvFreq(c.rotaryDims, c.ropeTheta, c.ropeScaling), c.numHeads, c.numKvHeads, c.headDim);
+  }
 
   get(T: number): PositionTensors {
     let entry = this.byLength.get(T);
