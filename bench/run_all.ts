@@ -11,6 +11,7 @@ const runs: [string, string[]][] = [
   ['lm_step.js', ['--compare-stock']],
   ['solver.js', []],
   ['kernels.js', ['--quick']],
+  ['encoder.js', []],
 ];
 for (const [file, args] of runs) {
   console.log(`\n== ${file} ${args.join(' ')}`);

@@ -1,6 +1,11 @@
 /**
  * `prototoken capacity`: per text, the longest grid length it can be solved at (>= threshold
  * accuracy), and the paper's summary table: capacity and H_LM mean ± std per text source and m mode.
+ *
+ * With `--window N` the natural texts are cut into N-token windows (ids `<text id>#k`) and each
+ * window is one text of the search: its capacity is measured on its own prefixes, so it is at most
+ * N (pick N at least the largest grid length of interest). Random and generated texts are made at
+ * the longest length and are not windowed.
  */
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -18,8 +23,10 @@ import { readDataset } from '../datasets/index.js';
 import { summarize } from '../datasets/stats.js';
 import type { LoadedModel } from '../lm/load.js';
 import { PrototokenError } from '../util/errors.js';
+import { type WindowOptions, windowTargets } from '../datasets/windows.js';
+import { addWindowOptions, recordedWindowConfig, windowOptionsOf, windowSchema } from './window_options.js';
 
-const schema = baseSchema.merge(solverSchema).merge(datasetSchema).extend({
+const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
   texts: z.string().nullable().default(null),
   limit: z.number().int().min(1).nullable().default(32),
   kinds: z.array(z.enum(SOURCE_KINDS)).min(1).default(['natural']),
@@ -41,7 +48,7 @@ interface TableRow {
 }
 
 export function capacityCommand(): Command {
-  const cmd = addDatasetOptions(addSolverOptions(withCommonOptions(new Command('capacity'))))
+  const cmd = addWindowOptions(addDatasetOptions(addSolverOptions(withCommonOptions(new Command('capacity')))))
     .description('per-text capacity (longest solvable length on the paper grid) and the summary table')
     .option('--texts <file>', 'corpus: the natural texts, and the prompts of generated texts')
     .option('--limit <k>', 'texts per source (default 32)', toInt)
@@ -54,6 +61,7 @@ export function capacityCommand(): Command {
     const config = commandConfig(cmd, schema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;
+    const windows = windowOptionsOf(config); // checked before the model loads
     const model = await openModel(config, quiet);
     const modes = config.bothM ? [false, true] : [config.sharedM];
     const combos = config.kinds.flatMap((kind) => modes.map((shared) => ({ kind, shared })));
@@ -65,7 +73,7 @@ export function capacityCommand(): Command {
       for (const { kind, shared } of combos) {
         const mName = shared ? 'shared' : 'per-text';
         const out = combos.length === 1 ? config.out : join(config.out, `${kind}-${mName}`);
-        const rows = await runCombo(config, model, kind, shared, out, quiet, interrupt.stopped);
+        const rows = await runCombo(config, model, kind, shared, out, kind === 'natural' ? windows : null, quiet, interrupt.stopped);
         interrupted ||= rows.interrupted;
         perText.push(...rows.outcomes.map((o) => ({ source: kind, m: mName, id: o.id, capacity: o.capacity, h_lm_nats: o.hLm })));
         // The same summary (population std) as `inspect` and dataset_info.json.
@@ -94,6 +102,7 @@ async function runCombo(
   kind: (typeof SOURCE_KINDS)[number],
   shared: boolean,
   out: string,
+  windows: WindowOptions | null,
   quiet: boolean,
   stopped: () => boolean,
 ): Promise<{ outcomes: { id: string; capacity: number; hLm: number }[]; interrupted: boolean }> {
@@ -101,9 +110,12 @@ async function runCombo(
   const maxLen = Math.min(Math.max(...config.grid), maxSourceLength(kind, lm.config.maxPositions, tokenizer));
   if (kind !== 'random' && !config.texts) throw new PrototokenError(`the ${kind} source needs --texts FILE`);
   const items = await loadSource({ kind, file: config.texts, count: config.limit, length: maxLen, seed: config.seed }, tokenizer, lm);
-  const texts = items.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? [...t.ids] : tokenizer.encode(t.text)).slice(0, maxLen) }));
+  const cut = windows ? windowTargets(items, tokenizer, windows, config.texts ?? kind) : { targets: items, tooShort: [] };
+  for (const s of cut.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < --window ${windows?.window}\n`);
+  const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? Array.from(t.ids) : tokenizer.encode(t.text)).slice(0, maxLen) }));
   const init = await loadInitSpec(config.init, config.initScale, model);
-  const writer = await openRunDataset({ ...config, out }, model, {
+  const recorded = windows ? { ...config, out } : { ...config, out, window: null, stride: null, windowsPerText: null };
+  const writer = await openRunDataset(recordedWindowConfig(recorded), model, {
     kind: 'capacity',
     arrangement: config.arrangement,
     length: null,

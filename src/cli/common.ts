@@ -27,7 +27,7 @@ export const baseSchema = z.object({
 });
 
 /** Options that steer the run but are not part of the recorded config. */
-const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet']);
+const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet', 'resume']);
 
 /** Add the options every command takes. */
 export function withCommonOptions(cmd: Command): Command {

@@ -35,7 +35,7 @@ export function addSolverOptions(cmd: Command): Command {
     .option('--max-steps <s>', 'optimiser steps per text (default 5000)', toInt)
     .option('--restarts <k>', 'seeds per text, the best is kept (default 1)', toInt)
     .option('--lr <x>', 'AdamW learning rate (default 0.01)', toFloat)
-    .option('--init <how>', 'normal | scaled | embed-std | FILE.safetensors | DATASET (default normal)')
+    .option('--init <how>', 'normal | scaled | embed-std | FILE.safetensors | DATASET | encoder:CHECKPOINT (e_hat per text, with the encoder\'s m) (default normal)')
     .option('--init-scale <x>', 'factor on the N(0,1) start (default 1)', toFloat)
     .option('--schedule <name>', 'constant | cosine | warmup-cosine (default constant)')
     .option('--patience <s>', 'stop a text after S steps without loss improvement (default 0 = never)', toInt)
@@ -90,7 +90,7 @@ export async function openRunDataset(
  * seed. Paths, limits, shards, workers and the backend may change between runs of one dataset.
  */
 export function recipeOf(config: Record<string, unknown>): Record<string, unknown> {
-  const keys = [...Object.keys(solverSchema.shape), 'seed', 'threshold', 'grid'];
+  const keys = [...Object.keys(solverSchema.shape), 'seed', 'threshold', 'grid', 'window', 'stride'];
   const out: Record<string, unknown> = {};
   for (const k of keys) if (k in config && k !== 'batch') out[k] = config[k];
   return out;

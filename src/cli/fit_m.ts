@@ -14,22 +14,29 @@ import { prepareTargets } from '../solver/targets.js';
 import { readTexts } from '../datasets/index.js';
 import { writeSafetensors } from '../lm/safetensors.js';
 import { PrototokenError } from '../util/errors.js';
+import { splitOf } from '../datasets/shard.js';
+import { windowTargets } from '../datasets/windows.js';
+import { addWindowOptions, lengthOf, windowOptionsOf, windowSchema } from './window_options.js';
 import { Progress } from '../util/progress.js';
 
-const schema = baseSchema.merge(solverSchema).extend({
+const schema = baseSchema.merge(solverSchema).merge(windowSchema).extend({
   texts: z.string().min(1),
-  length: z.number().int().min(1),
+  /** N; may be left out with --window. */
+  length: z.number().int().min(1).nullable().default(null),
+  /** Fit only on texts of this split (by story), e.g. train, so held-out windows never shape m. */
+  split: z.enum(['train', 'val', 'test', 'all']).default('all'),
   out: z.string().min(1),
   limit: z.number().int().min(1).nullable().default(64),
 });
 
 export function fitMCommand(): Command {
-  const cmd = addSolverOptions(withCommonOptions(new Command('fit-m')))
+  const cmd = addWindowOptions(addSolverOptions(withCommonOptions(new Command('fit-m'))))
     .description('learn one m jointly with per-text e on a set of texts, and save it for `solve --m`')
     .requiredOption('--texts <file>', 'texts: JSONL or plain text')
     .requiredOption('--out <file>', 'where to save m (a .safetensors file; its config is saved beside it)')
-    .requiredOption('--length <n>', 'N: target tokens per text', toInt)
-    .option('--limit <k>', 'fit on the first K texts (default 64)', toInt);
+    .option('--length <n>', 'N: target tokens per text (with --window, N is the window)', toInt)
+    .option('--split <name>', 'only texts of this split: train | val | test | all (default all)')
+    .option('--limit <k>', 'fit on the first K texts, or windows with --window (default 64)', toInt);
   cmd.action(async () => {
     const config = commandConfig(cmd, schema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
@@ -38,9 +45,13 @@ export function fitMCommand(): Command {
     }
     const quiet = cmd.opts().quiet === true;
     const model = await openModel(config, quiet);
-    const texts = (await readTexts(config.texts)).slice(0, config.limit ?? undefined);
-    const { targets, tooShort } = prepareTargets(texts, model.tokenizer, config.length, config.texts);
-    for (const s of tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${config.length}\n`);
+    const windows = windowOptionsOf(config);
+    const N = lengthOf(config.length, windows);
+    const texts = await readTexts(config.texts);
+    const prepared = windows ? windowTargets(texts, model.tokenizer, windows, config.texts) : prepareTargets(texts, model.tokenizer, N, config.texts);
+    const targets = prepared.targets.filter((t) => config.split === 'all' || splitOf(t.id) === config.split).slice(0, config.limit ?? undefined);
+    if (targets.length === 0) throw new PrototokenError(`no texts of N=${N} in the ${config.split} split`, { file: config.texts, fix: 'check --split and --length' });
+    if (!windows) for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${N}\n`);
     const init = await loadInitSpec(config.init, config.initScale, model);
     const interrupt = installInterrupt(quiet);
     const progress = new Progress(config.maxSteps, { unit: 'steps', quiet });
@@ -56,7 +67,7 @@ export function fitMCommand(): Command {
       [M_MODEL_KEY]: fingerprint,
       model: config.model,
       arrangement: config.arrangement,
-      length: String(config.length),
+      length: String(N),
       texts: basename(config.texts),
       fitted_on: String(targets.length),
       steps: String(run.steps),
@@ -73,7 +84,7 @@ export function fitMCommand(): Command {
       seconds: (Date.now() - started) / 1000,
       interrupted: run.interrupted,
     };
-    report(cmd, summary, `${run.interrupted ? 'interrupted: saved the current m. ' : ''}m fitted on ${targets.length} texts at N=${config.length}: ${solved} solved together, mean accuracy ${(100 * meanAcc).toFixed(1)}%, ${run.steps} steps -> ${config.out} (config: ${configFile})`);
+    report(cmd, summary, `${run.interrupted ? 'interrupted: saved the current m. ' : ''}m fitted on ${targets.length} texts at N=${N}: ${solved} solved together, mean accuracy ${(100 * meanAcc).toFixed(1)}%, ${run.steps} steps -> ${config.out} (config: ${configFile})`);
     model.lm.dispose();
     if (run.interrupted) process.exitCode = 130;
   });

@@ -8,10 +8,11 @@ export function inspectCommand(): Command {
     .description('summarise a solution dataset in the terminal')
     .argument('<dataset>', 'the dataset folder')
     .option('--head <n>', 'also list the first N rows', toInt)
+    .option('--no-verify', 'skip checksum verification while reading')
     .option('--json', 'print the summary as JSON');
   cmd.action(async (dir: string) => {
-    const opts = cmd.opts<{ head?: number; json?: boolean }>();
-    const summary = await inspectDataset(dir, { head: opts.head ?? 0 });
+    const opts = cmd.opts<{ head?: number; verify: boolean; json?: boolean }>();
+    const summary = await inspectDataset(dir, { head: opts.head ?? 0, verify: opts.verify });
     process.stdout.write(opts.json ? JSON.stringify(summary) + '\n' : renderInspect(summary) + '\n');
   });
   return cmd;

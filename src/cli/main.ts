@@ -13,6 +13,13 @@ import { capacityCommand } from './capacity.js';
 import { fitMCommand } from './fit_m.js';
 import { mergeCommand } from './merge.js';
 import { inspectCommand } from './inspect.js';
+import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
+import { compareCommand } from './compare.js';
+import { refineCommand } from './refine.js';
+import { generateCorpusCommand } from './generate_corpus.js';
+import { verifyCommand } from './verify.js';
+import { exportCommand } from './export.js';
 
 const program = new Command('prototoken')
   .description('proto-token embeddings: make a frozen causal LM emit a whole text in one forward pass')
@@ -24,7 +31,14 @@ const program = new Command('prototoken')
   .addCommand(capacityCommand())
   .addCommand(fitMCommand())
   .addCommand(mergeCommand())
-  .addCommand(inspectCommand());
+  .addCommand(inspectCommand())
+  .addCommand(generateCorpusCommand())
+  .addCommand(verifyCommand())
+  .addCommand(exportCommand())
+  .addCommand(trainCommand())
+  .addCommand(evalCommand())
+  .addCommand(compareCommand())
+  .addCommand(refineCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -7,10 +7,11 @@ export function mergeCommand(): Command {
     .description('check that all shard parts agree, report missing shards, and write data.arrow')
     .argument('<dataset>', 'the dataset folder')
     .option('--allow-incomplete', 'merge even if shards are missing or a part ends in a torn batch')
+    .option('--no-verify', 'skip checksum verification of the parts while reading')
     .option('--json', 'print the merge report as JSON');
   cmd.action(async (dir: string) => {
-    const opts = cmd.opts<{ allowIncomplete?: boolean; json?: boolean }>();
-    const r = await mergeDataset(dir, { allowIncomplete: opts.allowIncomplete === true });
+    const opts = cmd.opts<{ allowIncomplete?: boolean; verify: boolean; json?: boolean }>();
+    const r = await mergeDataset(dir, { allowIncomplete: opts.allowIncomplete === true, verify: opts.verify });
     if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
     else {
       const lines = [

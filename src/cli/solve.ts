@@ -10,34 +10,44 @@ import { solverOptionsOf } from './solver_options.js';
 import { describeInit } from '../solver/init.js';
 import { checkPositions, layoutFor } from '../solver/arrangements.js';
 import { prepareTargets } from '../solver/targets.js';
+import { windowTargets } from '../datasets/windows.js';
+import { addWindowOptions, lengthOf, recordedWindowConfig, windowOptionsOf, windowSchema } from './window_options.js';
+import { PrototokenError } from '../util/errors.js';
 import { solveTexts } from '../solver/solve.js';
 import type { MSpec } from '../solver/types.js';
 import { SOURCE_KINDS, loadSource } from '../datasets/sources.js';
 import { Progress, formatSeconds } from '../util/progress.js';
+import { ENCODER_INIT, encoderStarts } from './encoder_support.js';
 
-const schema = baseSchema.merge(solverSchema).merge(datasetSchema).extend({
+const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
   /** Corpus file: the texts (natural) or the prompts (generated); not needed for random. */
   texts: z.string().min(1).nullable().default(null),
   /** natural: the file's texts; random: uniform non-special tokens; generated: the model's own continuations. */
   kind: z.enum(SOURCE_KINDS).default('natural'),
-  length: z.number().int().min(1),
+  /** N; may be left out with --window (which then sets N). */
+  length: z.number().int().min(1).nullable().default(null),
   limit: z.number().int().min(1).nullable().default(null),
   /** A fixed m: a file from `fit-m` (or a dataset folder holding m.safetensors). */
   m: z.string().min(1).nullable().default(null),
 });
 
 export function solveCommand(): Command {
-  const cmd = addDatasetOptions(addSolverOptions(withCommonOptions(new Command('solve'))))
+  const cmd = addWindowOptions(addDatasetOptions(addSolverOptions(withCommonOptions(new Command('solve')))))
     .description('optimise proto-token embeddings for each text and store them in a solution dataset')
     .option('--texts <file>', 'texts: JSONL ({"id","text"} per line) or plain text')
     .option('--kind <source>', 'natural (the --texts file, default) | random (token sequences) | generated (model continuations of --texts prefixes)')
-    .requiredOption('--length <n>', 'N: target tokens per text (its first N tokens)', toInt)
+    .option('--length <n>', 'N: target tokens per text (its first N tokens); with --window, N is the window', toInt)
     .option('--limit <k>', 'only the first K texts (random/generated: how many, default 32)', toInt)
     .option('--m <file>', 'a fixed m from `prototoken fit-m` (only e is optimised)');
   cmd.action(async () => {
     const config = commandConfig(cmd, schema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;
+    const windows = windowOptionsOf(config);
+    const N = lengthOf(config.length, windows);
+    if (windows && config.kind !== 'natural') {
+      throw new PrototokenError(`--window cuts corpus texts, but ${config.kind} texts are made N tokens long`, { fix: 'drop --window (use --length N), or use --kind natural' });
+    }
     if (config.workers > 1) {
       await runWorkersAndMerge(cmd, config.workers, config.out, quiet);
       return;
@@ -46,20 +56,24 @@ export function solveCommand(): Command {
     const model = await openModel(config, quiet);
     const { lm, tokenizer } = model;
     const d = lm.config.hiddenSize;
-    const texts = await loadSource({ kind: config.kind, file: config.texts, count: config.limit, length: config.length, seed: config.seed }, tokenizer, lm);
-    const prepared = prepareTargets(texts, tokenizer, config.length, config.texts ?? config.kind);
-    for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${config.length}\n`);
-    checkPositions(config.arrangement, config.length, lm.config.maxPositions); // before anything is written
+    const texts = await loadSource({ kind: config.kind, file: config.texts, count: config.limit, length: N, seed: config.seed }, tokenizer, lm);
+    const file = config.texts ?? config.kind;
+    const prepared = windows ? windowTargets(texts, tokenizer, windows, file) : prepareTargets(texts, tokenizer, N, file);
+    for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${N}\n`);
+    checkPositions(config.arrangement, N, lm.config.maxPositions); // before anything is written
     const fingerprint = await model.fingerprint();
-    const m: MSpec = config.m
-      ? { kind: 'fixed', vector: await readVector(config.m, 'm', d, fingerprint), source: config.m }
-      : { kind: 'per-text' };
-    const init = await loadInitSpec(config.init, config.initScale, model);
-    const usesM = layoutFor(config.arrangement, config.length).usesM;
-    const writer = await openRunDataset(config, model, {
+    const givenM = config.m ? await readVector(config.m, 'm', d, fingerprint) : null;
+    // --init encoder:CKPT: every text starts from the encoder's e_hat, with the encoder's own m.
+    const fromEncoder = config.init.startsWith(ENCODER_INIT) ? await encoderStarts(config.init.slice(ENCODER_INIT.length), model, prepared.targets, givenM, config.arrangement) : null;
+    const m: MSpec = fromEncoder
+      ? { kind: 'fixed', vector: fromEncoder.m, source: fromEncoder.mSource }
+      : givenM && config.m ? { kind: 'fixed', vector: givenM, source: config.m } : { kind: 'per-text' };
+    const init = fromEncoder?.init ?? (await loadInitSpec(config.init, config.initScale, model));
+    const usesM = layoutFor(config.arrangement, N).usesM;
+    const writer = await openRunDataset(recordedWindowConfig({ ...config, length: N }), model, {
       kind: 'solve',
       arrangement: config.arrangement,
-      length: config.length,
+      length: N,
       init: describeInit(init),
       // An arrangement without m stores a zero m, so the dataset still says what was fed.
       m: m.kind === 'fixed' ? m.vector : usesM ? 'per-text' : new Float32Array(d),
@@ -114,13 +128,14 @@ export function solveCommand(): Command {
       seconds,
       ms_per_step: msPerStep,
       skipped_short: prepared.tooShort.length,
+      windows: windows ? { window: windows.window, stride: windows.stride, windows_per_text: windows.windowsPerText ?? null, texts: texts.length - prepared.tooShort.length } : null,
       already_done: skippedDone,
       interrupted: outcome.interrupted,
     };
     report(
       cmd,
       summary,
-      `${outcome.interrupted ? 'interrupted (rerun the same command to resume): ' : ''}solved ${solved}/${steps.length} texts at N=${config.length}` +
+      `${outcome.interrupted ? 'interrupted (rerun the same command to resume): ' : ''}solved ${solved}/${steps.length} ${windows ? `windows (of ${texts.length - prepared.tooShort.length} texts)` : 'texts'} at N=${N}` +
         ` | median ${summary.median_steps} steps, max ${summary.max_steps} | ${formatSeconds(seconds)} (${msPerStep.toFixed(1)} ms/step)` +
         ` | ${prepared.tooShort.length} too short, ${skippedDone} already done | -> ${config.out}`,
     );

@@ -79,17 +79,20 @@ function packBits(flags: Uint8Array): Uint8Array {
  */
 export function columnsFromTable(table: Table, d: number, perTextM: boolean, file: string): SolutionColumns[] {
   // A part with no batches yet reads as one empty batch without buffers: nothing to decode.
-  return table.batches.filter((b) => b.numRows > 0).map((batch) => {
-    try {
-      return columnsFromRecordBatch(batch, d, perTextM);
-    } catch (err) {
-      if (err instanceof PrototokenError) throw err;
-      throw new PrototokenError(`a record batch could not be decoded (${(err as Error).message})`, {
-        file,
-        fix: 'the file is corrupt: delete it and rebuild it (rerun the shard, or merge again)',
-      });
-    }
-  });
+  return table.batches.filter((b) => b.numRows > 0).map((batch) => columnsOfRecordBatch(batch, d, perTextM, file));
+}
+
+/** The columns of one record batch; malformed data is an error naming `file`. */
+export function columnsOfRecordBatch(batch: RecordBatch, d: number, perTextM: boolean, file: string): SolutionColumns {
+  try {
+    return columnsFromRecordBatch(batch, d, perTextM);
+  } catch (err) {
+    if (err instanceof PrototokenError) throw err;
+    throw new PrototokenError(`a record batch could not be decoded (${(err as Error).message})`, {
+      file,
+      fix: 'the file is corrupt: delete it and rebuild it (rerun the shard, or merge again)',
+    });
+  }
 }
 
 function columnsFromRecordBatch(batch: RecordBatch, d: number, perTextM: boolean): SolutionColumns {

@@ -1,16 +1,24 @@
 /**
- * Assemble dataset_info.json from combined rows and the parts they came from. Used by merge (which
- * writes it) and by the reader of an unmerged folder (which shows it without writing).
+ * Assemble dataset_info.json from the statistics of combined rows and the parts they came from.
+ * Used by merge (which writes it) and by the readers of an unmerged folder (which show it).
  */
-import type { Combined } from './combine.js';
-import { settingsOf, type DatasetInfo, type PartSummary } from './info.js';
-import type { LoadedPart } from './parts.js';
+import { settingsOf, type DatasetInfo, type DatasetMeta, type PartSummary } from './info.js';
 import { describeSchema } from './schema.js';
-import { computeStats, statColumns } from './stats.js';
+import type { DatasetStats } from './stats.js';
+
+/** What dataset_info.json lists of a part. */
+export interface PartFacts {
+  name: string;
+  rows: number;
+  size: number;
+  tornBytes: number;
+  hasEndMarker: boolean;
+  shardCount: number;
+}
 
 /** A part as dataset_info.json lists it. */
-export function partSummary(p: LoadedPart): PartSummary {
-  return { file: p.name, rows: p.table.numRows, bytes: p.size, torn_bytes: p.scan.tornBytes, closed: p.scan.hasEndMarker };
+export function partSummary(p: PartFacts): PartSummary {
+  return { file: p.name, rows: p.rows, bytes: p.size, torn_bytes: p.tornBytes, closed: p.hasEndMarker };
 }
 
 /** Where the rows are stored: data.arrow with its sha256, or nowhere yet (unmerged parts). */
@@ -19,24 +27,31 @@ export interface StoredAs {
   sha256: string;
 }
 
-/** dataset_info.json for `combined`; `stored` describes data.arrow once merged. */
-export function buildDatasetInfo(combined: Combined, parts: readonly LoadedPart[], stored: StoredAs | null, now: Date): DatasetInfo {
-  const { counts, ...stats } = computeStats(statColumns(combined.table));
-  const settings = settingsOf(combined.meta);
+/** The shape of the combined rows. */
+export interface CombinedShape {
+  meta: DatasetMeta;
+  d: number;
+  perTextM: boolean;
+}
+
+/** dataset_info.json for rows of `shape` with statistics `stats`; `stored` describes data.arrow once merged. */
+export function buildDatasetInfo(shape: CombinedShape, stats: DatasetStats, parts: readonly PartFacts[], stored: StoredAs | null, now: Date): DatasetInfo {
+  const { counts, ...rest } = stats;
+  const settings = settingsOf(shape.meta);
   const what = settings.length === null ? 'rows of varying length' : `${settings.length}-token texts`;
   return {
     ...settings,
     description:
       `Proto-token solutions (${settings.kind}) for ${what} from ${settings.source.name} on ${settings.model.id}: ` +
       'per row, the input embedding e (and m) that make the frozen model emit the text in one forward pass.',
-    schema: describeSchema(combined.d, combined.perTextM),
-    shards: { counts: [...new Set(parts.map((p) => p.meta.shard.count))].sort((a, b) => a - b), parts: parts.map(partSummary) },
+    schema: describeSchema(shape.d, shape.perTextM),
+    shards: { counts: [...new Set(parts.map((p) => p.shardCount))].sort((a, b) => a - b), parts: parts.map(partSummary) },
     data_file: stored?.dataFile ?? null,
     data_sha256: stored?.sha256 ?? null,
-    merge_id: stored ? combined.meta.merge_id : null,
+    merge_id: stored ? shape.meta.merge_id : null,
     counts,
-    stats,
-    created: combined.meta.created,
+    stats: rest,
+    created: shape.meta.created,
     updated: now.toISOString(),
   };
 }

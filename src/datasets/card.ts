@@ -5,6 +5,9 @@
 import { stringify } from 'yaml';
 import type { DatasetInfo } from './info.js';
 
+/** The one Hugging Face split the card declares; train/val/test are the rows' own `split` column. */
+export const HF_SPLIT = 'solutions';
+
 /** Hugging Face `size_categories` bucket for `n` rows. */
 export function sizeCategory(n: number): string {
   const buckets: [number, string][] = [
@@ -22,6 +25,9 @@ export function renderCard(info: DatasetInfo): string {
     size_categories: [sizeCategory(info.counts.rows)],
     tags: ['prototoken', 'proto-tokens', 'embeddings', 'one-forward-pass', `kind-${info.kind}`],
     pretty_name: title(info),
+    // Hugging Face `load_dataset(folder)` reads data.arrow (an Arrow IPC stream) through its arrow
+    // builder; the features (e as a fixed-length float32 sequence) come from the Arrow schema itself.
+    configs: [{ config_name: 'default', data_files: [{ split: HF_SPLIT, path: 'data.arrow' }] }],
   }).trimEnd();
   const n = info.length === null ? 'varying per row (see `n_tokens`)' : String(info.length);
   const mLine =
@@ -64,10 +70,26 @@ export function renderCard(info: DatasetInfo): string {
     ...info.schema.map((c) => `| \`${c.name}\` | ${c.type} | ${c.description} |`),
     '',
     '## Files', '',
-    '- `data.arrow`: all rows, one Arrow IPC file (`pyarrow.ipc.open_file("data.arrow").read_all()`).',
+    '- `data.arrow`: all rows, one Arrow IPC stream, record batch by record batch.',
+    '- `data.index.jsonl`, `part-*.index.jsonl`: byte offset, rows and sha256 of every record batch (`prototoken verify` checks them).',
     '- `part-SSSSS-of-NNNNN.arrows`: the Arrow IPC streams the solver processes appended to; `data.arrow` is rebuilt from them by `prototoken merge`.',
     '- `dataset_info.json`: settings, counts and statistics.',
     ...(info.m.mode === 'shared' ? ['- `m.safetensors`: the shared m (tensor `m`, float32, shape [d_model]).'] : []),
+    '',
+    '## Loading', '',
+    '```python',
+    'from datasets import load_dataset',
+    `ds = load_dataset("path/to/this/folder", split="${HF_SPLIT}")   # features: e = fixed-length float32 sequence [${info.model.d_model}]`,
+    'train = ds.filter(lambda r: r["split"] == "train")',
+    '',
+    'import pyarrow as pa',
+    'table = pa.ipc.open_stream(pa.memory_map("data.arrow")).read_all()   # memory-mapped, zero copy',
+    '',
+    'import polars as pl',
+    'df = pl.read_ipc_stream("data.arrow")',
+    '```',
+    '',
+    'Parquet: `prototoken export <folder> --format parquet` writes `data.parquet` (`pl.read_parquet`, `pd.read_parquet`).',
     '',
     '## Source texts and license', '',
     `The texts come from ${source}, licensed **${info.source.license}**. The embeddings are derived from those texts, ` +

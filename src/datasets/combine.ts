@@ -14,6 +14,7 @@ import { Table } from 'apache-arrow';
 import { PrototokenError } from '../util/errors.js';
 import { recordBatchFromColumns, columnsFromTable } from './arrow_columns.js';
 import { concatColumns, takeRows, type SolutionColumns } from './columns.js';
+import { RowFilter } from './dedup.js';
 import { DATASET_META_KEY, compatDiff, settingsOf, type DatasetMeta, type DatasetSettings } from './info.js';
 import type { LoadedDataFile, LoadedPart } from './parts.js';
 import { solutionSchema } from './schema.js';
@@ -47,6 +48,24 @@ export function combineSources(parts: readonly LoadedPart[], dataFile: LoadedDat
   if (dataFile) sources.push({ name: 'data.arrow', path: dataFile.path, settings: dataFile.meta, table: dataFile.table, ...dataFile.shape, fromDataFile: true });
   if (sources.length === 0) throw new Error('combineSources needs at least one source');
   const first = sources[0];
+  checkCompatible(sources);
+  const { d, perTextM } = first;
+  const filter = new RowFilter();
+  const kept: SolutionColumns[] = [];
+  sources.forEach((s, si) => {
+    for (const cols of columnsFromTable(s.table, d, perTextM, s.path)) {
+      const keep = filter.keep(cols, si, s.fromDataFile);
+      kept.push(keep.length === cols.rows ? cols : takeRows(cols, keep));
+    }
+  });
+  const { duplicatesDropped, carriedOver } = filter;
+  const meta = mergedMeta(sources.map((s) => s.settings), parts.map((p) => p.stamp));
+  return finishCombined(kept, meta, d, perTextM, duplicatesDropped, carriedOver);
+}
+
+/** The settings every source must share, checked against the first; throws naming both files. */
+export function checkCompatible(sources: readonly { name: string; path: string; settings: DatasetSettings }[]): void {
+  const first = sources[0];
   for (const s of sources.slice(1)) {
     const diff = compatDiff(first.settings, s.settings);
     if (diff.length) {
@@ -56,37 +75,19 @@ export function combineSources(parts: readonly LoadedPart[], dataFile: LoadedDat
       });
     }
   }
-  const { d, perTextM } = first;
-  const owner = new Map<string, number>();
-  const seen = new Set<string>();
-  const kept: SolutionColumns[] = [];
-  let duplicatesDropped = 0;
-  let carriedOver = 0;
-  sources.forEach((s, si) => {
-    for (const cols of columnsFromTable(s.table, d, perTextM, s.path)) {
-      const keep: number[] = [];
-      for (let i = 0; i < cols.rows; i++) {
-        const id = cols.textId[i];
-        const key = `${id}\u0000${cols.seed[i]}`;
-        const o = owner.get(id);
-        if ((o === undefined || o === si) && !seen.has(key)) {
-          owner.set(id, si);
-          seen.add(key);
-          keep.push(i);
-        } else if (!s.fromDataFile) {
-          duplicatesDropped++;
-        }
-      }
-      if (s.fromDataFile) carriedOver += keep.length;
-      kept.push(keep.length === cols.rows ? cols : takeRows(cols, keep));
-    }
-  });
-  const meta: DatasetMeta = {
-    ...settingsOf(first.settings),
-    created: earliest(sources.map((s) => ('created' in s.settings ? String(s.settings.created) : ''))),
+}
+
+/** The DatasetMeta of a merge of sources with `settings`: a fresh merge_id, the parts' stamps. */
+export function mergedMeta(settings: readonly DatasetSettings[], stamps: DatasetMeta['merged_from']): DatasetMeta {
+  return {
+    ...settingsOf(settings[0]),
+    created: earliest(settings.map((s) => ('created' in s ? String(s.created) : ''))),
     merge_id: randomBytes(8).toString('hex'),
-    merged_from: parts.map((p) => p.stamp),
+    merged_from: stamps,
   };
+}
+
+function finishCombined(kept: SolutionColumns[], meta: DatasetMeta, d: number, perTextM: boolean, duplicatesDropped: number, carriedOver: number): Combined {
   const schema = solutionSchema(d, perTextM, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
   const all = concatColumns(kept, d, perTextM);
   const table = all.rows > 0 ? new Table(schema, [recordBatchFromColumns(all, schema)]) : new Table(schema);

@@ -6,6 +6,11 @@
 export { openDatasetWriter, type DatasetWriter, type DatasetWriterOptions } from './writer.js';
 export type { SolutionBatch, SolutionRecord } from './columns.js';
 export { readDataset, type SolutionDataset, type SolutionRow } from './reader.js';
+export { scanDataset, type DatasetScan, type ScanBatch, type ScanOptions } from './scan.js';
+export { openSolutionLoader, type LoaderBatch, type LoaderState, type SolutionLoader, type SolutionLoaderOptions } from './loader.js';
+export { verifyDataset, type FileVerdict, type VerifyOptions, type VerifyReport } from './verify.js';
+export { exportParquet, type ExportOptions, type ExportReport } from './export_parquet.js';
+export type { SolutionColumns } from './columns.js';
 export { mergeDataset, missingShards, type MergeOptions, type MergeReport } from './merge.js';
 export {
   inspectDataset, renderInspect,

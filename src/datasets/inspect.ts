@@ -3,8 +3,8 @@
  * Works on merged (data.arrow) and unmerged (stream parts, possibly with torn tails) folders;
  * `readFrom` and `warnings` say which and what was ignored.
  */
-import { readDataset } from './reader.js';
-import { statColumns, summarize, type StatColumns, type Summary } from './stats.js';
+import { scanDataset } from './scan.js';
+import { StatAccumulator, summarize, type StatColumns, type Summary } from './stats.js';
 
 /** What to include. */
 export interface InspectOptions {
@@ -12,6 +12,8 @@ export interface InspectOptions {
   head?: number;
   /** Bars in the steps histogram (at most). Default 10. */
   bins?: number;
+  /** Check checksums while reading. Default true. */
+  verify?: boolean;
 }
 
 /** One histogram bar: values in [lo, hi) (`hi` inclusive for the last bar). */
@@ -69,11 +71,30 @@ export interface InspectSummary {
   head: HeadRow[];
 }
 
-/** Summarize the dataset in `dir`. */
+/**
+ * Summarize the dataset in `dir`, streaming it batch by batch: memory is one batch plus the
+ * per-row statistics (a few numbers and the text id per row), never the vectors.
+ */
 export async function inspectDataset(dir: string, options: InspectOptions = {}): Promise<InspectSummary> {
-  const ds = await readDataset(dir);
-  const c = statColumns(ds.table);
-  const info = ds.info;
+  const scan = await scanDataset(dir, { verify: options.verify ?? true });
+  const acc = new StatAccumulator();
+  const head: HeadRow[] = [];
+  const want = options.head ?? 0;
+  try {
+    for await (const { columns: b } of scan.batches()) {
+      acc.add(b);
+      for (let i = 0; i < b.rows && head.length < want; i++) {
+        head.push({
+          textId: b.textId[i], nTokens: b.tokenOffsets[i + 1] - b.tokenOffsets[i], solved: b.solved[i] === 1, accuracy: b.accuracy[i],
+          steps: b.steps[i], cTokens: b.cTokens[i], split: b.split[i], text: b.text[i],
+        });
+      }
+    }
+  } finally {
+    await scan.close();
+  }
+  const c = acc.columns();
+  const info = scan.settings;
   const texts = new Set(c.textId);
   const solvedTexts = new Set(c.textId.filter((_, i) => c.solved[i]));
   const splitOfText = new Map(c.textId.map((id, i) => [id, c.split[i]]));
@@ -81,16 +102,16 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
   for (const s of splitOfText.values()) if (s === 'train' || s === 'val' || s === 'test') splits[s]++;
   return {
     dir,
-    readFrom: ds.readFrom,
-    files: ds.files,
-    warnings: ds.warnings,
+    readFrom: scan.readFrom,
+    files: scan.files,
+    warnings: scan.warnings,
     kind: info.kind,
     model: { id: info.model.id, fingerprint: info.model.fingerprint, dModel: info.model.d_model },
     arrangement: info.arrangement,
     length: info.length,
     m: info.m.mode === 'shared' ? { mode: 'shared', fingerprint: info.m.fingerprint } : { mode: 'per-text', fingerprint: null },
     source: { name: info.source.name, license: info.source.license },
-    rows: ds.numRows,
+    rows: c.textId.length,
     texts: texts.size,
     solvedRows: c.solved.filter(Boolean).length,
     solvedTexts: solvedTexts.size,
@@ -100,9 +121,7 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
     steps: { ...summarize(c.steps), histogram: integerHistogram(c.steps, options.bins ?? 10) },
     accuracy: { ...summarize(c.accuracy), histogram: accuracyHistogram(c.accuracy) },
     capacity: info.kind === 'capacity' ? [capacityRow(info.source.name, c)] : null,
-    head: ds.toRecords(options.head ?? 0).map((r) => ({
-      textId: r.textId, nTokens: r.nTokens, solved: r.solved, accuracy: r.accuracy, steps: r.steps, cTokens: r.cTokens, split: r.split, text: r.text,
-    })),
+    head,
   };
 }
 

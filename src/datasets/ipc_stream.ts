@@ -23,6 +23,8 @@ export interface StreamMessage {
   offset: number;
   length: number;
   type: 'schema' | 'batch';
+  /** Rows of a record batch (0 for the schema). */
+  rows: number;
 }
 
 /** What `scanStream` found. */
@@ -36,60 +38,94 @@ export interface StreamScan {
   tornBytes: number;
 }
 
+/** What the 8-byte prefix and metadata at one position say. */
+export type FrameStep =
+  | { kind: 'torn' }
+  | { kind: 'end' }
+  | { kind: 'message'; metaLength: number; length: number; type: 'schema' | 'batch'; rows: number }
+  | { kind: 'corrupt'; what: string };
+
+/** Bytes `parseFrame` needs to see at a position: the prefix first, then prefix + metadata. */
+export const FRAME_PREFIX = 8;
+
+/**
+ * Parse the message starting at `pos` of a `size`-byte stream, given `head` = the bytes from `pos`
+ * (at least the prefix and metadata when they exist; fewer means the tail is torn). `first` says
+ * whether a schema message is expected. Pure, so in-memory and file-backed scans share it.
+ */
+export function parseFrame(head: Uint8Array, pos: number, size: number, first: boolean): FrameStep {
+  if (size - pos < FRAME_PREFIX || head.byteLength < FRAME_PREFIX) return { kind: 'torn' };
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (view.getUint32(0, true) !== CONTINUATION) return { kind: 'corrupt', what: 'no message marker' };
+  const metaLength = view.getInt32(4, true);
+  if (metaLength === 0) return { kind: 'end' };
+  if (metaLength < 0 || metaLength % 8 !== 0) return { kind: 'corrupt', what: `impossible metadata length ${metaLength}` };
+  if (pos + FRAME_PREFIX + metaLength > size || head.byteLength < FRAME_PREFIX + metaLength) return { kind: 'torn' };
+  let message: Message;
+  try {
+    message = Message.decode(head.subarray(FRAME_PREFIX, FRAME_PREFIX + metaLength));
+  } catch (err) {
+    return { kind: 'corrupt', what: `unreadable message metadata (${(err as Error).message})` };
+  }
+  const expected = first ? MessageHeader.Schema : MessageHeader.RecordBatch;
+  if (message.headerType !== expected) {
+    return { kind: 'corrupt', what: `a ${MessageHeader[message.headerType] ?? message.headerType} message where a ${first ? 'schema' : 'record batch'} belongs` };
+  }
+  const bodyLength = message.bodyLength;
+  if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) return { kind: 'corrupt', what: `impossible body length ${bodyLength}` };
+  const length = FRAME_PREFIX + metaLength + bodyLength;
+  if (pos + length > size) return { kind: 'torn' };
+  const rows = first ? 0 : (message.header() as { length: number }).length;
+  return { kind: 'message', metaLength, length, type: first ? 'schema' : 'batch', rows };
+}
+
+/** The error for a frame that does not parse. */
+export function corruptStream(file: string, what: string, pos: number, size: number, batch: number): PrototokenError {
+  const where = batch < 0 ? 'in the schema message' : `in record batch ${batch}`;
+  return new PrototokenError(`corrupt Arrow stream: ${what} at byte ${pos} of ${size} (${where})`, {
+    file,
+    fix: 'the file was damaged after it was written; delete this part and rerun its shard (resume re-solves only its texts)',
+  });
+}
+
+/** The error for a stream without a complete schema message. */
+export function noSchema(file: string, size: number): PrototokenError {
+  return new PrototokenError(`incomplete Arrow stream: the ${size}-byte file does not even hold its schema message`, {
+    file,
+    fix: 'the part is truncated or not an Arrow stream; delete it and rerun its shard',
+  });
+}
+
+/** Turn the messages found and where scanning stopped into a StreamScan. */
+export function finishScan(messages: StreamMessage[], stoppedAt: number, hasEndMarker: boolean, size: number, file: string): StreamScan {
+  if (messages.length === 0) throw noSchema(file, size);
+  const last = messages[messages.length - 1];
+  return { messages, dataEnd: last.offset + last.length, hasEndMarker, tornBytes: size - stoppedAt };
+}
+
 /**
  * Scan the framing of a stream held in `bytes` (the part named `file`). Throws a PrototokenError
  * if the schema message itself is incomplete or anything is corrupt; a torn tail is not an error.
  */
 export function scanStream(bytes: Uint8Array, file: string): StreamScan {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const size = bytes.byteLength;
   const messages: StreamMessage[] = [];
   let pos = 0;
   let hasEndMarker = false;
-  const corrupt = (what: string): PrototokenError =>
-    new PrototokenError(`corrupt Arrow stream: ${what} at byte ${pos} of ${size}`, {
-      file,
-      fix: 'the file was damaged after it was written; delete this part and rerun its shard (resume re-solves only its texts)',
-    });
   while (pos < size) {
-    if (size - pos < 8) break; // torn inside a message prefix
-    if (view.getUint32(pos, true) !== CONTINUATION) throw corrupt('no message marker');
-    const metaLength = view.getInt32(pos + 4, true);
-    if (metaLength === 0) {
+    const step = parseFrame(bytes.subarray(pos), pos, size, messages.length === 0);
+    if (step.kind === 'torn') break;
+    if (step.kind === 'corrupt') throw corruptStream(file, step.what, pos, size, messages.length - 1);
+    if (step.kind === 'end') {
       hasEndMarker = true;
-      pos += 8;
-      if (pos !== size) throw corrupt('data after the end-of-stream marker');
+      pos += FRAME_PREFIX;
+      if (pos !== size) throw corruptStream(file, 'data after the end-of-stream marker', pos, size, messages.length - 1);
       break;
     }
-    if (metaLength < 0 || metaLength % 8 !== 0) throw corrupt(`impossible metadata length ${metaLength}`);
-    if (pos + 8 + metaLength > size) break; // torn inside the metadata
-    let message: Message;
-    try {
-      message = Message.decode(bytes.subarray(pos + 8, pos + 8 + metaLength));
-    } catch (err) {
-      throw corrupt(`unreadable message metadata (${(err as Error).message})`);
-    }
-    const first = messages.length === 0;
-    const expected = first ? MessageHeader.Schema : MessageHeader.RecordBatch;
-    if (message.headerType !== expected) {
-      throw corrupt(`a ${MessageHeader[message.headerType] ?? message.headerType} message where a ${first ? 'schema' : 'record batch'} belongs`);
-    }
-    const bodyLength = message.bodyLength;
-    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw corrupt(`impossible body length ${bodyLength}`);
-    const end = pos + 8 + metaLength + bodyLength;
-    if (end > size) break; // torn inside the body
-    messages.push({ offset: pos, length: end - pos, type: first ? 'schema' : 'batch' });
-    pos = end;
+    messages.push({ offset: pos, length: step.length, type: step.type, rows: step.rows });
+    pos += step.length;
   }
-  if (messages.length === 0) {
-    throw new PrototokenError(`incomplete Arrow stream: the ${size}-byte file does not even hold its schema message`, {
-      file,
-      fix: 'the part is truncated or not an Arrow stream; delete it and rerun its shard',
-    });
-  }
-  const last = messages[messages.length - 1];
-  const dataEnd = last.offset + last.length;
-  return { messages, dataEnd, hasEndMarker, tornBytes: size - pos };
+  return finishScan(messages, pos, hasEndMarker, size, file);
 }
 
 /** Serialize `batches` as a stream and return its messages' bytes (schema first). */

@@ -6,19 +6,16 @@
  * problem is a PrototokenError naming the file.
  */
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
-import type { Table } from 'apache-arrow';
+import { Table } from 'apache-arrow';
+import type { RecordBatch } from 'apache-arrow';
 import { PrototokenError, errorMessage } from '../util/errors.js';
-import { exists, readFileAligned } from '../util/fs_atomic.js';
-import {
-  DATASET_META_KEY, PART_META_KEY, parseDatasetInfo, parseDatasetMeta, parsePartMeta,
-  type DatasetInfo, type DatasetMeta, type DatasetSettings, type PartMeta, type SourceStamp,
-} from './info.js';
-import { scanStream, type StreamScan } from './ipc_stream.js';
-import { checkSchema, type SchemaShape } from './schema.js';
+import { exists } from '../util/fs_atomic.js';
+import { parseDatasetInfo, type DatasetInfo, type DatasetMeta, type PartMeta, type SourceStamp } from './info.js';
+import type { SchemaShape } from './schema.js';
 import { parsePartFileName, type ShardSpec } from './shard.js';
+import { openDataSource, openPartSource, type SourceFile } from './source_file.js';
 
 /** The consolidated Arrow IPC file written by merge. */
 export const DATA_FILE = 'data.arrow';
@@ -56,36 +53,56 @@ export async function listParts(dir: string): Promise<PartListing[]> {
   return parts.sort((a, b) => a.shard.count - b.shard.count || a.shard.index - b.shard.index);
 }
 
-/** A part read up to its last complete batch. */
+/** Where a part's committed data ends and what follows it. */
+export interface PartExtent {
+  /** End of the last committed batch: where the next batch goes. */
+  dataEnd: number;
+  /** Bytes after it that are not a clean end marker (torn or uncommitted), ignored. */
+  tornBytes: number;
+  /** Whether the end-of-stream marker follows the committed data (the writer closed cleanly). */
+  hasEndMarker: boolean;
+}
+
+/** A part read up to its last committed batch. */
 export interface LoadedPart {
   name: string;
   path: string;
   meta: PartMeta;
   table: Table;
   shape: SchemaShape;
-  scan: StreamScan;
+  scan: PartExtent;
+  /** Whether the part has a checksum index (false: written before checksums, read unverified). */
+  indexed: boolean;
   /** File size when read. */
   size: number;
   stamp: SourceStamp;
 }
 
-/** Read and validate the part at `file`. */
-export async function loadPart(file: string): Promise<LoadedPart> {
-  const name = path.basename(file);
-  const bytes = await readOrExplain(file);
-  const scan = scanStream(bytes, file);
-  const table = decode(bytes.subarray(0, scan.dataEnd), file);
-  const shape = checkSchema(table.schema, file);
-  const meta = parsePartMeta(table.schema.metadata.get(PART_META_KEY), file);
-  const fromName = parsePartFileName(name);
-  if (fromName && (fromName.index !== meta.shard.index || fromName.count !== meta.shard.count)) {
-    throw new PrototokenError(`the file name says shard ${fromName.index}/${fromName.count} but its metadata says ${meta.shard.index}/${meta.shard.count}`, {
-      file,
-      fix: 'part files must keep the names they were written under; rename it back',
-    });
+/** Read options of the whole-file loaders. */
+export interface LoadOptions {
+  /** Check every batch against the checksum index. Default true. */
+  verify?: boolean;
+}
+
+/** Read and validate the part at `file`, whole (small datasets; large ones stream through openPartSource). */
+export async function loadPart(file: string, options: LoadOptions = {}): Promise<LoadedPart> {
+  const source = await openPartSource(file);
+  try {
+    const table = await readAllBatches(source, options.verify ?? true);
+    return {
+      name: source.name,
+      path: file,
+      meta: source.meta,
+      table,
+      shape: source.shape,
+      scan: { dataEnd: source.committedEnd, tornBytes: source.tornBytes, hasEndMarker: source.hasEndMarker },
+      indexed: source.index !== null,
+      size: source.file.size,
+      stamp: await currentStamp(file),
+    };
+  } finally {
+    await source.close();
   }
-  checkShapeMatches(meta, shape, file);
-  return { name, path: file, meta, table, shape, scan, size: bytes.byteLength, stamp: stampOf(name, bytes) };
 }
 
 /** data.arrow, read whole. */
@@ -96,23 +113,46 @@ export interface LoadedDataFile {
   shape: SchemaShape;
   /** sha256 of the file's bytes. */
   sha256: string;
+  /** Whether its checksum index was present and from the same merge. */
+  indexed: boolean;
 }
 
-const FILE_MAGIC = new TextEncoder().encode('ARROW1');
-
-/** Read and validate the consolidated file at `file`. */
-export async function loadDataFile(file: string): Promise<LoadedDataFile> {
-  const bytes = await readOrExplain(file);
-  const fix = 'delete it and run `prototoken merge` on the folder to rebuild it from the parts';
-  const hasMagic = (at: number): boolean => at >= 0 && FILE_MAGIC.every((b, i) => bytes[at + i] === b);
-  if (!hasMagic(0) || !hasMagic(bytes.byteLength - FILE_MAGIC.length) || bytes.byteLength < 2 * FILE_MAGIC.length + 8) {
-    throw new PrototokenError(`not a complete Arrow IPC file (${bytes.byteLength} bytes; the ARROW1 markers at start and end are missing)`, { file, fix });
+/**
+ * Read and validate the consolidated file at `file`. When `info` comes from the same merge, the
+ * whole file must hash to its `data_sha256`; a mismatch names the damaged batch when the checksum
+ * index can tell which.
+ */
+export async function loadDataFile(file: string, info: DatasetInfo | null = null, options: LoadOptions = {}): Promise<LoadedDataFile> {
+  const source = await openDataSource(file);
+  try {
+    const sha256 = await sha256OfFile(file);
+    const expectedSha256 = info !== null && info.merge_id === source.meta.merge_id ? info.data_sha256 : null;
+    if ((options.verify ?? true) && expectedSha256 !== null && sha256 !== expectedSha256) {
+      const where = await readAllBatches(source, true).then(() => '', (err: Error) => ` (${err.message.split('\n')[0].replace(`${file}: `, '')})`);
+      throw new PrototokenError(`its sha256 differs from the one dataset_info.json recorded when it was merged: the file is damaged${where}`, {
+        file,
+        fix: 'delete data.arrow and run `prototoken merge` on the folder to rebuild it from the parts',
+      });
+    }
+    const table = await readAllBatches(source, options.verify ?? true);
+    return { path: file, meta: source.meta, table, shape: source.shape, sha256, indexed: source.index !== null };
+  } finally {
+    await source.close();
   }
-  const table = decode(bytes, file, fix);
-  const shape = checkSchema(table.schema, file);
-  const meta = parseDatasetMeta(table.schema.metadata.get(DATASET_META_KEY), file);
-  checkShapeMatches(meta, shape, file);
-  return { path: file, meta, table, shape, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Every committed batch of `source` as one Table (the in-memory path). */
+async function readAllBatches(source: SourceFile, verify: boolean): Promise<Table> {
+  const batches: RecordBatch[] = [];
+  for (const ref of source.batches) batches.push((await source.readBatch(ref, verify)).batch);
+  return batches.length ? new Table(batches) : new Table(source.file.schema);
+}
+
+/** sha256 of a file, read in bounded chunks. */
+export async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** dataset_info.json of `dir`, or null when there is none. */
@@ -134,24 +174,11 @@ export interface MergedData {
  * this is what catches damaged bytes inside the columns. A different merge_id means a merge was
  * interrupted between writing data.arrow and dataset_info.json; `infoMatches` is then false.
  */
-export async function loadMergedData(dir: string, info: DatasetInfo | null): Promise<MergedData | null> {
+export async function loadMergedData(dir: string, info: DatasetInfo | null, options: LoadOptions = {}): Promise<MergedData | null> {
   const file = path.join(dir, DATA_FILE);
   if (!(await exists(file))) return null;
-  const data = await loadDataFile(file);
-  const infoMatches = info !== null && info.merge_id === data.meta.merge_id;
-  if (infoMatches && info.data_sha256 !== data.sha256) {
-    throw new PrototokenError('its sha256 differs from the one dataset_info.json recorded when it was merged: the file is damaged', {
-      file,
-      fix: 'delete data.arrow and run `prototoken merge` on the folder to rebuild it from the parts',
-    });
-  }
-  return { data, infoMatches };
-}
-
-/** The identity of a part's bytes: its size and the sha256 of its last 4 KiB. */
-export function stampOf(name: string, bytes: Uint8Array): SourceStamp {
-  const tail = bytes.subarray(Math.max(0, bytes.byteLength - TAIL_BYTES));
-  return { file: name, size: bytes.byteLength, tail_sha256: createHash('sha256').update(tail).digest('hex') };
+  const data = await loadDataFile(file, info, options);
+  return { data, infoMatches: info !== null && info.merge_id === data.meta.merge_id };
 }
 
 /** The stamp of the part at `file` as it is now, reading only its tail. */
@@ -170,33 +197,4 @@ export async function currentStamp(file: string): Promise<SourceStamp> {
 /** Whether `dir` holds data.arrow. */
 export function hasDataFile(dir: string): Promise<boolean> {
   return exists(path.join(dir, DATA_FILE));
-}
-
-async function readOrExplain(file: string): Promise<Uint8Array> {
-  try {
-    return await readFileAligned(file);
-  } catch (err) {
-    throw new PrototokenError(`cannot read (${errorMessage(err)})`, { file, fix: 'check the path and permissions' });
-  }
-}
-
-function decode(bytes: Uint8Array, file: string, fix = 'the file is corrupt: delete it and rerun its shard'): Table {
-  try {
-    const table = tableFromIPC(bytes);
-    // Arrow decodes lazily; touch every batch so a broken body fails here, not in a caller.
-    for (const b of table.batches) void b.numRows;
-    return table;
-  } catch (err) {
-    throw new PrototokenError(`cannot decode the Arrow data (${errorMessage(err)})`, { file, fix });
-  }
-}
-
-function checkShapeMatches(s: DatasetSettings, shape: SchemaShape, file: string): void {
-  const perText = s.m.mode === 'per-text';
-  if (s.model.d_model !== shape.d || perText !== shape.perTextM) {
-    throw new PrototokenError(
-      `metadata (d_model ${s.model.d_model}, m ${s.m.mode}) disagrees with the columns (d ${shape.d}, ${shape.perTextM ? 'with' : 'without'} an m column)`,
-      { file, fix: 'the file is corrupt or was edited; delete it and rebuild it' },
-    );
-  }
 }

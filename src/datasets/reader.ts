@@ -7,13 +7,14 @@ import { PrototokenError, errorMessage } from '../util/errors.js';
 import { buildDatasetInfo } from './build_info.js';
 import type { SolutionRecord } from './columns.js';
 import { combineSources, type Combined } from './combine.js';
-import type { DatasetInfo } from './info.js';
+import type { DatasetInfo, DatasetMeta } from './info.js';
 import { readSharedM } from './m_file.js';
 import { missingShards } from './merge.js';
 import {
   DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile,
-  type LoadedDataFile, type LoadedPart, type PartListing,
+  type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing,
 } from './parts.js';
+import { computeStats, statColumns, type DatasetStats } from './stats.js';
 import type { ColumnName, ColumnTypes } from './schema.js';
 
 /** One stored row. `e` and `m` are views into the dataset's `e` / `m` arrays (no copy). */
@@ -38,10 +39,10 @@ export interface SolutionDataset {
   /** The rows as an Arrow table. */
   readonly table: Table;
   /**
-   * All e vectors, [numRows * d], row-major, as a view of the Arrow column's own buffer (no copy)
-   * whenever the table is a single record batch, which it always is here: data.arrow is written as
-   * one batch, and unmerged parts are combined into one batch while being read (that combining is
-   * the one copy, made once per readDataset). Only a multi-batch table would be concatenated.
+   * All e vectors, [numRows * d], row-major: a view of the Arrow column's own buffer (no copy) when
+   * the table is a single record batch, which data.arrow of a small dataset is (merge writes
+   * batches of about 8 MiB) and unmerged parts always are (combined into one batch while read).
+   * A larger data.arrow is concatenated here; stream those with scanDataset or the loader instead.
    */
   readonly e: Float32Array;
   /** Per-text m, [numRows * d], same sharing rules as `e`; null when m is shared. */
@@ -56,8 +57,12 @@ export interface SolutionDataset {
   toRecords(limit?: number): SolutionRow[];
 }
 
-/** Read the dataset in `dir`. Throws a PrototokenError naming the file for anything truncated or corrupt. */
-export async function readDataset(dir: string): Promise<SolutionDataset> {
+/**
+ * Read the dataset in `dir` into memory (small datasets: `--init DATASET`, tests). Checksums are
+ * verified unless `verify: false`. Throws a PrototokenError naming the file for anything truncated
+ * or corrupt. Large datasets: `scanDataset` or `openSolutionLoader`, which stream.
+ */
+export async function readDataset(dir: string, options: LoadOptions = {}): Promise<SolutionDataset> {
   const listing = await listParts(dir);
   const warnings: string[] = [];
   let info: DatasetInfo | null = null;
@@ -66,7 +71,7 @@ export async function readDataset(dir: string): Promise<SolutionDataset> {
   } catch (err) {
     warnings.push(`${errorMessage(err).split('\n')[0]}; ignored (run \`prototoken merge\` to rewrite it)`);
   }
-  const merged = await loadMergedData(dir, info);
+  const merged = await loadMergedData(dir, info, options);
   const dataFile = merged?.data ?? null;
   if (!merged && listing.length === 0) {
     throw new PrototokenError('no data.arrow and no part-*.arrows files: not a prototoken dataset folder', {
@@ -75,14 +80,14 @@ export async function readDataset(dir: string): Promise<SolutionDataset> {
     });
   }
   if (merged) {
-    const stale = await staleParts(merged.data, listing);
+    const stale = await staleParts(merged.data.meta, listing);
     if (stale.length === 0) return fromDataFile(dir, merged.data, merged.infoMatches ? info : null, warnings);
     warnings.push(`data.arrow is older than ${stale.join(', ')}; reading the parts instead (run \`prototoken merge\` to update it)`);
   } else {
     warnings.push('not merged yet: reading the stream parts (run `prototoken merge` to write data.arrow)');
   }
   const parts: LoadedPart[] = [];
-  for (const l of listing) parts.push(await loadPart(l.path));
+  for (const l of listing) parts.push(await loadPart(l.path, options));
   for (const p of parts) {
     if (p.scan.tornBytes > 0) warnings.push(`${p.name} ends in an incomplete batch of ${p.scan.tornBytes} bytes (its writer was stopped mid-write or is still writing); ignored`);
   }
@@ -91,12 +96,18 @@ export async function readDataset(dir: string): Promise<SolutionDataset> {
   const combined = combineSources(parts, dataFile);
   if (combined.duplicatesDropped) warnings.push(`${combined.duplicatesDropped} duplicate rows ignored (text already in an earlier part)`);
   const files = [...parts.map((p) => p.path), ...(dataFile ? [dataFile.path] : [])];
-  return makeDataset(dir, buildDatasetInfo(combined, parts, null, new Date()), 'parts', files, warnings, combined);
+  const facts = parts.map((p) => ({ name: p.name, rows: p.table.numRows, size: p.size, tornBytes: p.scan.tornBytes, hasEndMarker: p.scan.hasEndMarker, shardCount: p.meta.shard.count }));
+  for (const p of parts) if (!p.indexed) warnings.push(`${p.name} has no checksum index (written before checksums): read unverified`);
+  return makeDataset(dir, buildDatasetInfo(combined, statsOf(combined), facts, null, new Date()), 'parts', files, warnings, combined);
 }
 
-/** Parts whose bytes differ from what data.arrow was merged from. */
-async function staleParts(dataFile: LoadedDataFile, listing: readonly PartListing[]): Promise<string[]> {
-  const merged = new Map(dataFile.meta.merged_from.map((s) => [s.file, s]));
+function statsOf(combined: Combined): DatasetStats {
+  return computeStats(statColumns(combined.table));
+}
+
+/** Parts whose bytes differ from what data.arrow (with `meta`) was merged from. */
+export async function staleParts(meta: DatasetMeta, listing: readonly PartListing[]): Promise<string[]> {
+  const merged = new Map(meta.merged_from.map((s) => [s.file, s]));
   const stale: string[] = [];
   for (const l of listing) {
     const now = await currentStamp(l.path);
@@ -108,10 +119,11 @@ async function staleParts(dataFile: LoadedDataFile, listing: readonly PartListin
 
 function fromDataFile(dir: string, data: LoadedDataFile, info: DatasetInfo | null, warnings: string[]): SolutionDataset {
   const combined: Combined = { table: data.table, meta: data.meta, ...data.shape, duplicatesDropped: 0, carriedOver: 0 };
+  if (!data.indexed) warnings.push('data.arrow has no checksum index (merged before checksums): read unverified; run `prototoken merge` to add one');
   if (!info) {
     warnings.push('dataset_info.json is missing or from another merge (was a merge interrupted?); statistics computed from data.arrow (run `prototoken merge` to rewrite it)');
   }
-  const shown = info ?? buildDatasetInfo(combined, [], { dataFile: DATA_FILE, sha256: data.sha256 }, new Date());
+  const shown = info ?? buildDatasetInfo(combined, statsOf(combined), [], { dataFile: DATA_FILE, sha256: data.sha256 }, new Date());
   return makeDataset(dir, shown, 'data.arrow', [data.path], warnings, combined);
 }
 

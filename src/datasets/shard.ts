@@ -5,10 +5,11 @@
  * others, on any machine and Node version. So ownership is a pure function of the text id:
  * the first 8 bytes of SHA-256(UTF-8 text id), read as an unsigned big-endian 64-bit integer,
  * modulo the shard count. The train/val/test split uses the same construction with a prefix
- * (`"prototoken-split:" + id`) so that it does not line up with the shards.
+ * (`"prototoken-split:" + story id`) so that it does not line up with the shards.
  */
 import { createHash } from 'node:crypto';
 import { PrototokenError } from '../util/errors.js';
+import { storyOf } from './windows.js';
 
 /** Shard `index` of `count` (0 <= index < count). */
 export interface ShardSpec {
@@ -52,11 +53,13 @@ export function checkSplitRatios(r: SplitRatios): void {
 }
 
 /**
- * The split of a text: u = top 53 bits of stableHash64("prototoken-split:" + id) / 2^53, in [0, 1);
- * train if u < train, val if u < train + val, else test. Depends on nothing but the id and ratios.
+ * The split of a text: u = top 53 bits of stableHash64("prototoken-split:" + storyOf(id)) / 2^53,
+ * in [0, 1); train if u < train, val if u < train + val, else test. Hashing the story rather than
+ * the window keeps every window of a story in one split, so no test story is seen in training; an
+ * id without a window marker is its own story, so older datasets keep their splits.
  */
 export function splitOf(textId: string, ratios: SplitRatios = DEFAULT_SPLIT_RATIOS): 'train' | 'val' | 'test' {
-  const u = Number(stableHash64(`prototoken-split:${textId}`) >> 11n) / 2 ** 53;
+  const u = Number(stableHash64(`prototoken-split:${storyOf(textId)}`) >> 11n) / 2 ** 53;
   if (u < ratios.train) return 'train';
   return u < ratios.train + ratios.val ? 'val' : 'test';
 }

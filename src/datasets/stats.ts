@@ -3,6 +3,7 @@
  * Rows are (text, restart) pairs, so text-level counts de-duplicate by text_id.
  */
 import type { Table } from 'apache-arrow';
+import type { SolutionColumns } from './columns.js';
 
 /** Mean, spread and order statistics of one numeric column; null fields when there are no rows. */
 export interface Summary {
@@ -91,4 +92,47 @@ export function summarize(values: ArrayLike<number>): Summary {
   const mid = xs.length >> 1;
   const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
   return { mean, std: Math.sqrt(variance), min: xs[0], median, max: xs[xs.length - 1] };
+}
+
+/** The per-row fields statistics need, gathered batch by batch (never e or m). */
+export class StatAccumulator {
+  private readonly textId: string[] = [];
+  private readonly split: string[] = [];
+  private readonly solved: boolean[] = [];
+  private readonly nums = { accuracy: [] as number[], steps: [] as number[], nTokens: [] as number[], cTokens: [] as number[], hLmNats: [] as number[], seconds: [] as number[] };
+
+  /** Add the rows of `c`. */
+  add(c: SolutionColumns): void {
+    for (let i = 0; i < c.rows; i++) {
+      this.textId.push(c.textId[i]);
+      this.split.push(c.split[i]);
+      this.solved.push(c.solved[i] === 1);
+      this.nums.accuracy.push(c.accuracy[i]);
+      this.nums.steps.push(c.steps[i]);
+      this.nums.nTokens.push(c.tokenOffsets[i + 1] - c.tokenOffsets[i]);
+      this.nums.cTokens.push(c.cTokens[i]);
+      this.nums.hLmNats.push(c.hLmNats[i]);
+      this.nums.seconds.push(c.seconds[i]);
+    }
+  }
+
+  get rows(): number {
+    return this.textId.length;
+  }
+
+  /** Everything added so far, as StatColumns. */
+  columns(): StatColumns {
+    const n = this.nums;
+    return {
+      textId: this.textId,
+      split: this.split,
+      solved: this.solved,
+      accuracy: Float32Array.from(n.accuracy),
+      steps: Int32Array.from(n.steps),
+      nTokens: Int32Array.from(n.nTokens),
+      cTokens: Int32Array.from(n.cTokens),
+      hLmNats: Float64Array.from(n.hLmNats),
+      seconds: Float32Array.from(n.seconds),
+    };
+  }
 }

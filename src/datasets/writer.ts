@@ -12,16 +12,18 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PrototokenError } from '../util/errors.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
-import { columnsFromBatch, columnsFromRecords, type SolutionBatch, type SolutionRecord } from './columns.js';
+import { columnsFromBatch, columnsFromRecords, type SolutionBatch, type SolutionColumns, type SolutionRecord } from './columns.js';
+import { checksum, indexFileFor, indexHeader, indexLine, splitRowsOf, type IndexEntry } from './checksums.js';
+import { forEachColumns, openPartSource, type SourceFile } from './source_file.js';
+import { openPreviousData } from './previous_data.js';
 import { exists, removeStaleTemps, writeAll, writeFileAtomic } from '../util/fs_atomic.js';
 import {
-  FORMAT_NAME, FORMAT_VERSION, PART_META_KEY, compatDiff,
-  type DatasetInfo, type DatasetKind, type DatasetSettings, type PartMeta,
+  FORMAT_NAME, FORMAT_VERSION, PART_META_KEY, compatDiff, type DatasetInfo, type DatasetKind, type DatasetSettings, type PartMeta,
 } from './info.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
 import { mergeDataset, type MergeReport } from './merge.js';
-import { DATA_FILE, M_FILE, listParts, loadMergedData, loadPart, readInfoFile, type LoadedPart } from './parts.js';
+import { DATA_FILE, M_FILE, listParts, readInfoFile } from './parts.js';
 import { solutionSchema } from './schema.js';
 import { DEFAULT_SPLIT_RATIOS, checkSplitRatios, partFileName, shardOf, type ShardSpec, type SplitRatios } from './shard.js';
 import { softwareVersion } from './version.js';
@@ -91,33 +93,52 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   await fsp.mkdir(dir, { recursive: true });
 
   // Check and index what is there before touching anything: a refused rerun changes nothing.
+  // Batch by batch, so resuming next to a dataset far larger than memory only costs its text ids.
   const partPath = path.join(dir, partFileName(shard));
   const doneIds = new Set<string>();
   let rowsFound = 0;
-  let own: LoadedPart | null = null;
+  let own: OwnPart | null = null;
   for (const listing of await listParts(dir)) {
-    const part = await loadPart(listing.path);
-    refuseMismatch(dir, part.name, part.meta, settings);
-    for (const id of part.table.getChild('text_id') ?? []) doneIds.add(String(id));
-    rowsFound += part.table.numRows;
-    if (listing.path === partPath) own = part;
+    const part = await openPartSource(listing.path);
+    try {
+      refuseMismatch(dir, part.name, part.meta, settings);
+      const entries: IndexEntry[] = [];
+      await forEachColumns(part, true, (cols, ref, bytes) => {
+        for (const id of cols.textId) doneIds.add(id);
+        if (listing.path === partPath) entries.push(part.entryOf(ref.index) ?? batchEntry(ref.index, ref.offset, bytes, cols));
+      });
+      rowsFound += part.rows;
+      if (listing.path === partPath) own = { committedEnd: part.committedEnd, size: part.file.size, tornBytes: part.tornBytes, schemaEntry: await schemaEntryOf(part), entries };
+    } finally {
+      await part.close();
+    }
   }
-  const merged = await loadMergedData(dir, await readInfoFile(dir).catch((): DatasetInfo | null => null));
-  if (merged) {
-    refuseMismatch(dir, DATA_FILE, merged.data.meta, settings);
-    for (const id of merged.data.table.getChild('text_id') ?? []) doneIds.add(String(id));
+  const data = await openPreviousData(dir, await readInfoFile(dir).catch((): DatasetInfo | null => null), true);
+  if (data) {
+    try {
+      refuseMismatch(dir, DATA_FILE, data.meta, settings);
+      await forEachColumns(data, true, (cols) => {
+        for (const id of cols.textId) doneIds.add(id);
+      });
+    } finally {
+      await data.close();
+    }
   }
   if (options.m instanceof Float32Array) await ensureSharedM(dir, options.m, settings);
 
-  await removeStaleTemps(dir, [path.basename(partPath)]);
+  const indexPath = indexFileFor(partPath);
+  await removeStaleTemps(dir, [path.basename(partPath), path.basename(indexPath)]);
   const schema = solutionSchema(d, perTextM);
   let end: number;
   let tornBytesCut = 0;
-  if (own) {
-    // Cut a torn batch and the end marker of a clean close: the next batch follows the last complete one.
-    end = own.scan.dataEnd;
-    tornBytesCut = own.scan.tornBytes;
-    if (own.size !== end) {
+  const ownPart = own as OwnPart | null;
+  if (ownPart) {
+    // Cut a torn or uncommitted batch and the end marker of a clean close: the next batch follows the last committed one.
+    end = ownPart.committedEnd;
+    tornBytesCut = ownPart.tornBytes;
+    // The index is rewritten to exactly the committed batches (and created for a part written before checksums).
+    await writeFileAtomic(indexPath, [indexHeader(partPath), ownPart.schemaEntry, ...ownPart.entries].map(indexLine).join(''));
+    if (ownPart.size !== end) {
       const h = await fsp.open(partPath, 'r+');
       await h.truncate(end);
       await h.sync();
@@ -126,9 +147,15 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   } else {
     const meta: PartMeta = { ...settings, shard, created: new Date().toISOString() };
     const header = schemaMessageBytes(solutionSchema(d, perTextM, new Map([[PART_META_KEY, JSON.stringify(meta)]])));
+    // Index first: a part never exists without one (a lone index is overwritten by the next writer).
+    const schemaEntry: IndexEntry = { kind: 'schema', batch: -1, offset: 0, length: header.byteLength, rows: 0, sha256: checksum(header) };
+    await writeFileAtomic(indexPath, [indexHeader(partPath), schemaEntry].map(indexLine).join(''));
     await writeFileAtomic(partPath, header);
     end = header.byteLength;
   }
+  let batchCount = ownPart?.entries.length ?? 0;
+  const indexHandle = await fsp.open(indexPath, 'r+');
+  let indexEnd = (await indexHandle.stat()).size;
   const handle = await fsp.open(partPath, 'r+');
   const presentAtOpen = new Set(doneIds);
   const where = partPath;
@@ -137,9 +164,15 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   let closing: Promise<MergeReport | null> | null = null;
   let rowsAppended = 0;
 
-  const writeBatch = async (bytes: Uint8Array, ids: readonly string[]): Promise<void> => {
+  const writeBatch = async (bytes: Uint8Array, cols: SolutionColumns): Promise<void> => {
     if (failed) throw new PrototokenError('an earlier append failed; this writer is unusable', { file: where, fix: 'restart the run: it resumes from the last complete batch' });
     try {
+      // Checksum line first, then the batch: once the part has grown by a whole batch, that batch is
+      // committed and verifiable (see checksums.ts).
+      const line = Buffer.from(indexLine(batchEntry(batchCount, end, bytes, cols)), 'utf8');
+      await writeAll(indexHandle, line, indexEnd);
+      await indexHandle.datasync();
+      indexEnd += line.byteLength;
       await writeAll(handle, bytes, end);
       await handle.datasync();
     } catch (err) {
@@ -150,8 +183,9 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
       });
     }
     end += bytes.byteLength;
-    rowsAppended += ids.length;
-    for (const id of ids) doneIds.add(id);
+    batchCount++;
+    rowsAppended += cols.rows;
+    for (const id of cols.textId) doneIds.add(id);
   };
 
   return {
@@ -189,7 +223,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
       if (cols.rows === 0) return;
       const bytes = batchMessageBytes(recordBatchFromColumns(cols, schema));
       // Appends are serialized: each batch lands after the previous one, even if callers do not await.
-      const next = queue.then(() => writeBatch(bytes, cols.textId));
+      const next = queue.then(() => writeBatch(bytes, cols));
       queue = next.catch(() => undefined);
       await next;
     },
@@ -204,6 +238,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
           }
         } finally {
           await handle.close();
+          await indexHandle.close();
         }
         const merge = options.mergeOnClose ?? shard.count === 1;
         return merge && !failed ? mergeDataset(dir, { allowIncomplete: true }) : null;
@@ -211,6 +246,27 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
       return closing;
     },
   };
+}
+
+/** What resuming this shard's own part needs to know. */
+interface OwnPart {
+  committedEnd: number;
+  size: number;
+  tornBytes: number;
+  schemaEntry: IndexEntry;
+  entries: IndexEntry[];
+}
+
+/** The index line of a batch message written at `offset`. */
+function batchEntry(batch: number, offset: number, bytes: Uint8Array, cols: SolutionColumns): IndexEntry {
+  return { kind: 'batch', batch, offset, length: bytes.byteLength, rows: cols.rows, sha256: checksum(bytes), split_rows: splitRowsOf(cols.split, cols.solved) };
+}
+
+async function schemaEntryOf(part: SourceFile): Promise<IndexEntry> {
+  const recorded = part.index?.entries.find((e) => e.kind === 'schema');
+  if (recorded) return recorded;
+  const length = part.batches[0]?.offset ?? part.committedEnd;
+  return { kind: 'schema', batch: -1, offset: 0, length, rows: 0, sha256: checksum(await part.file.readBytes(0, length)) };
 }
 
 function settingsFromOptions(o: DatasetWriterOptions): DatasetSettings {

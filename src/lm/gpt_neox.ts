@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM, NormalizedConfig } from './types.js';
 import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree } from './frozen_weights.js';
-import { type Linear, geluExact, layerNorm, linear } from './layers.js';
-import { type AttentionWeights, attentionWeights, selfAttention } from './attention.js';
+import { type Linear, checkLayerCount, geluExact, layerNorm, linear } from './layers.js';
+import { type Attend, type AttentionWeights, againstCache, attentionWeights, wholeSequence } from './attention.js';
+import type { KvCache, LayerKv } from './kv_cache.js';
 import { PositionCache } from './position_cache.js';
 
 interface Norm {
@@ -81,26 +82,56 @@ export class GptNeoxModel implements CausalLM {
   }
 
   forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D {
-    const { hiddenSize: d, normEps: eps, vocabSize: V } = this.config;
     const [B, T] = inputsEmbeds.shape;
-    const pos = this.positions.get(T);
-    const attention = (x: tf.Tensor2D, L: NeoxLayer): tf.Tensor2D => selfAttention(x, L.attn, pos, B, T, this.config); // [B*T, d]
+    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
+    return tf.tidy(() => this.head(this.blocks(inputsEmbeds, this.w.layers.length, attend), B, T));
+  }
+
+  forwardCached(inputsEmbeds: tf.Tensor3D, cache: KvCache): tf.Tensor3D {
+    const [B, t] = inputsEmbeds.shape;
+    const { logits, next } = tf.tidy(() => {
+      const next: LayerKv[] = [];
+      const h = this.blocks(inputsEmbeds, this.w.layers.length, againstCache(cache, B, t, this.config, next)); // [B*t, d]
+      return { logits: this.head(h, B, t), next }; // logits [B, t, V]
+    });
+    cache.advance(next, t);
+    return logits;
+  }
+
+  hiddenStates(inputsEmbeds: tf.Tensor3D, layers: number): tf.Tensor3D {
+    checkLayerCount(layers, this.w.layers.length);
+    const [B, T] = inputsEmbeds.shape;
+    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
+    return tf.tidy(() => tf.reshape(this.blocks(inputsEmbeds, layers, attend), inputsEmbeds.shape));
+  }
+
+  /** Final norm and output embedding: residual stream [B*T, d] -> logits [B, T, V]. */
+  private head(h: tf.Tensor2D, B: number, T: number): tf.Tensor3D {
+    const out = layerNorm(h, this.w.finalNorm.w, this.w.finalNorm.b, this.config.normEps); // [B*T, d]
+    return tf.reshape(tf.matMul(out, this.w.embedOut), [B, T, this.config.vocabSize]); // [B, T, V]
+  }
+
+  /**
+   * The residual stream after the first `count` blocks, flattened: [B, T, d] -> [B*T, d]. No tidy
+   * of its own: every caller runs it inside one, and `forwardCached` must get the layers'
+   * keys/values (made by `attend`) out alive.
+   */
+  private blocks(inputsEmbeds: tf.Tensor3D, count: number, attend: Attend): tf.Tensor2D {
+    const { hiddenSize: d, normEps: eps } = this.config;
+    const [B, T] = inputsEmbeds.shape;
     const mlp = (x: tf.Tensor2D, L: NeoxLayer): tf.Tensor2D =>
       linear(geluExact(linear(x, L.up)) as tf.Tensor2D, L.down); // [B*T, d]
-    return tf.tidy(() => {
-      let h = tf.reshape(inputsEmbeds, [B * T, d]) as tf.Tensor2D; // [B*T, d]
-      for (const L of this.w.layers) {
-        const attnOut = attention(layerNorm(h, L.ln1.w, L.ln1.b, eps), L);
-        if (this.config.parallelResidual) {
-          h = tf.addN([h, attnOut, mlp(layerNorm(h, L.ln2.w, L.ln2.b, eps), L)]);
-        } else {
-          h = tf.add(h, attnOut);
-          h = tf.add(h, mlp(layerNorm(h, L.ln2.w, L.ln2.b, eps), L));
-        }
+    let h = tf.reshape(inputsEmbeds, [B * T, d]) as tf.Tensor2D; // [B*T, d]
+    this.w.layers.slice(0, count).forEach((L, i) => {
+      const attnOut = attend(layerNorm(h, L.ln1.w, L.ln1.b, eps), L.attn, i); // [B*T, d]
+      if (this.config.parallelResidual) {
+        h = tf.addN([h, attnOut, mlp(layerNorm(h, L.ln2.w, L.ln2.b, eps), L)]);
+      } else {
+        h = tf.add(h, attnOut);
+        h = tf.add(h, mlp(layerNorm(h, L.ln2.w, L.ln2.b, eps), L));
       }
-      const out = layerNorm(h, this.w.finalNorm.w, this.w.finalNorm.b, eps); // [B*T, d]
-      return tf.reshape(tf.matMul(out, this.w.embedOut), [B, T, V]); // [B, T, V]
     });
+    return h;
   }
 
   dispose(): void {

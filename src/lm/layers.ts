@@ -4,6 +4,7 @@
  * so weights are stored pre-transposed as [in, out].
  */
 import * as tf from '@tensorflow/tfjs';
+import { PrototokenError } from '../util/errors.js';
 
 /** A frozen affine map: weight stored [in, out], optional bias [out]. */
 export interface Linear {
@@ -79,4 +80,11 @@ export function causalAttention(
 export function toHeads(x: tf.Tensor2D, B: number, T: number, heads: number): tf.Tensor4D {
   const hd = x.shape[1] / heads;
   return tf.transpose(tf.reshape(x, [B, T, heads, hd]), [0, 2, 1, 3]);
+}
+
+/** `hiddenStates` takes 0..numLayers blocks; anything else is a configuration mistake worth naming. */
+export function checkLayerCount(layers: number, numLayers: number): void {
+  if (!Number.isInteger(layers) || layers < 0 || layers > numLayers) {
+    throw new PrototokenError(`layer ${layers} does not exist: the model has ${numLayers} layers`, { fix: `choose a layer from 0 to ${numLayers}` });
+  }
 }

@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { CausalLM, NormalizedConfig } from './types.js';
 import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree, transposeToTensor } from './frozen_weights.js';
-import { type Linear, linear, rmsNorm, silu } from './layers.js';
-import { type AttentionWeights, attentionWeights, selfAttention } from './attention.js';
+import { type Linear, checkLayerCount, linear, rmsNorm, silu } from './layers.js';
+import { type Attend, type AttentionWeights, againstCache, attentionWeights, wholeSequence } from './attention.js';
+import type { KvCache, LayerKv } from './kv_cache.js';
 import { PositionCache } from './position_cache.js';
 
 interface LlamaLayer {
@@ -84,20 +85,51 @@ export class LlamaModel implements CausalLM {
   }
 
   forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D {
-    const { hiddenSize: d, normEps: eps, vocabSize: V } = this.config;
     const [B, T] = inputsEmbeds.shape;
-    const pos = this.positions.get(T);
-    return tf.tidy(() => {
-      let h = tf.reshape(inputsEmbeds, [B * T, d]) as tf.Tensor2D; // [B*T, d]
-      for (const L of this.w.layers) {
-        h = tf.add(h, selfAttention(rmsNorm(h, L.inputNorm, eps), L.attn, pos, B, T, this.config)); // [B*T, d]
-        const m = rmsNorm(h, L.postNorm, eps); // [B*T, d]
-        const act = tf.mul(silu(linear(m, L.gate)), linear(m, L.up)) as tf.Tensor2D; // [B*T, ff]
-        h = tf.add(h, linear(act, L.down)); // [B*T, d]
-      }
-      const logits = tf.matMul(rmsNorm(h, this.w.finalNorm, eps), this.w.lmHead); // [B*T, V]
-      return tf.reshape(logits, [B, T, V]);
+    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
+    return tf.tidy(() => this.head(this.blocks(inputsEmbeds, this.w.layers.length, attend), B, T));
+  }
+
+  forwardCached(inputsEmbeds: tf.Tensor3D, cache: KvCache): tf.Tensor3D {
+    const [B, t] = inputsEmbeds.shape;
+    const { logits, next } = tf.tidy(() => {
+      const next: LayerKv[] = [];
+      const h = this.blocks(inputsEmbeds, this.w.layers.length, againstCache(cache, B, t, this.config, next)); // [B*t, d]
+      return { logits: this.head(h, B, t), next }; // logits [B, t, V]
     });
+    cache.advance(next, t);
+    return logits;
+  }
+
+  /** Final norm and LM head: residual stream [B*T, d] -> logits [B, T, V]. */
+  private head(h: tf.Tensor2D, B: number, T: number): tf.Tensor3D {
+    const logits = tf.matMul(rmsNorm(h, this.w.finalNorm, this.config.normEps), this.w.lmHead); // [B*T, V]
+    return tf.reshape(logits, [B, T, this.config.vocabSize]);
+  }
+
+  hiddenStates(inputsEmbeds: tf.Tensor3D, layers: number): tf.Tensor3D {
+    checkLayerCount(layers, this.w.layers.length);
+    const [B, T] = inputsEmbeds.shape;
+    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
+    return tf.tidy(() => tf.reshape(this.blocks(inputsEmbeds, layers, attend), inputsEmbeds.shape));
+  }
+
+  /**
+   * The residual stream after the first `count` decoder blocks, flattened: [B, T, d] -> [B*T, d].
+   * No tidy of its own: every caller runs it inside one, and `forwardCached` must get the layers'
+   * keys/values (made by `attend`) out alive.
+   */
+  private blocks(inputsEmbeds: tf.Tensor3D, count: number, attend: Attend): tf.Tensor2D {
+    const { hiddenSize: d, normEps: eps } = this.config;
+    const [B, T] = inputsEmbeds.shape;
+    let h = tf.reshape(inputsEmbeds, [B * T, d]) as tf.Tensor2D; // [B*T, d]
+    this.w.layers.slice(0, count).forEach((L, i) => {
+      h = tf.add(h, attend(rmsNorm(h, L.inputNorm, eps), L.attn, i)); // [B*T, d]
+      const m = rmsNorm(h, L.postNorm, eps); // [B*T, d]
+      const act = tf.mul(silu(linear(m, L.gate)), linear(m, L.up)) as tf.Tensor2D; // [B*T, ff]
+      h = tf.add(h, linear(act, L.down)); // [B*T, d]
+    });
+    return h;
   }
 
   dispose(): void {

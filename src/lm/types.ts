@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { KvCache } from './kv_cache.js';
 
 /** Architectures this package implements; `normalizeConfig` maps Hugging Face `model_type` here. */
 export type Architecture = 'llama' | 'gpt_neox';
@@ -52,6 +53,19 @@ export interface CausalLM {
   embed(ids: tf.Tensor2D): tf.Tensor3D;
   /** [B, T, d] input embeddings -> [B, T, V] logits. Weights are frozen: no gradient reaches them. */
   forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D;
+  /**
+   * The residual stream after the first `layers` blocks (0 = the inputs themselves, numLayers = the
+   * input of the final norm): [B, T, d] -> [B, T, d]. Frozen like `forward`; used by encoders that
+   * read the LM's own representation of a text.
+   */
+  hiddenStates(inputsEmbeds: tf.Tensor3D, layers: number): tf.Tensor3D;
+  /**
+   * Incremental decoding: `inputsEmbeds` [B, t, d] are the t positions after those `cache` holds;
+   * they attend to the cached keys/values and their own are appended to the cache. Returns their
+   * logits [B, t, V], equal (to float rounding) to the same rows of `forward` on the whole
+   * sequence. Use t = prompt length on an empty cache (prefill), then t = 1 per new token.
+   */
+  forwardCached(inputsEmbeds: tf.Tensor3D, cache: KvCache): tf.Tensor3D;
   /** Number of weight parameters (tied matrices counted once). */
   readonly numParameters: number;
   dispose(): void;

@@ -47,12 +47,32 @@ export function adamwUpdate(s: AdamState, grad: tf.Tensor2D, steps: ArrayLike<nu
     bc2Sqrt[r] = Math.sqrt(1 - Math.pow(opts.beta2, steps[r]));
   }
   return tf.tidy(() => {
-    const m1 = tf.add(tf.mul(s.m1, opts.beta1), tf.mul(grad, 1 - opts.beta1)) as tf.Tensor2D; // [R, d]
-    const m2 = tf.add(tf.mul(s.m2, opts.beta2), tf.mul(tf.square(grad), 1 - opts.beta2)) as tf.Tensor2D; // [R, d]
-    const denom = tf.add(tf.div(tf.sqrt(m2), tf.tensor2d(bc2Sqrt, [R, 1])), opts.eps); // [R, d]
-    const decayed = tf.mul(s.param, 1 - lr * opts.weightDecay);
-    const update = tf.mul(tf.div(m1, denom), tf.tensor2d(stepSize, [R, 1])); // [R, d]
-    return { param: tf.sub(decayed, update) as tf.Tensor2D, m1, m2 };
+    const { param, m1, m2 } = adamwMath(s.param, s.m1, s.m2, grad, tf.tensor2d(stepSize, [R, 1]), tf.tensor2d(bc2Sqrt, [R, 1]), opts, lr * opts.weightDecay);
+    return { param: param as tf.Tensor2D, m1: m1 as tf.Tensor2D, m2: m2 as tf.Tensor2D };
+  });
+}
+
+/**
+ * The update itself, for any parameter shape: `stepSize` = lr / (1 - b1^t) and `bc2Sqrt` =
+ * sqrt(1 - b2^t) are scalars or broadcast along the rows; `decay` = lr * wd (0: no decay).
+ * Shared by the solver (per-row steps) and encoder training (one step count for all weights).
+ */
+export function adamwMath(
+  param: tf.Tensor,
+  m1Old: tf.Tensor,
+  m2Old: tf.Tensor,
+  grad: tf.Tensor,
+  stepSize: tf.Tensor | number,
+  bc2Sqrt: tf.Tensor | number,
+  opts: Pick<AdamWOptions, 'beta1' | 'beta2' | 'eps'>,
+  decay: number,
+): { param: tf.Tensor; m1: tf.Tensor; m2: tf.Tensor } {
+  return tf.tidy(() => {
+    const m1 = tf.add(tf.mul(m1Old, opts.beta1), tf.mul(grad, 1 - opts.beta1));
+    const m2 = tf.add(tf.mul(m2Old, opts.beta2), tf.mul(tf.square(grad), 1 - opts.beta2));
+    const denom = tf.add(tf.div(tf.sqrt(m2), bc2Sqrt), opts.eps);
+    const decayed = decay === 0 ? param : tf.mul(param, 1 - decay);
+    return { param: tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)), m1, m2 };
   });
 }
 

@@ -81,7 +81,8 @@ test('merge reports missing shards, drops duplicate texts, carries over rows of 
     // ...and a part that repeats texts (e.g. copied in from elsewhere) loses them at merge.
     const other = path.join(dir, 'other');
     await writeShard(other, 0, 1);
-    await copyFile(path.join(other, 'part-00000-of-00001.arrows'), path.join(dir, 'part-00000-of-00001.arrows'));
+    // A part travels with its checksum index.
+    for (const f of ['part-00000-of-00001.arrows', 'part-00000-of-00001.index.jsonl']) await copyFile(path.join(other, f), path.join(dir, f));
     const report = await mergeDataset(dir, { allowIncomplete: true });
     assert.equal(report.rows, TOTAL);
     assert.equal(report.duplicatesDropped, partial.rows);
@@ -107,13 +108,13 @@ test('parts with different settings are refused, naming both files; nothing is w
     const b = path.join(dir, 'b');
     await writeShard(a, 0, 2);
     await writeShard(b, 1, 2, { model: { id: 'x', fingerprint: 'b'.repeat(64), tokenizerHash: 't'.repeat(64), dModel: D } });
-    await copyFile(path.join(b, 'part-00001-of-00002.arrows'), path.join(a, 'part-00001-of-00002.arrows'));
+    for (const f of ['part-00001-of-00002.arrows', 'part-00001-of-00002.index.jsonl']) await copyFile(path.join(b, f), path.join(a, f));
     await assert.rejects(mergeDataset(a), (err: Error) => {
       assert.match(err.message, /part-00001-of-00002\.arrows and part-00000-of-00002\.arrows were made with different settings/);
       assert.match(err.message, /model\.fingerprint: "f{64}" vs "b{64}"/);
       return true;
     });
-    assert.deepEqual((await readdir(a)).sort(), ['part-00000-of-00002.arrows', 'part-00001-of-00002.arrows']);
+    assert.deepEqual((await readdir(a)).sort(), ['part-00000-of-00002.arrows', 'part-00000-of-00002.index.jsonl', 'part-00001-of-00002.arrows', 'part-00001-of-00002.index.jsonl']);
   } finally {
     await cleanup();
   }
@@ -176,7 +177,8 @@ test('a truncated part and a corrupt data.arrow give errors naming the file; mer
     flipped[Math.floor(flipped.length / 2)] ^= 0xff;
     await writeFile(soloData, flipped);
     await assert.rejects(readDataset(solo), /solo\/data\.arrow: its sha256 differs from the one dataset_info\.json recorded/);
-    await assert.rejects(mergeDataset(solo), /its sha256 differs/);
+    // merge streams and checks each batch against data.index.jsonl, which names the batch.
+    await assert.rejects(mergeDataset(solo), /solo\/data\.arrow: record batch 0 .*does not match its recorded sha256/);
     assert.deepEqual((await readdir(solo)).filter((f) => f.includes('tmp')), []);
   } finally {
     await cleanup();

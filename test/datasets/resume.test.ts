@@ -72,7 +72,7 @@ test('a mismatched rerun is refused with the differing field, and nothing is tou
       });
     }
     assert.deepEqual(await readFile(part), before, 'a refused run changes nothing');
-    assert.deepEqual((await readdir(dir)).sort(), ['part-00000-of-00001.arrows']);
+    assert.deepEqual((await readdir(dir)).sort(), ['part-00000-of-00001.arrows', 'part-00000-of-00001.index.jsonl']);
   } finally {
     await cleanup();
   }

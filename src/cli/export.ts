@@ -1,0 +1,20 @@
+/** `prototoken export DATASET --format parquet`: the rows as a Parquet file, streamed. */
+import { Command, Option } from 'commander';
+import { exportParquet } from '../datasets/index.js';
+
+export function exportCommand(): Command {
+  const cmd = new Command('export')
+    .description('write the dataset\'s rows in another format (Parquet), batch by batch')
+    .argument('<dataset>', 'the dataset folder')
+    .addOption(new Option('--format <format>', 'output format').choices(['parquet']).default('parquet'))
+    .option('--out <file>', 'output file (default DATASET/data.parquet)')
+    .addOption(new Option('--compression <codec>', 'Parquet compression').choices(['zstd', 'snappy', 'none']).default('zstd'))
+    .option('--no-verify', 'skip checksum verification while reading')
+    .option('--json', 'print the report as JSON');
+  cmd.action(async (dir: string) => {
+    const opts = cmd.opts<{ out?: string; compression: 'zstd' | 'snappy' | 'none'; verify: boolean; json?: boolean }>();
+    const r = await exportParquet(dir, { out: opts.out, compression: opts.compression, verify: opts.verify });
+    process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `exported ${r.rows} rows (${r.batches} batches) of ${dir} -> ${r.file} (${r.bytes} bytes)\n`);
+  });
+  return cmd;
+}

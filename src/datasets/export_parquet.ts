@@ -1,0 +1,91 @@
+/**
+ * `prototoken export --format parquet`: the dataset's rows as one Parquet file, streamed batch by
+ * batch through parquet-wasm (Rust's parquet crate compiled to WebAssembly), so memory stays about
+ * one batch. The file is written to a temporary name, fsync'd and renamed.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream } from 'parquet-wasm';
+import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import { PrototokenError } from '../util/errors.js';
+import { fsyncDir, tempNameFor, writeAll } from '../util/fs_atomic.js';
+import { recordBatchFromColumns } from './arrow_columns.js';
+import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
+import { scanDataset } from './scan.js';
+import { solutionSchema } from './schema.js';
+
+/** Metadata key of the settings JSON in the exported schema. */
+export const EXPORT_META_KEY = 'prototoken.settings';
+
+/** How to export. */
+export interface ExportOptions {
+  /** Output file. Default `<dir>/data.parquet`. */
+  out?: string;
+  /** Parquet compression. Default 'zstd'. */
+  compression?: 'zstd' | 'snappy' | 'none';
+  /** Check checksums while reading. Default true. */
+  verify?: boolean;
+}
+
+/** What was written. */
+export interface ExportReport {
+  file: string;
+  rows: number;
+  batches: number;
+  bytes: number;
+}
+
+/** Write the rows of the dataset in `dir` (as `scanDataset` sees them) to a Parquet file. */
+export async function exportParquet(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
+  const out = options.out ?? path.join(dir, 'data.parquet');
+  const scan = await scanDataset(dir, { verify: options.verify ?? true });
+  const schema = solutionSchema(scan.d, scan.perTextM, new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
+  const head = schemaMessageBytes(schema);
+  const batches = scan.batches();
+  let rows = 0;
+  let count = 0;
+  const source = new ReadableStream<WasmRecordBatch>({
+    async pull(controller) {
+      const next = await batches.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      const body = batchMessageBytes(recordBatchFromColumns(next.value.columns, schema));
+      const ipc = new Uint8Array(head.byteLength + body.byteLength + END_OF_STREAM.byteLength);
+      ipc.set(head, 0);
+      ipc.set(body, head.byteLength);
+      ipc.set(END_OF_STREAM, head.byteLength + body.byteLength);
+      const table = WasmTable.fromIPCStream(ipc);
+      const batch = table.recordBatch(0);
+      if (!batch) throw new Error('parquet-wasm decoded no record batch');
+      rows += next.value.columns.rows;
+      count++;
+      controller.enqueue(batch);
+    },
+  });
+  const codec = { zstd: Compression.ZSTD, snappy: Compression.SNAPPY, none: Compression.UNCOMPRESSED }[options.compression ?? 'zstd'];
+  const tmp = tempNameFor(out);
+  const handle = await fsp.open(tmp, 'w');
+  let bytes = 0;
+  try {
+    const props = new WriterPropertiesBuilder().setCompression(codec).build();
+    const parquet = (await transformParquetStream(source, props)) as ReadableStream<Uint8Array>;
+    for await (const chunk of parquet) {
+      await writeAll(handle, chunk, bytes);
+      bytes += chunk.byteLength;
+    }
+    await handle.sync();
+    await handle.close();
+    await fsp.rename(tmp, out);
+    await fsyncDir(path.dirname(out));
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true });
+    if (err instanceof PrototokenError) throw err;
+    throw new PrototokenError(`writing Parquet failed (${(err as Error).message})`, { file: out, fix: 'check free disk space; run `prototoken verify` on the dataset' });
+  } finally {
+    await scan.close();
+  }
+  return { file: out, rows, batches: count, bytes };
+}

@@ -1,0 +1,185 @@
+/**
+ * Encoder checkpoints. A snapshot is a folder:
+ *
+ *   encoder.json           architecture, the LM's weights fingerprint, m's sha256, e statistics, step
+ *   weights.safetensors    every encoder weight by name
+ *   m.safetensors          the fixed m the encoder was trained with (needed to use it)
+ *   reference.safetensors  solved training windows (ids + e) for the baselines, when there were any
+ *   config.json            the resolved training config
+ *   optimizer.safetensors  AdamW moments, and train_state.json (data order, best metric): `last` only
+ *
+ * A run keeps `RUN/last` and `RUN/best`. A snapshot is written into a temporary folder that is then
+ * swapped in by rename, so a crash leaves the previous snapshot (or, mid-swap, `last.old`, which the
+ * reader falls back to), never a mix of two steps.
+ */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { SafetensorsFile, writeSafetensors, type F32Tensor } from '../lm/safetensors.js';
+import { fingerprintM } from '../datasets/m_file.js';
+import { PrototokenError, errorMessage } from '../util/errors.js';
+import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
+import type { EStats } from './head.js';
+import type { EncoderSpec } from './spec.js';
+import type { ReferenceSet } from './types.js';
+
+export const CHECKPOINT_FORMAT = 'prototoken-encoder/1';
+
+/** encoder.json */
+export interface EncoderMeta {
+  format: typeof CHECKPOINT_FORMAT;
+  spec: EncoderSpec;
+  /** The LM it was trained through: folder/id as given, and the sha256 of its weights. */
+  model: string;
+  modelFingerprint: string;
+  dModel: number;
+  vocabSize: number;
+  mSha256: string;
+  /** Window length the encoder was trained on. */
+  trainN: number;
+  stats: { meanNorm: number; count: number };
+  step: number;
+  /** Validation metric the `best` snapshot was chosen by, and its value at this step (null: not validated yet). */
+  metric: { name: string; value: number | null };
+  createdAt: string;
+}
+
+/** train_state.json (in `last`): what a resumed run needs beyond weights and moments. */
+export interface TrainState {
+  step: number;
+  data: { epoch: number; position: number };
+  best: { value: number; step: number } | null;
+  /** Seconds of training before this snapshot (for windows/s and ETA across resumes). */
+  seconds: number;
+}
+
+export interface Snapshot {
+  meta: EncoderMeta;
+  weights: ReadonlyMap<string, F32Tensor>;
+  m: Float32Array;
+  reference: ReferenceSet | null;
+  config: object;
+  optimizer?: { arrays: ReadonlyMap<string, F32Tensor>; state: TrainState };
+}
+
+const FILES = {
+  meta: 'encoder.json',
+  weights: 'weights.safetensors',
+  m: 'm.safetensors',
+  reference: 'reference.safetensors',
+  config: 'config.json',
+  optimizer: 'optimizer.safetensors',
+  state: 'train_state.json',
+} as const;
+
+/** Write `snap` as `dir` (replacing any previous snapshot there). */
+export async function writeSnapshot(dir: string, snap: Snapshot): Promise<void> {
+  const parent = path.dirname(dir);
+  await fsp.mkdir(parent, { recursive: true });
+  const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
+  await fsp.rm(tmp, { recursive: true, force: true });
+  await fsp.mkdir(tmp);
+  await writeSafetensors(path.join(tmp, FILES.weights), Object.fromEntries(snap.weights));
+  await writeSafetensors(path.join(tmp, FILES.m), { m: { shape: [snap.m.length], data: snap.m } }, { sha256: snap.meta.mSha256 });
+  if (snap.reference) {
+    const r = snap.reference;
+    const n = r.textIds.length;
+    await writeSafetensors(
+      path.join(tmp, FILES.reference),
+      { ids: { shape: [n, r.N], data: Float32Array.from(r.ids) }, e: { shape: [n, r.d], data: r.e } },
+      { text_ids: JSON.stringify(r.textIds) },
+    );
+  }
+  await writeFileAtomic(path.join(tmp, FILES.config), JSON.stringify(snap.config, null, 2) + '\n');
+  if (snap.optimizer) {
+    await writeSafetensors(path.join(tmp, FILES.optimizer), Object.fromEntries(snap.optimizer.arrays));
+    await writeFileAtomic(path.join(tmp, FILES.state), JSON.stringify(snap.optimizer.state, null, 2) + '\n');
+  }
+  // encoder.json last: a folder without it is never taken for a snapshot.
+  await writeFileAtomic(path.join(tmp, FILES.meta), JSON.stringify(snap.meta, null, 2) + '\n');
+  const old = `${dir}.old`;
+  await fsp.rm(old, { recursive: true, force: true });
+  if (await exists(dir)) await fsp.rename(dir, old);
+  await fsp.rename(tmp, dir);
+  await fsyncDir(parent);
+  await fsp.rm(old, { recursive: true, force: true });
+}
+
+/**
+ * The snapshot folder a user means: the folder itself when it holds encoder.json, else its `best`
+ * (or `last`), else a half-swapped `.old`. `prefer` picks between best and last in a run folder.
+ */
+export async function resolveSnapshotDir(dir: string, prefer: 'best' | 'last' = 'best'): Promise<string> {
+  const order = [dir, path.join(dir, prefer), path.join(dir, prefer === 'best' ? 'last' : 'best')];
+  for (const d of order.flatMap((d) => [d, `${d}.old`])) if (await exists(path.join(d, FILES.meta))) return d;
+  throw new PrototokenError(`no encoder checkpoint here (no ${FILES.meta} in it, nor in its best/ or last/)`, {
+    file: dir,
+    fix: 'pass a checkpoint folder written by `prototoken train` (checkpoints/RUN, or its best/ or last/)',
+  });
+}
+
+/** Read a snapshot; `withOptimizer` also reads the moments and train state (resume). */
+export async function readSnapshot(dir: string, withOptimizer = false): Promise<Snapshot> {
+  const meta = await readJsonFile<EncoderMeta>(path.join(dir, FILES.meta));
+  if (meta.format !== CHECKPOINT_FORMAT) {
+    throw new PrototokenError(`unknown checkpoint format "${String(meta.format)}" (this version reads ${CHECKPOINT_FORMAT})`, { file: path.join(dir, FILES.meta) });
+  }
+  const weights = await readAll(path.join(dir, FILES.weights));
+  const m = (await readAll(path.join(dir, FILES.m))).get('m');
+  if (!m) throw new PrototokenError('no tensor "m"', { file: path.join(dir, FILES.m), fix: 'the checkpoint is damaged; use another snapshot' });
+  if (fingerprintM(m.data) !== meta.mSha256) {
+    throw new PrototokenError(`m does not match the sha256 recorded in ${FILES.meta}`, { file: path.join(dir, FILES.m), fix: 'the checkpoint is damaged; use another snapshot' });
+  }
+  const reference = (await exists(path.join(dir, FILES.reference))) ? await readReference(path.join(dir, FILES.reference)) : null;
+  const config = await readJsonFile<object>(path.join(dir, FILES.config));
+  const snap: Snapshot = { meta, weights, m: m.data, reference, config };
+  if (withOptimizer) {
+    if (!(await exists(path.join(dir, FILES.optimizer)))) {
+      throw new PrototokenError('this snapshot has no optimizer state, so training cannot resume from it', { file: dir, fix: 'resume from RUN/last' });
+    }
+    snap.optimizer = { arrays: await readAll(path.join(dir, FILES.optimizer)), state: await readJsonFile<TrainState>(path.join(dir, FILES.state)) };
+  }
+  return snap;
+}
+
+async function readAll(file: string): Promise<Map<string, F32Tensor>> {
+  const st = await SafetensorsFile.open(file);
+  try {
+    const out = new Map<string, F32Tensor>();
+    for (const name of st.names()) out.set(name, { shape: st.info(name).shape, data: await st.read(name) });
+    return out;
+  } finally {
+    await st.close();
+  }
+}
+
+async function readReference(file: string): Promise<ReferenceSet> {
+  const st = await SafetensorsFile.open(file);
+  try {
+    const [n, N] = st.info('ids').shape;
+    const d = st.info('e').shape[1];
+    const textIds = JSON.parse(st.metadata.text_ids ?? '[]') as string[];
+    if (textIds.length !== n) throw new PrototokenError(`${textIds.length} text ids for ${n} rows`, { file });
+    return { N, d, textIds, ids: Int32Array.from(await st.read('ids')), e: await st.read('e') };
+  } finally {
+    await st.close();
+  }
+}
+
+async function readJsonFile<T>(file: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    throw new PrototokenError(`cannot read it (${errorMessage(err)})`, { file, fix: 'the checkpoint is incomplete; use another snapshot' });
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new PrototokenError(`not valid JSON (${errorMessage(err)})`, { file, fix: 'the checkpoint is damaged; use another snapshot' });
+  }
+}
+
+/** The statistics recorded for the head (the head's own weights carry the vectors). */
+export function statsSummary(s: EStats): EncoderMeta['stats'] {
+  return { meanNorm: s.meanNorm, count: s.count };
+}

@@ -1,0 +1,17 @@
+/** e_hat for many texts: the encoder applied batch by batch, one download per batch. */
+import * as tf from '@tensorflow/tfjs';
+import type { ProtoEncoder } from './types.js';
+
+/** ids [n * N] int32 -> e_hat [n * d]. */
+export async function encodeAll(encoder: ProtoEncoder, ids: Int32Array, N: number, batchSize = 128): Promise<Float32Array> {
+  const n = ids.length / N;
+  const d = encoder.dModel;
+  const out = new Float32Array(n * d);
+  for (let s = 0; s < n; s += batchSize) {
+    const b = Math.min(batchSize, n - s);
+    const e = tf.tidy(() => encoder.apply(tf.tensor2d(ids.subarray(s * N, (s + b) * N), [b, N], 'int32')));
+    out.set((await e.data()) as Float32Array, s * d);
+    e.dispose();
+  }
+  return out;
+}

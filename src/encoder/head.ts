@@ -1,0 +1,66 @@
+/**
+ * The last layer of every encoder: e_hat = mean + scale * (z W + b), with W and b starting at zero,
+ * mean starting at the training e's mean and scale at their per-coordinate spread. A fresh encoder
+ * therefore outputs exactly the constant-start baseline (the mean e), and training moves it away
+ * from there only where that lowers the loss.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type Dense, dense, denseParams } from './blocks.js';
+import type { ParamStore } from './params.js';
+
+/** Statistics of the solved e an encoder is fitted around. */
+export interface EStats {
+  /** Coordinate-wise mean of the training e: [d]. */
+  mean: Float32Array;
+  /** Coordinate-wise standard deviation: [d]. */
+  std: Float32Array;
+  /** Mean L2 norm of the training e (reported, and the norm penalty's target). */
+  meanNorm: number;
+  /** How many vectors these came from (0: no solved e; then mean 0 and std from the LM's embeddings). */
+  count: number;
+}
+
+/** Statistics of n vectors [n * d]. */
+export function eStats(e: Float32Array, d: number): EStats {
+  const n = e.length / d;
+  const mean = new Float32Array(d);
+  const sq = new Float64Array(d);
+  let norms = 0;
+  for (let r = 0; r < n; r++) {
+    let nn = 0;
+    for (let j = 0; j < d; j++) {
+      const x = e[r * d + j];
+      mean[j] += x / n;
+      nn += x * x;
+    }
+    norms += Math.sqrt(nn);
+  }
+  for (let r = 0; r < n; r++) for (let j = 0; j < d; j++) sq[j] += (e[r * d + j] - mean[j]) ** 2;
+  const std = Float32Array.from(sq, (s) => Math.sqrt(s / Math.max(1, n - 1)) || 1e-3);
+  return { mean, std, meanNorm: n ? norms / n : 0, count: n };
+}
+
+/** Stats for an encoder trained without any solved e: start at 0 with the embedding table's spread. */
+export function fallbackStats(d: number, embeddingStd: number): EStats {
+  return { mean: new Float32Array(d), std: new Float32Array(d).fill(embeddingStd), meanNorm: embeddingStd * Math.sqrt(d), count: 0 };
+}
+
+export interface OutputHead {
+  proj: Dense; // [in, d], zero at init
+  scale: tf.Variable; // [d]
+  shift: tf.Variable; // [d]
+}
+
+export function headParams(p: ParamStore, inDim: number, stats: EStats): OutputHead {
+  const d = stats.mean.length;
+  return {
+    proj: denseParams(p, 'head.proj', inDim, d, true),
+    scale: p.values('head.scale', stats.std, [d]),
+    shift: p.values('head.shift', stats.mean, [d]),
+  };
+}
+
+/** z [B, in] -> e_hat [B, d]. */
+export function outputHead(z: tf.Tensor2D, H: OutputHead): tf.Tensor2D {
+  return tf.add(tf.mul(dense(z, H.proj), H.scale), H.shift) as tf.Tensor2D;
+}

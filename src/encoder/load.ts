@@ -1,0 +1,80 @@
+/**
+ * A checkpoint made ready for use with a given LM: the architecture rebuilt from encoder.json,
+ * its weights assigned, and every way it could silently not belong refused by name (other LM
+ * weights, another d_model or vocabulary, another m).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LoadedModel } from '../lm/load.js';
+import { fingerprintM } from '../datasets/m_file.js';
+import { PrototokenError } from '../util/errors.js';
+import { type EncoderMeta, type Snapshot, readSnapshot, resolveSnapshotDir } from './checkpoint.js';
+import { embeddingStd, embeddingTable } from './context.js';
+import { fallbackStats } from './head.js';
+import { buildEncoder } from './spec.js';
+import type { ProtoEncoder, ReferenceSet } from './types.js';
+
+export interface LoadedEncoder {
+  dir: string;
+  encoder: ProtoEncoder;
+  meta: EncoderMeta;
+  /** The fixed m the encoder was trained with. */
+  m: Float32Array;
+  reference: ReferenceSet | null;
+  snapshot: Snapshot;
+}
+
+export interface LoadEncoderOptions {
+  /** A user-supplied m that must be the checkpoint's (e.g. `--m`); null = use the checkpoint's own. */
+  m?: Float32Array | null;
+  /** Also read optimizer state (resume). Default false. */
+  withOptimizer?: boolean;
+  /** Pick `best` or `last` in a run folder. Default 'best'. */
+  prefer?: 'best' | 'last';
+}
+
+/** Refuse a checkpoint that does not belong to `model` (and `m`), naming the mismatch. */
+export async function checkCompatible(meta: EncoderMeta, dir: string, model: LoadedModel, m: Float32Array | null): Promise<void> {
+  const cfg = model.lm.config;
+  const problems: string[] = [];
+  if (meta.dModel !== cfg.hiddenSize) problems.push(`d_model: checkpoint ${meta.dModel}, model ${cfg.hiddenSize}`);
+  if (meta.vocabSize !== cfg.vocabSize) problems.push(`vocabulary: checkpoint ${meta.vocabSize}, model ${cfg.vocabSize}`);
+  const fp = await model.fingerprint();
+  if (meta.modelFingerprint !== fp) problems.push(`model weights: checkpoint ${meta.modelFingerprint.slice(0, 12)}… (${meta.model}), model ${fp.slice(0, 12)}… (${model.dir})`);
+  if (m && fingerprintM(m) !== meta.mSha256) problems.push(`m: checkpoint ${meta.mSha256.slice(0, 12)}…, given ${fingerprintM(m).slice(0, 12)}…`);
+  if (problems.length > 0) {
+    throw new PrototokenError(`this encoder checkpoint was made for another setup:\n  ${problems.join('\n  ')}`, {
+      file: dir,
+      fix: `use it with the model it was trained on (--model ${meta.model}) and its own m, or train an encoder for this model`,
+    });
+  }
+}
+
+export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEncoderOptions = {}): Promise<LoadedEncoder> {
+  const dir = await resolveSnapshotDir(path, opts.prefer ?? 'best');
+  const snapshot = await readSnapshot(dir, opts.withOptimizer ?? false);
+  const { meta } = snapshot;
+  await checkCompatible(meta, dir, model, opts.m ?? null);
+  // The head's statistics are overwritten by the stored weights; any placeholder of the right size will do.
+  const stats = fallbackStats(meta.dModel, embeddingStd(embeddingTable(model.lm)));
+  const encoder = buildEncoder(meta.spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats });
+  try {
+    assignWeights(encoder, snapshot, dir);
+  } catch (err) {
+    encoder.dispose();
+    throw err;
+  }
+  return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, snapshot };
+}
+
+function assignWeights(encoder: ProtoEncoder, snap: Snapshot, dir: string): void {
+  for (const [name, v] of encoder.variables) {
+    const w = snap.weights.get(name);
+    if (!w) throw new PrototokenError(`weights.safetensors has no tensor "${name}"`, { file: dir, fix: 'the checkpoint is damaged or from another version; use another snapshot' });
+    if (w.shape.join(',') !== v.shape.join(',')) {
+      throw new PrototokenError(`"${name}" has shape [${w.shape}] but the architecture needs [${v.shape}]`, { file: dir, fix: 'the checkpoint is damaged; use another snapshot' });
+    }
+    const t = tf.tensor(w.data, v.shape);
+    v.assign(t);
+    t.dispose();
+  }
+}

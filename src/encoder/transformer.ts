@@ -1,0 +1,116 @@
+/**
+ * `transformer`: a small bidirectional encoder of its own.
+ *
+ *   ids [B, N] -> token embeddings (the frozen LM's table as init; trainable or frozen) [B*N, d_lm]
+ *   -> in-projection + learned positions [B*N, w] -> L pre-LayerNorm blocks (no causal mask)
+ *   -> final LayerNorm -> attention pooling with Q learned queries [B, Q*w] -> output head [B, d].
+ */
+import * as tf from '@tensorflow/tfjs';
+import { PrototokenError } from '../util/errors.js';
+import { type AttentionPool, type Dense, type EncoderBlock, type Norm, attentionPool, blockParams, dense, denseParams, encoderBlock, norm, normParams, poolParams } from './blocks.js';
+import { type EncoderContext, embeddingTable } from './context.js';
+import { type OutputHead, headParams, outputHead } from './head.js';
+import { ParamStore } from './params.js';
+import type { ProtoEncoder } from './types.js';
+
+export interface TransformerEncoderOptions {
+  /** Width w of the encoder's residual stream. Default 128. */
+  width: number;
+  /** Number of blocks L. Default 2. */
+  layers: number;
+  /** Attention heads per block (must divide width). Default 4. */
+  heads: number;
+  /** MLP hidden size as a multiple of width. Default 4. */
+  ffMult: number;
+  /** Longest text accepted (learned positions). Default 64. */
+  maxLength: number;
+  /** Learned pooling queries Q. Default 1. */
+  poolQueries: number;
+  /** Keep the token embeddings at the LM's values. Default false (they are fine-tuned). */
+  freezeEmbeddings: boolean;
+  /** Seed of the weight initialisation. Default 0. */
+  seed: number;
+}
+
+export const TRANSFORMER_DEFAULTS: TransformerEncoderOptions = {
+  width: 128, layers: 2, heads: 4, ffMult: 4, maxLength: 64, poolQueries: 1, freezeEmbeddings: false, seed: 0,
+};
+
+interface Weights {
+  tokens: tf.Variable; // [V, d_lm]
+  inProj: Dense; // [d_lm, w]
+  positions: tf.Variable; // [maxLength, w]
+  blocks: EncoderBlock[];
+  finalNorm: Norm;
+  pool: AttentionPool;
+  head: OutputHead;
+}
+
+export class TransformerEncoder implements ProtoEncoder {
+  readonly kind = 'transformer' as const;
+  readonly dModel: number;
+  readonly maxLength: number;
+  private readonly store: ParamStore;
+  private readonly w: Weights;
+  private readonly masks = new Map<number, tf.Tensor2D>();
+
+  constructor(ctx: EncoderContext, readonly options: TransformerEncoderOptions) {
+    const o = options;
+    if (o.width % o.heads !== 0) throw new PrototokenError(`encoder width ${o.width} is not a multiple of heads ${o.heads}`, { fix: 'choose heads that divide width' });
+    const { vocabSize: V, hiddenSize: d } = ctx.lm.config;
+    this.dModel = d;
+    this.maxLength = o.maxLength;
+    const p = (this.store = new ParamStore(o.seed));
+    const table = embeddingTable(ctx.lm);
+    this.w = {
+      tokens: o.freezeEmbeddings ? p.frozen('tokens', table, [V, d]) : p.values('tokens', table, [V, d]),
+      inProj: denseParams(p, 'in_proj', d, o.width),
+      positions: p.normal('positions', [o.maxLength, o.width], 0.02),
+      blocks: Array.from({ length: o.layers }, (_, i) => blockParams(p, `blocks.${i}`, o.width, o.ffMult * o.width)),
+      finalNorm: normParams(p, 'final_norm', o.width),
+      pool: poolParams(p, 'pool', o.width, o.poolQueries),
+      head: headParams(p, o.poolQueries * o.width, ctx.stats),
+    };
+  }
+
+  get variables(): ReadonlyMap<string, tf.Variable> {
+    return this.store.variables;
+  }
+
+  apply(ids: tf.Tensor2D): tf.Tensor2D {
+    const [B, N] = ids.shape;
+    checkLength(N, this.maxLength);
+    const mask = this.zeroMask(N);
+    return tf.tidy(() => {
+      const tok = tf.gather(this.w.tokens, tf.reshape(ids, [B * N])) as tf.Tensor2D; // [B*N, d_lm]
+      const pos = tf.tile(tf.slice(this.w.positions, [0, 0], [N, -1]), [B, 1]); // [B*N, w]
+      let h = tf.add(dense(tok, this.w.inProj), pos) as tf.Tensor2D; // [B*N, w]
+      for (const L of this.w.blocks) h = encoderBlock(h, L, B, N, this.options.heads, mask); // [B*N, w]
+      const pooled = attentionPool(norm(h, this.w.finalNorm), this.w.pool, B, N); // [B, Q*w]
+      return outputHead(pooled, this.w.head); // [B, d]
+    });
+  }
+
+  /** Constant per length, kept outside tidies (like the LM's position cache). */
+  private zeroMask(N: number): tf.Tensor2D {
+    let m = this.masks.get(N);
+    // keep: the first call may come from inside a caller's tidy or gradient scope.
+    if (!m) this.masks.set(N, (m = tf.keep(tf.zeros([N, N]) as tf.Tensor2D)));
+    return m;
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
+}
+
+/** Texts longer than the encoder's positions are an input error, not a crash inside a slice. */
+export function checkLength(N: number, maxLength: number): void {
+  if (N < 1 || N > maxLength) {
+    throw new PrototokenError(`a text of ${N} tokens does not fit this encoder (at most ${maxLength})`, {
+      fix: `use --window ${Math.min(Math.max(N, 1), maxLength)} or train an encoder with a larger max_length`,
+    });
+  }
+}
