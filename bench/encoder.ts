@@ -79,99 +79,123 @@ function flat(examples: readonly EncoderExample[], N: number): Int32Array {
   return out;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
+/** Per-step times of one measurement: the median, and the best step (nearest an idle machine). */
+interface Timing {
+  median: number;
+  best: number;
 }
 
-/**
- * Tensors left behind by a measurement (the LM's per-length constants are built beforehand, so any
- * count here is a leak of the code under test; it is reported, not hidden).
- */
-function leakCheck(label: string, before: number, steps: number): void {
-  const after = tf.memory().numTensors;
-  if (after !== before) console.log(`  note: ${label} left ${after - before} tensors after ${steps} steps`);
+function timingOf(ms: readonly number[]): Timing {
+  const s = [...ms].sort((a, b) => a - b);
+  return { median: s[s.length >> 1], best: s[0] };
 }
 
-/**
- * Median ms per step of `trainLoop` on `train` (batch B). The loop reports every step (logEvery 1)
- * and we time between reports; the per-step read-back of five scalars this adds is negligible next
- * to the step.
- */
-async function trainMs(kind: EncoderKind, train: EncoderExample[], B: number): Promise<number> {
-  const before = tf.memory().numTensors;
-  const encoder = buildEncoder(encoderSpec(kind, {}), ctx);
-  const optimizer = new EncoderOptimizer(encoder.variables, recipe);
-  const total = WARMUP + STEPS;
-  const stamps: number[] = [];
-  try {
-    await trainLoop(
-      encoder,
-      lm,
-      mHost,
-      { train, val: [] },
-      optimizer,
-      {
-        loss,
-        batchSize: B,
-        steps: recipe.steps,
-        stopAt: total,
-        lr: recipe.lr,
-        warmupSteps: recipe.warmupSteps,
-        minLrFactor: recipe.minLrFactor,
-        seed: 0,
-        valEvery: 0,
-        logEvery: 1,
-        checkpointEvery: total + 1,
-      },
-      { save: async () => {}, onLog: () => void stamps.push(performance.now()) },
-    );
-  } finally {
-    optimizer.dispose();
-    encoder.dispose();
-  }
-  leakCheck(`training ${kind}`, before, total);
-  // stamps[i] ends step i+1; the timed steps are WARMUP+1 .. total.
-  return median(stamps.slice(WARMUP).map((t, i) => t - stamps[WARMUP - 1 + i]));
-}
-
-/** Median ms of fwd+bwd of the recon loss with respect to e [B, d] (no encoder). */
-async function lmOnlyMs(windows: EncoderExample[], N: number, B: number): Promise<number> {
-  const before = tf.memory().numTensors;
-  const e = tf.randomNormal([B, d], 0, embStd, 'float32', 2) as tf.Tensor2D;
-  const m = tf.tensor2d(mHost, [1, d]);
-  const targets = tf.tensor2d(flat(take(windows, 0, B), N), [B, N], 'int32');
-  const ms = await timeSteps(() => {
-    const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => encoderLoss(x as tf.Tensor2D, { lm, m, targets, e: null }, loss).total)([e]);
-    value.dataSync();
-    tf.dispose([value, ...grads]);
+/** common.ts's protocol (3 warm-up calls, then n timed), keeping every timed step's duration. */
+async function timeEach(step: () => void | Promise<void>): Promise<Timing> {
+  const ms: number[] = [];
+  await timeSteps(async () => {
+    const t = performance.now();
+    await step();
+    ms.push(performance.now() - t);
   }, STEPS);
-  tf.dispose([e, m, targets]);
-  leakCheck('lm-only step', before, WARMUP + STEPS);
-  return ms;
+  return timingOf(ms.slice(-STEPS));
+}
+
+/** Leaks seen, by row: printed once under the table instead of inside it. */
+const leaks = new Map<string, Set<string>>();
+
+/**
+ * Count tensors left behind by a measurement. The LM's per-length constants are built beforehand,
+ * so any count here is a leak of the code under test: reported, not hidden.
+ */
+async function leakChecked<T>(label: string, steps: number, run: () => Promise<T>): Promise<T> {
+  const before = tf.memory().numTensors;
+  const out = await run();
+  const left = tf.memory().numTensors - before;
+  if (left !== 0) leaks.set(label, (leaks.get(label) ?? new Set()).add(`${left} tensors after ${steps} steps`));
+  return out;
 }
 
 /**
- * Median ms to evaluate B texts: encodeAll + onePass, or onePass alone of a fixed e when `kind` is
- * null. Every call takes the next B windows, so lm-pool's feature cache never helps (as in `eval`).
+ * Per-step ms of `trainLoop` on `train` (batch B). The loop reports every step (logEvery 1) and we
+ * time between reports; the read-back of five scalars this adds per step is negligible.
  */
-async function evalMs(kind: EncoderKind | null, windows: EncoderExample[], N: number, B: number): Promise<number> {
-  const before = tf.memory().numTensors;
-  const encoder = kind ? buildEncoder(encoderSpec(kind, {}), ctx) : null;
-  const fixedE = new Float32Array(B * d).map((_, i) => ctx.stats.mean[i % d]);
-  // Eval windows come from the end of the corpus, training windows from its start.
-  let next = Math.max(0, windows.length - (WARMUP + STEPS) * B);
-  try {
-    return await timeSteps(async () => {
-      const ids = flat(take(windows, next, B), N);
-      next += B;
-      const eHat = encoder ? await encodeAll(encoder, ids, N, B) : fixedE;
-      await onePass(lm, eHat, mHost, ids, N, { batchSize: B });
-    }, STEPS);
-  } finally {
-    encoder?.dispose();
-    leakCheck(`eval ${kind ?? 'one-pass'}`, before, WARMUP + STEPS);
-  }
+function trainTiming(label: string, kind: EncoderKind, train: EncoderExample[], B: number): Promise<Timing> {
+  const total = WARMUP + STEPS;
+  return leakChecked(label, total, async () => {
+    const encoder = buildEncoder(encoderSpec(kind, {}), ctx);
+    const optimizer = new EncoderOptimizer(encoder.variables, recipe);
+    const stamps: number[] = [];
+    try {
+      await trainLoop(
+        encoder,
+        lm,
+        mHost,
+        { train, val: [] },
+        optimizer,
+        {
+          loss,
+          batchSize: B,
+          steps: recipe.steps,
+          stopAt: total,
+          lr: recipe.lr,
+          warmupSteps: recipe.warmupSteps,
+          minLrFactor: recipe.minLrFactor,
+          seed: 0,
+          valEvery: 0,
+          logEvery: 1,
+          checkpointEvery: total + 1,
+        },
+        { save: async () => {}, onLog: () => void stamps.push(performance.now()) },
+      );
+    } finally {
+      optimizer.dispose();
+      encoder.dispose();
+    }
+    // stamps[i] ends step i+1; the timed steps are WARMUP+1 .. total.
+    return timingOf(stamps.slice(WARMUP).map((t, i) => t - stamps[WARMUP - 1 + i]));
+  });
+}
+
+/** Fwd+bwd of the recon loss with respect to e [B, d] (no encoder). */
+function lmOnlyTiming(label: string, windows: EncoderExample[], N: number, B: number): Promise<Timing> {
+  return leakChecked(label, WARMUP + STEPS, async () => {
+    const e = tf.randomNormal([B, d], 0, embStd, 'float32', 2) as tf.Tensor2D;
+    const m = tf.tensor2d(mHost, [1, d]);
+    const targets = tf.tensor2d(flat(take(windows, 0, B), N), [B, N], 'int32');
+    try {
+      return await timeEach(() => {
+        const { value, grads } = tf.valueAndGrads((x: tf.Tensor) => encoderLoss(x as tf.Tensor2D, { lm, m, targets, e: null }, loss).total)([e]);
+        value.dataSync();
+        tf.dispose([value, ...grads]);
+      });
+    } finally {
+      tf.dispose([e, m, targets]);
+    }
+  });
+}
+
+/**
+ * Evaluating B texts: encodeAll + onePass, or onePass alone of a fixed e when `kind` is null. Every
+ * call takes the next B windows, so lm-pool's feature cache never helps (as in `eval`).
+ */
+function evalTiming(label: string, kind: EncoderKind | null, windows: EncoderExample[], N: number, B: number): Promise<Timing> {
+  return leakChecked(label, WARMUP + STEPS, async () => {
+    const encoder = kind ? buildEncoder(encoderSpec(kind, {}), ctx) : null;
+    const fixedE = new Float32Array(B * d).map((_, i) => ctx.stats.mean[i % d]);
+    // Eval windows come from the end of the corpus, training windows from its start.
+    let next = Math.max(0, windows.length - (WARMUP + STEPS) * B);
+    try {
+      return await timeEach(async () => {
+        const ids = flat(take(windows, next, B), N);
+        next += B;
+        const eHat = encoder ? await encodeAll(encoder, ids, N, B) : fixedE;
+        await onePass(lm, eHat, mHost, ids, N, { batchSize: B });
+      });
+    } finally {
+      encoder?.dispose();
+    }
+  });
 }
 
 /**
@@ -212,46 +236,68 @@ console.log(`windows in the corpus: ${lengths.map((N) => `N=${N} ${windows.get(N
 console.log(`recipe: train defaults (AdamW lr ${recipe.lr}, betas ${recipe.beta1}/${recipe.beta2}, wd ${recipe.weightDecay}, clip ${recipe.clipNorm}), recon loss`);
 console.log(`load average at start: ${load()} (${availableParallelism()} cores)`);
 
-type Row = { label: string; unit: string; ms: (N: number, B: number) => Promise<number> };
+/** One table cell: a length, a batch size and the corpus windows of that length. */
+interface Cell {
+  N: number;
+  B: number;
+  w: EncoderExample[];
+}
+interface Row {
+  label: string;
+  timing: (label: string, c: Cell) => Promise<Timing>;
+}
+const fresh = ({ w, B }: Cell): EncoderExample[] => take(w, 0, (WARMUP + STEPS) * B);
 const rows: Row[] = [
-  { label: 'train transformer', unit: 'windows/s', ms: (N, B) => trainMs('transformer', take(windows.get(N) ?? [], 0, (WARMUP + STEPS) * B), B) },
-  { label: 'train lm-pool, first epoch', unit: 'windows/s', ms: (N, B) => trainMs('lm-pool', take(windows.get(N) ?? [], 0, (WARMUP + STEPS) * B), B) },
+  { label: 'train transformer', timing: (l, c) => trainTiming(l, 'transformer', fresh(c), c.B) },
+  { label: 'train lm-pool, first epoch', timing: (l, c) => trainTiming(l, 'lm-pool', fresh(c), c.B) },
   // B windows: the first step fills the cache, so every timed step reads features from it.
-  { label: 'train lm-pool, cached', unit: 'windows/s', ms: (N, B) => trainMs('lm-pool', take(windows.get(N) ?? [], 0, B), B) },
-  { label: 'lm only: recon fwd+bwd wrt e', unit: 'windows/s', ms: (N, B) => lmOnlyMs(windows.get(N) ?? [], N, B) },
-  { label: 'eval transformer', unit: 'texts/s', ms: (N, B) => evalMs('transformer', windows.get(N) ?? [], N, B) },
-  { label: 'eval lm-pool', unit: 'texts/s', ms: (N, B) => evalMs('lm-pool', windows.get(N) ?? [], N, B) },
-  { label: 'eval one-pass only (no encoder)', unit: 'texts/s', ms: (N, B) => evalMs(null, windows.get(N) ?? [], N, B) },
+  { label: 'train lm-pool, cached', timing: (l, c) => trainTiming(l, 'lm-pool', take(c.w, 0, c.B), c.B) },
+  { label: 'lm only (recon fwd+bwd wrt e)', timing: (l, c) => lmOnlyTiming(l, c.w, c.N, c.B) },
+  { label: 'eval transformer', timing: (l, c) => evalTiming(l, 'transformer', c.w, c.N, c.B) },
+  { label: 'eval lm-pool', timing: (l, c) => evalTiming(l, 'lm-pool', c.w, c.N, c.B) },
+  { label: 'eval one-pass only (no encoder)', timing: (l, c) => evalTiming(l, null, c.w, c.N, c.B) },
 ];
 
-const W = 20;
-console.log(`\n${'per second (ms per step)'.padEnd(32)}${cols.map(({ N, B }) => `N=${N} B=${B}`.padStart(W)).join('')}`);
-let lmRef: number | null = null;
+const W = 18;
+const LABEL = 33;
+console.log('\nwindows/s (train, lm) or texts/s (eval) at the median step, (best step); ms per step at the median');
+console.log(`${''.padEnd(LABEL)}${cols.map(({ N, B }) => `N=${N} B=${B}`.padStart(W)).join('')}`);
+let lmRef: { before: number; after: number } | null = null;
 let torch: ReturnType<typeof torchWindowsPerSec> | null = null;
 for (const row of rows) {
-  const cells: string[] = [];
+  const rates: string[] = [];
+  const times: string[] = [];
   for (const { N, B } of cols) {
-    const ms = await row.ms(N, B);
-    cells.push(`${((B * 1000) / ms).toFixed(0)} (${ms.toFixed(0)} ms)`.padStart(W));
+    const t = await row.timing(row.label, { N, B, w: windows.get(N) ?? [] });
+    rates.push(`${((B * 1000) / t.median).toFixed(0)} (${((B * 1000) / t.best).toFixed(0)})`.padStart(W));
+    times.push(`${t.median.toFixed(0)} ms`.padStart(W));
     if (row.label.startsWith('lm only') && N === 8 && B === 128) {
-      lmRef = (B * 1000) / ms;
-      // Right after our own LM step, so both see the same load.
+      // The reference runs between two timings of our LM step, so that a change of the machine's
+      // load during the three shows up as a gap between ours before and after.
       torch = torchWindowsPerSec(N, B);
+      const after = 'rate' in torch ? await row.timing(row.label, { N, B, w: windows.get(N) ?? [] }) : t;
+      lmRef = { before: (B * 1000) / t.median, after: (B * 1000) / after.median };
     }
   }
-  console.log(`${`${row.label} [${row.unit}]`.padEnd(32)}${cells.join('')}`);
+  console.log(`${row.label.padEnd(LABEL)}${rates.join('')}`);
+  console.log(`${''.padEnd(LABEL)}${times.join('')}`);
 }
+for (const [label, notes] of leaks) console.log(`note: ${label} left ${[...notes].join(' / ')} (per cell)`);
 
 console.log('');
 if (lmRef !== null) {
-  console.log(`lm only, N=8 B=128: ${lmRef.toFixed(0)} windows/s = ${(lmRef / PROBE_WINDOWS_PER_SEC).toFixed(2)}x the PyTorch probe's ${PROBE_WINDOWS_PER_SEC} windows/s (1 thread, another run)`);
+  const ours = (lmRef.before + lmRef.after) / 2;
+  console.log(`lm only, N=8 B=128: ${lmRef.before.toFixed(0)} windows/s = ${(lmRef.before / PROBE_WINDOWS_PER_SEC).toFixed(2)}x the PyTorch probe's ${PROBE_WINDOWS_PER_SEC} windows/s (1 thread, another run)`);
   if (torch && 'rate' in torch) {
-    console.log(`same run, reference ref_solver_torch.py bench (1 thread, fwd+bwd wrt e and m + AdamW): ${torch.rate.toFixed(0)} windows/s -> ours / torch = ${(lmRef / torch.rate).toFixed(2)}`);
+    console.log(
+      `same run, ref_solver_torch.py bench (1 thread; fwd+bwd wrt e and m + AdamW): ${torch.rate.toFixed(0)} windows/s, between ours at ` +
+        `${lmRef.before.toFixed(0)} (before) and ${lmRef.after.toFixed(0)} (after) -> ours / torch = ${(ours / torch.rate).toFixed(2)} (mean of ours)`,
+    );
   } else if (torch) {
     console.log(`same-run torch ratio skipped: ${torch.skipped}`);
   }
 } else {
-  console.log('lm only at N=8 B=128 not in this run (needs --lengths 8 --batches 128): no ratio to the PyTorch probe');
+  console.log('lm only at N=8 B=128 not in this run (needs 8 in --lengths and 128 in --batches): no ratio to the PyTorch probe');
 }
 console.log(`load average at end: ${load()}`);
 lm.dispose();

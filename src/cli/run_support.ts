@@ -10,6 +10,7 @@ import { scoreTexts } from '../lm/score.js';
 import type { InitSpec } from '../solver/init.js';
 import type { SolveResult, SolveTarget } from '../solver/types.js';
 import { readDataset, type SolutionRecord } from '../datasets/index.js';
+import { medianOfSorted } from '../datasets/stats.js';
 import { PrototokenError } from '../util/errors.js';
 
 /** Metadata key under which m files record the weights they were fitted to. */
@@ -121,7 +122,5 @@ export async function recordsFor(
 /** Median of a list (0 for none). */
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return medianOfSorted([...xs].sort((a, b) => a - b));
 }

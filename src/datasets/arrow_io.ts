@@ -10,9 +10,7 @@ import { tableFromIPC } from 'apache-arrow';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
 import { PrototokenError, errorMessage } from '../util/errors.js';
-import {
-  FRAME_PREFIX, corruptStream, finishScan, parseFrame, schemaMessageBytes, type StreamMessage, type StreamScan,
-} from './ipc_stream.js';
+import { parseFrame, scanFrames, schemaMessageBytes, type StreamMessage, type StreamScan } from './ipc_stream.js';
 
 /** "ARROW1", the magic at both ends of an IPC file. */
 export const FILE_MAGIC = new TextEncoder().encode('ARROW1');
@@ -64,30 +62,10 @@ export async function openArrowStream(file: string): Promise<ArrowFile> {
   const handle = await openOrExplain(file);
   try {
     const { size } = await handle.stat();
-    const messages: StreamMessage[] = [];
-    let pos = 0;
-    let hasEndMarker = false;
-    while (pos < size) {
-      let head = await readAt(handle, pos, Math.min(HEAD_READ, size - pos), 0);
-      let step = parseFrame(head, pos, size, messages.length === 0);
-      if (step.kind === 'torn' && head.byteLength >= FRAME_PREFIX && head.byteLength < size - pos) {
-        // Metadata longer than the first read: read exactly prefix + metadata and look again.
-        const metaLength = new DataView(head.buffer, head.byteOffset).getInt32(4, true);
-        head = await readAt(handle, pos, Math.min(FRAME_PREFIX + Math.max(0, metaLength), size - pos), 0);
-        step = parseFrame(head, pos, size, messages.length === 0);
-      }
-      if (step.kind === 'torn') break;
-      if (step.kind === 'corrupt') throw corruptStream(file, step.what, pos, size, messages.length - 1);
-      if (step.kind === 'end') {
-        hasEndMarker = true;
-        pos += FRAME_PREFIX;
-        if (pos !== size) throw corruptStream(file, 'data after the end-of-stream marker', pos, size, messages.length - 1);
-        break;
-      }
-      messages.push({ offset: pos, length: step.length, type: step.type, rows: step.rows });
-      pos += step.length;
-    }
-    const scan = finishScan(messages, pos, hasEndMarker, size, file);
+    const frames = scanFrames(size, file, HEAD_READ);
+    let next = frames.next();
+    while (!next.done) next = frames.next(await readAt(handle, next.value.offset, next.value.length, 0));
+    const scan = next.value;
     const schemaMsg = scan.messages[0];
     const schemaBytes = await readAt(handle, schemaMsg.offset, schemaMsg.length, 0);
     const schema = decodeSchema(schemaBytes, file);

@@ -3,12 +3,11 @@
  * batch through parquet-wasm (Rust's parquet crate compiled to WebAssembly), so memory stays about
  * one batch. The file is written to a temporary name, fsync'd and renamed.
  */
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream } from 'parquet-wasm';
 import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { PrototokenError } from '../util/errors.js';
-import { fsyncDir, tempNameFor, writeAll } from '../util/fs_atomic.js';
+import { openFileAtomic } from '../util/fs_atomic.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { scanDataset } from './scan.js';
@@ -65,23 +64,18 @@ export async function exportParquet(dir: string, options: ExportOptions = {}): P
     },
   });
   const codec = { zstd: Compression.ZSTD, snappy: Compression.SNAPPY, none: Compression.UNCOMPRESSED }[options.compression ?? 'zstd'];
-  const tmp = tempNameFor(out);
-  const handle = await fsp.open(tmp, 'w');
+  const atomic = await openFileAtomic(out);
   let bytes = 0;
   try {
     const props = new WriterPropertiesBuilder().setCompression(codec).build();
     const parquet = (await transformParquetStream(source, props)) as ReadableStream<Uint8Array>;
     for await (const chunk of parquet) {
-      await writeAll(handle, chunk, bytes);
+      await atomic.append(chunk);
       bytes += chunk.byteLength;
     }
-    await handle.sync();
-    await handle.close();
-    await fsp.rename(tmp, out);
-    await fsyncDir(path.dirname(out));
+    await atomic.commit();
   } catch (err) {
-    await handle.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true });
+    await atomic.abort();
     if (err instanceof PrototokenError) throw err;
     throw new PrototokenError(`writing Parquet failed (${(err as Error).message})`, { file: out, fix: 'check free disk space; run `prototoken verify` on the dataset' });
   } finally {

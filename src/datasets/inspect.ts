@@ -3,6 +3,7 @@
  * Works on merged (data.arrow) and unmerged (stream parts, possibly with torn tails) folders;
  * `readFrom` and `warnings` say which and what was ignored.
  */
+import { formatTable } from '../util/table.js';
 import { scanDataset } from './scan.js';
 import { StatAccumulator, summarize, type StatColumns, type Summary } from './stats.js';
 
@@ -183,7 +184,7 @@ export function renderInspect(s: InspectSummary): string {
   const pct = (x: number | null): string => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
   const num = (x: number | null, digits = 1): string => (x === null ? 'n/a' : Number.isInteger(x) ? String(x) : x.toFixed(digits));
   const short = (h: string): string => (h.length > 12 ? `${h.slice(0, 12)}…` : h);
-  out.push(...table([
+  out.push(...formatTable([
     ['dataset', `${s.dir}  (read from ${s.readFrom === 'data.arrow' ? 'data.arrow' : `${s.files.length} stream part(s), not merged`})`],
     ['kind', s.kind],
     ['model', `${s.model.id}  (weights sha256 ${short(s.model.fingerprint)}, d_model ${s.model.dModel})`],
@@ -201,7 +202,7 @@ export function renderInspect(s: InspectSummary): string {
   if (s.capacity) {
     const pm = (x: Summary, digits: number): string => `${num(x.mean, digits)} ± ${num(x.std, digits)}`;
     out.push('', 'capacity  (per text: the most tokens decoded correctly, max c_tokens)');
-    out.push(...table([
+    out.push(...formatTable([
       ['source', 'texts', 'capacity mean ± std', 'max', 'H_LM nats mean ± std'],
       ...s.capacity.map((r) => [r.source, String(r.texts), pm(r.capacity, 1), num(r.capacity.max), pm(r.hLmNats, 1)]),
     ], [false, true, true, true, true]));
@@ -209,7 +210,7 @@ export function renderInspect(s: InspectSummary): string {
   if (s.head.length) {
     const preview = (t: string): string => JSON.stringify(t.length > 60 ? `${t.slice(0, 60)}…` : t);
     out.push('', 'first rows');
-    out.push(...table([
+    out.push(...formatTable([
       ['text_id', 'n', 'solved', 'acc', 'steps', 'split', 'text'],
       ...s.head.map((r) => [r.textId, String(r.nTokens), r.solved ? 'yes' : 'no', r.accuracy.toFixed(3), String(r.steps), r.split, preview(r.text)]),
     ], [false, true, false, true, true, false, false]));
@@ -226,10 +227,4 @@ function bars(histogram: readonly HistogramBin[]): string[] {
     const len = Math.round((b.count / max) * BAR_WIDTH);
     return `  ${b.label.padStart(labelWidth)} |${'#'.repeat(len || (b.count > 0 ? 1 : 0)).padEnd(BAR_WIDTH)}| ${b.count}`;
   });
-}
-
-/** Left-aligned columns (right-aligned where `right[i]`), two spaces apart, indented by two. */
-function table(rows: readonly string[][], right: readonly boolean[] = []): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => `  ${r.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ')}`.trimEnd());
 }

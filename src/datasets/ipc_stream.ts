@@ -103,17 +103,32 @@ export function finishScan(messages: StreamMessage[], stoppedAt: number, hasEndM
   return { messages, dataEnd: last.offset + last.length, hasEndMarker, tornBytes: size - stoppedAt };
 }
 
+/** A read the framing loop asks for: `length` bytes at `offset` (fewer back means the data ends there). */
+export interface FrameRead {
+  offset: number;
+  length: number;
+}
+
 /**
- * Scan the framing of a stream held in `bytes` (the part named `file`). Throws a PrototokenError
- * if the schema message itself is incomplete or anything is corrupt; a torn tail is not an error.
+ * The framing loop over a `size`-byte stream (the part named `file`), shared by the in-memory scan
+ * and the file-backed one: it yields each read it needs and is resumed with those bytes, so a
+ * synchronous and an asynchronous driver run the very same steps. At a message position it asks
+ * for up to `headRead` bytes; when the metadata turns out longer, once more for exactly prefix +
+ * metadata. Returns what `scanStream` returns and throws what it throws.
  */
-export function scanStream(bytes: Uint8Array, file: string): StreamScan {
-  const size = bytes.byteLength;
+export function* scanFrames(size: number, file: string, headRead: number): Generator<FrameRead, StreamScan, Uint8Array> {
   const messages: StreamMessage[] = [];
   let pos = 0;
   let hasEndMarker = false;
   while (pos < size) {
-    const step = parseFrame(bytes.subarray(pos), pos, size, messages.length === 0);
+    let head = yield { offset: pos, length: Math.min(headRead, size - pos) };
+    let step = parseFrame(head, pos, size, messages.length === 0);
+    if (step.kind === 'torn' && head.byteLength >= FRAME_PREFIX && head.byteLength < size - pos) {
+      // Metadata longer than the first read: read exactly prefix + metadata and look again.
+      const metaLength = new DataView(head.buffer, head.byteOffset).getInt32(4, true);
+      head = yield { offset: pos, length: Math.min(FRAME_PREFIX + Math.max(0, metaLength), size - pos) };
+      step = parseFrame(head, pos, size, messages.length === 0);
+    }
     if (step.kind === 'torn') break;
     if (step.kind === 'corrupt') throw corruptStream(file, step.what, pos, size, messages.length - 1);
     if (step.kind === 'end') {
@@ -126,6 +141,18 @@ export function scanStream(bytes: Uint8Array, file: string): StreamScan {
     pos += step.length;
   }
   return finishScan(messages, pos, hasEndMarker, size, file);
+}
+
+/**
+ * Scan the framing of a stream held in `bytes` (the part named `file`). Throws a PrototokenError
+ * if the schema message itself is incomplete or anything is corrupt; a torn tail is not an error.
+ */
+export function scanStream(bytes: Uint8Array, file: string): StreamScan {
+  // Every read is the rest of the bytes, so the loop never needs a second look.
+  const frames = scanFrames(bytes.byteLength, file, bytes.byteLength);
+  let next = frames.next();
+  while (!next.done) next = frames.next(bytes.subarray(next.value.offset, next.value.offset + next.value.length));
+  return next.value;
 }
 
 /** Serialize `batches` as a stream and return its messages' bytes (schema first). */

@@ -63,22 +63,10 @@ export interface SolutionDataset {
  * or corrupt. Large datasets: `scanDataset` or `openSolutionLoader`, which stream.
  */
 export async function readDataset(dir: string, options: LoadOptions = {}): Promise<SolutionDataset> {
-  const listing = await listParts(dir);
-  const warnings: string[] = [];
-  let info: DatasetInfo | null = null;
-  try {
-    info = await readInfoFile(dir);
-  } catch (err) {
-    warnings.push(`${errorMessage(err).split('\n')[0]}; ignored (run \`prototoken merge\` to rewrite it)`);
-  }
+  const { listing, info, warnings } = await openDatasetFolder(dir);
   const merged = await loadMergedData(dir, info, options);
   const dataFile = merged?.data ?? null;
-  if (!merged && listing.length === 0) {
-    throw new PrototokenError('no data.arrow and no part-*.arrows files: not a prototoken dataset folder', {
-      file: dir,
-      fix: 'pass the --out folder of `prototoken solve`',
-    });
-  }
+  if (!merged && listing.length === 0) throw notADataset(dir);
   if (merged) {
     const stale = await staleParts(merged.data.meta, listing);
     if (stale.length === 0) return fromDataFile(dir, merged.data, merged.infoMatches ? info : null, warnings);
@@ -99,6 +87,36 @@ export async function readDataset(dir: string, options: LoadOptions = {}): Promi
   const facts = parts.map((p) => ({ name: p.name, rows: p.table.numRows, size: p.size, tornBytes: p.scan.tornBytes, hasEndMarker: p.scan.hasEndMarker, shardCount: p.meta.shard.count }));
   for (const p of parts) if (!p.indexed) warnings.push(`${p.name} has no checksum index (written before checksums): read unverified`);
   return makeDataset(dir, buildDatasetInfo(combined, statsOf(combined), facts, null, new Date()), 'parts', files, warnings, combined);
+}
+
+/** What every reader of a dataset folder starts from. */
+export interface DatasetFolder {
+  listing: PartListing[];
+  /** dataset_info.json; null when absent or unreadable (then with a warning). */
+  info: DatasetInfo | null;
+  /** Things a person should know, so far. */
+  warnings: string[];
+}
+
+/** List the parts of `dir` and read its dataset_info.json, which only warns when it cannot be read. */
+export async function openDatasetFolder(dir: string): Promise<DatasetFolder> {
+  const listing = await listParts(dir);
+  const warnings: string[] = [];
+  let info: DatasetInfo | null = null;
+  try {
+    info = await readInfoFile(dir);
+  } catch (err) {
+    warnings.push(`${errorMessage(err).split('\n')[0]}; ignored (run \`prototoken merge\` to rewrite it)`);
+  }
+  return { listing, info, warnings };
+}
+
+/** The error for a folder with neither data.arrow nor parts. */
+export function notADataset(dir: string): PrototokenError {
+  return new PrototokenError('no data.arrow and no part-*.arrows files: not a prototoken dataset folder', {
+    file: dir,
+    fix: 'pass the --out folder of `prototoken solve`',
+  });
 }
 
 function statsOf(combined: Combined): DatasetStats {

@@ -4,15 +4,13 @@
  * as merge drops them. Memory: one batch plus the set of text ids (for that rule), whatever the
  * size of the dataset. Used by inspect, verify, export and the encoder's loader.
  */
-import { PrototokenError, errorMessage } from '../util/errors.js';
 import { takeRows, type SolutionColumns } from './columns.js';
 import { checkCompatible } from './combine.js';
 import { RowFilter } from './dedup.js';
 import type { DatasetInfo, DatasetMeta, DatasetSettings, PartMeta } from './info.js';
 import { missingShards } from './merge.js';
-import { listParts, readInfoFile } from './parts.js';
 import { openPreviousData } from './previous_data.js';
-import { staleParts } from './reader.js';
+import { notADataset, openDatasetFolder, staleParts } from './reader.js';
 import { openPartSource, readColumns, type SourceFile } from './source_file.js';
 
 /** How to read. */
@@ -58,23 +56,11 @@ export interface DatasetScan {
 /** Open the dataset in `dir` for streaming. */
 export async function scanDataset(dir: string, options: ScanOptions = {}): Promise<DatasetScan> {
   const verify = options.verify ?? true;
-  const warnings: string[] = [];
-  let info: DatasetInfo | null = null;
-  try {
-    info = await readInfoFile(dir);
-  } catch (err) {
-    warnings.push(`${errorMessage(err).split('\n')[0]}; ignored (run \`prototoken merge\` to rewrite it)`);
-  }
-  const listing = await listParts(dir);
+  const { listing, info, warnings } = await openDatasetFolder(dir);
   const previous = await openPreviousData(dir, info, verify);
   const sources: SourceFile<PartMeta | DatasetMeta>[] = [];
   try {
-    if (!previous && listing.length === 0) {
-      throw new PrototokenError('no data.arrow and no part-*.arrows files: not a prototoken dataset folder', {
-        file: dir,
-        fix: 'pass the --out folder of `prototoken solve`',
-      });
-    }
+    if (!previous && listing.length === 0) throw notADataset(dir);
     if (previous?.indexIgnored) warnings.push('data.index.jsonl belongs to another merge (was a merge interrupted?); data.arrow read unverified');
     const stale = previous ? await staleParts(previous.meta, listing) : [];
     let readFrom: 'data.arrow' | 'parts';

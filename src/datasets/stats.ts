@@ -89,9 +89,13 @@ export function summarize(values: ArrayLike<number>): Summary {
   xs.sort((a, b) => a - b);
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
   const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
+  return { mean, std: Math.sqrt(variance), min: xs[0], median: medianOfSorted(xs), max: xs[xs.length - 1] };
+}
+
+/** The median of ascending, non-empty `xs`: the middle value, or the mean of the two middle ones. */
+export function medianOfSorted(xs: readonly number[]): number {
   const mid = xs.length >> 1;
-  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
-  return { mean, std: Math.sqrt(variance), min: xs[0], median, max: xs[xs.length - 1] };
+  return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
 }
 
 /** The per-row fields statistics need, gathered batch by batch (never e or m). */

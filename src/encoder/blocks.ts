@@ -91,9 +91,9 @@ export function poolParams(p: ParamStore, name: string, width: number, queries: 
 export function attentionPool(h: tf.Tensor2D, P: AttentionPool, B: number, T: number): tf.Tensor2D {
   const w = h.shape[1];
   const Q = P.queries.shape[0];
-  const k = tf.reshape(dense(h, P.key), [B, T, w]); // [B, T, w]
+  // Scores as one rank-2 product k [B*T, w] x q^T [w, Q] (no per-text copy of the queries).
+  const scores = tf.matMul(dense(h, P.key), tf.transpose(tf.mul(P.queries, 1 / Math.sqrt(w)))); // [B*T, Q]
+  const probs = tf.softmax(tf.transpose(tf.reshape(scores, [B, T, Q]), [0, 2, 1]), -1); // [B, Q, T]
   const v = tf.reshape(dense(h, P.value), [B, T, w]); // [B, T, w]
-  const q = tf.tile(tf.expandDims(tf.mul(P.queries, 1 / Math.sqrt(w)), 0), [B, 1, 1]); // [B, Q, w]
-  const probs = tf.softmax(tf.matMul(q, tf.transpose(k, [0, 2, 1])), -1); // [B, Q, T]
   return tf.reshape(tf.matMul(probs, v), [B, Q * w]); // [B, Q*w]
 }

@@ -5,7 +5,8 @@
  */
 import type { CausalLM } from '../lm/types.js';
 import { summarize } from '../datasets/stats.js';
-import { type EvaluateOptions, evaluateMethods, formatTable } from './eval_table.js';
+import { formatTable } from '../util/table.js';
+import { type EvaluateOptions, evaluateMethods } from './eval_table.js';
 
 /** One text. */
 export interface CompareRow {

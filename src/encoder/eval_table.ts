@@ -3,6 +3,7 @@
  * of the frozen LM (token accuracy, exact match, first error), overall and by text length.
  */
 import type { CausalLM } from '../lm/types.js';
+import { formatTable } from '../util/table.js';
 import { type OnePassOptions, onePass } from './onepass.js';
 import type { OnePassRow } from './types.js';
 
@@ -79,13 +80,6 @@ export function renderEvalTable(table: EvalTable): string {
     lines.push('', '  by length:', ...formatTable([['method', 'N', ...header.slice(1)], ...byN], [false, true, ...right.slice(1)]));
   }
   return lines.join('\n');
-}
-
-/** Left-aligned columns (right-aligned where `right[i]`), two spaces apart, indented by two. */
-export function formatTable(rows: readonly (readonly string[])[], right: readonly boolean[] = []): string[] {
-  if (rows.length === 0) return [];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => `  ${r.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ')}`.trimEnd());
 }
 
 /** A method to evaluate: e_hat [texts * d], row i for text i. */

@@ -14,7 +14,7 @@ import { type AttentionPool, type Dense, type Norm, attentionPool, dense, denseP
 import type { EncoderContext } from './context.js';
 import { type OutputHead, headParams, outputHead } from './head.js';
 import { ParamStore } from './params.js';
-import { checkLength } from './transformer.js';
+import { addPositions, checkLength } from './transformer.js';
 import type { ProtoEncoder } from './types.js';
 import type { CausalLM } from '../lm/types.js';
 
@@ -83,8 +83,7 @@ export class LmPoolEncoder implements ProtoEncoder {
     const T = feats.shape[1];
     const d = this.dModel;
     return tf.tidy(() => {
-      const pos = tf.tile(tf.slice(this.w.positions, [0, 0], [T, -1]), [B, 1]); // [B*T, d]
-      const h = tf.add(norm(tf.reshape(feats, [B * T, d]), this.w.inNorm), pos) as tf.Tensor2D; // [B*T, d]
+      const h = addPositions(norm(tf.reshape(feats, [B * T, d]), this.w.inNorm), this.w.positions, B, T); // [B*T, d]
       const pooled = attentionPool(h, this.w.pool, B, T); // [B, Q*d]
       const z = geluExact(dense(pooled, this.w.mlp)) as tf.Tensor2D; // [B, hidden]
       feats.dispose();

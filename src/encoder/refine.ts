@@ -10,7 +10,7 @@ import { solveTexts } from '../solver/solve.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../solver/types.js';
 import { summarize } from '../datasets/stats.js';
 import { PrototokenError } from '../util/errors.js';
-import { formatTable } from './eval_table.js';
+import { formatTable } from '../util/table.js';
 
 /** A named starting point for every text. */
 export interface RefineStart {

@@ -105,13 +105,14 @@ export async function trainLoop(
       const batch = toBatch(sampler.next(opts.batchSize).map((i) => data.train[i]), d);
       const lr = rateAt({ kind: 'warmup-cosine', warmup: Math.max(1, opts.warmupSteps), minFactor: opts.minLrFactor }, opts.lr, step + 1, opts.steps);
       let terms: tf.Tensor1D | null = null;
-      const { grads } = tf.variableGrads(() => {
+      const { value, grads } = tf.variableGrads(() => {
         const eHat = encoder.apply(batch.ids, true);
         const t = encoderLoss(eHat, { lm, m, targets: batch.ids, e: batch.e }, opts.loss);
         const zero = tf.scalar(0);
         terms = tf.keep(tf.stack([t.total, t.recon ?? zero, t.distill ?? zero, t.hits ? tf.mean(t.hits) : zero]) as tf.Tensor1D);
         return t.total;
       }, trainable.map(([, v]) => v));
+      value.dispose();
       const named = new Map(Object.entries(grads).map(([k, g]) => [byTfName.get(k) as string, g]));
       const norm = optimizer.apply(named, lr);
       step++;

@@ -83,8 +83,7 @@ export class TransformerEncoder implements ProtoEncoder {
     const mask = this.zeroMask(N);
     return tf.tidy(() => {
       const tok = tf.gather(this.w.tokens, tf.reshape(ids, [B * N])) as tf.Tensor2D; // [B*N, d_lm]
-      const pos = tf.tile(tf.slice(this.w.positions, [0, 0], [N, -1]), [B, 1]); // [B*N, w]
-      let h = tf.add(dense(tok, this.w.inProj), pos) as tf.Tensor2D; // [B*N, w]
+      let h = addPositions(dense(tok, this.w.inProj), this.w.positions, B, N); // [B*N, w]
       for (const L of this.w.blocks) h = encoderBlock(h, L, B, N, this.options.heads, mask); // [B*N, w]
       const pooled = attentionPool(norm(h, this.w.finalNorm), this.w.pool, B, N); // [B, Q*w]
       return outputHead(pooled, this.w.head); // [B, d]
@@ -113,4 +112,14 @@ export function checkLength(N: number, maxLength: number): void {
       fix: `use --window ${Math.min(Math.max(N, 1), maxLength)} or train an encoder with a larger max_length`,
     });
   }
+}
+
+/**
+ * h [B*T, w] + positions[:T] for every text, by broadcasting over [B, T, w]: a tile would cost a
+ * slice-and-add per text in its gradient (measured 20-25% of a training step at B=128).
+ */
+export function addPositions(h: tf.Tensor2D, positions: tf.Variable, B: number, T: number): tf.Tensor2D {
+  const w = h.shape[1];
+  const pos = tf.slice(positions, [0, 0], [T, -1]); // [T, w]
+  return tf.reshape(tf.add(tf.reshape(h, [B, T, w]), pos), [B * T, w]);
 }

@@ -56,11 +56,6 @@ export class KvCache {
     return this.cached;
   }
 
-  /** Rows of the batch the cache holds (null before the prefill). */
-  get batch(): number | null {
-    return this.rows;
-  }
-
   /** Layer i's cached keys and values, or null while the cache is empty. */
   layer(i: number): LayerKv | null {
     return this.layers[i];

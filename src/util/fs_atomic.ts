@@ -22,26 +22,50 @@ export async function removeStaleTemps(dir: string, names: readonly string[]): P
   await Promise.all(entries.filter((e) => prefixes.some((p) => e.startsWith(p))).map((e) => fsp.rm(path.join(dir, e), { force: true })));
 }
 
-/** Write `chunks` to `file` atomically: a crash leaves the old file (or none), never a partial one. */
-export async function writeFileAtomic(file: string, chunks: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
+/** A file being replaced atomically: `append` its bytes, then `commit()` it or `abort()`. */
+export interface AtomicFile {
+  /** Write `bytes` after those appended so far (to the temporary file next to the target). */
+  append(bytes: Uint8Array): Promise<void>;
+  /** fsync, close, rename over the target, fsync the folder. */
+  commit(): Promise<void>;
+  /** Close (ignoring errors) and delete the temporary file; the target is left as it was. */
+  abort(): Promise<void>;
+}
+
+/** Open a temporary file that `commit()` renames over `file`: a crash leaves the old file (or none), never a partial one. */
+export async function openFileAtomic(file: string): Promise<AtomicFile> {
   const tmp = tempNameFor(file);
   const handle = await fsp.open(tmp, 'w');
+  let pos = 0;
+  return {
+    async append(bytes) {
+      await writeAll(handle, bytes, pos);
+      pos += bytes.byteLength;
+    },
+    async commit() {
+      await handle.sync();
+      await handle.close();
+      await fsp.rename(tmp, file);
+      await fsyncDir(path.dirname(file));
+    },
+    async abort() {
+      await handle.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true });
+    },
+  };
+}
+
+/** Write `chunks` to `file` atomically: a crash leaves the old file (or none), never a partial one. */
+export async function writeFileAtomic(file: string, chunks: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
+  const atomic = await openFileAtomic(file);
   try {
     const list = typeof chunks === 'string' ? [Buffer.from(chunks, 'utf8')] : chunks instanceof Uint8Array ? [chunks] : chunks;
-    let pos = 0;
-    for (const c of list) {
-      await writeAll(handle, c, pos);
-      pos += c.byteLength;
-    }
-    await handle.sync();
-    await handle.close();
-    await fsp.rename(tmp, file);
+    for (const c of list) await atomic.append(c);
+    await atomic.commit();
   } catch (err) {
-    await handle.close().catch(() => undefined);
-    await fsp.rm(tmp, { force: true });
+    await atomic.abort();
     throw err;
   }
-  await fsyncDir(path.dirname(file));
 }
 
 /** Node refuses single reads and writes above 2 GiB; larger files go through in pieces of this size. */
