@@ -4,13 +4,12 @@
  * x + attn(ln1 x) + mlp(ln2 x) or the sequential one. Weight names follow HF `GPTNeoXForCausalLM`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CausalLM, NormalizedConfig } from './types.js';
+import type { NormalizedConfig } from './types.js';
 import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree } from './frozen_weights.js';
-import { type Linear, checkLayerCount, geluExact, layerNorm, linear } from './layers.js';
-import { type Attend, type AttentionWeights, againstCache, attentionWeights, wholeSequence } from './attention.js';
-import type { KvCache, LayerKv } from './kv_cache.js';
-import { PositionCache } from './position_cache.js';
+import { type Linear, geluExact, layerNorm, linear } from './layers.js';
+import { type Attend, type AttentionWeights, attentionWeights } from './attention.js';
+import { DecoderLM } from './decoder.js';
 
 interface Norm {
   w: tf.Tensor1D;
@@ -32,15 +31,13 @@ interface NeoxWeights {
   embedOut: tf.Tensor2D; // [d, V]
 }
 
-export class GptNeoxModel implements CausalLM {
-  private readonly positions: PositionCache;
-
+export class GptNeoxModel extends DecoderLM {
   private constructor(
-    readonly config: NormalizedConfig,
+    config: NormalizedConfig,
     private readonly w: NeoxWeights,
-    readonly numParameters: number,
+    numParameters: number,
   ) {
-    this.positions = PositionCache.forConfig(config);
+    super(config, numParameters);
   }
 
   static async load(config: NormalizedConfig, source: WeightSource): Promise<GptNeoxModel> {
@@ -73,50 +70,13 @@ export class GptNeoxModel implements CausalLM {
     return new GptNeoxModel(config, { embedIn, layers, finalNorm, embedOut }, r.numParameters);
   }
 
-  embed(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => {
-      const [B, T] = ids.shape;
-      const flat = tf.gather(this.w.embedIn, tf.reshape(ids, [B * T])); // [B*T, d]
-      return tf.reshape(flat, [B, T, this.config.hiddenSize]);
-    });
-  }
-
-  forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D {
-    const [B, T] = inputsEmbeds.shape;
-    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
-    return tf.tidy(() => this.head(this.blocks(inputsEmbeds, this.w.layers.length, attend), B, T));
-  }
-
-  forwardCached(inputsEmbeds: tf.Tensor3D, cache: KvCache): tf.Tensor3D {
-    const [B, t] = inputsEmbeds.shape;
-    const { logits, next } = tf.tidy(() => {
-      const next: LayerKv[] = [];
-      const h = this.blocks(inputsEmbeds, this.w.layers.length, againstCache(cache, B, t, this.config, next)); // [B*t, d]
-      return { logits: this.head(h, B, t), next }; // logits [B, t, V]
-    });
-    cache.advance(next, t);
-    return logits;
-  }
-
-  hiddenStates(inputsEmbeds: tf.Tensor3D, layers: number): tf.Tensor3D {
-    checkLayerCount(layers, this.w.layers.length);
-    const [B, T] = inputsEmbeds.shape;
-    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
-    return tf.tidy(() => tf.reshape(this.blocks(inputsEmbeds, layers, attend), inputsEmbeds.shape));
-  }
-
   /** Final norm and output embedding: residual stream [B*T, d] -> logits [B, T, V]. */
-  private head(h: tf.Tensor2D, B: number, T: number): tf.Tensor3D {
+  protected head(h: tf.Tensor2D, B: number, T: number): tf.Tensor3D {
     const out = layerNorm(h, this.w.finalNorm.w, this.w.finalNorm.b, this.config.normEps); // [B*T, d]
     return tf.reshape(tf.matMul(out, this.w.embedOut), [B, T, this.config.vocabSize]); // [B, T, V]
   }
 
-  /**
-   * The residual stream after the first `count` blocks, flattened: [B, T, d] -> [B*T, d]. No tidy
-   * of its own: every caller runs it inside one, and `forwardCached` must get the layers'
-   * keys/values (made by `attend`) out alive.
-   */
-  private blocks(inputsEmbeds: tf.Tensor3D, count: number, attend: Attend): tf.Tensor2D {
+  protected blocks(inputsEmbeds: tf.Tensor3D, count: number, attend: Attend): tf.Tensor2D {
     const { hiddenSize: d, normEps: eps } = this.config;
     const [B, T] = inputsEmbeds.shape;
     const mlp = (x: tf.Tensor2D, L: NeoxLayer): tf.Tensor2D =>
@@ -134,9 +94,16 @@ export class GptNeoxModel implements CausalLM {
     return h;
   }
 
-  dispose(): void {
+  protected embeddingTable(): tf.Tensor2D {
+    return this.w.embedIn;
+  }
+
+  protected layerCount(): number {
+    return this.w.layers.length;
+  }
+
+  protected disposeWeights(): void {
     disposeTree(this.w);
-    this.positions.dispose();
   }
 }
 

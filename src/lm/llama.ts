@@ -4,13 +4,12 @@
  * Weight names follow Hugging Face `LlamaForCausalLM`.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { CausalLM, NormalizedConfig } from './types.js';
+import type { NormalizedConfig } from './types.js';
 import type { WeightSource } from './safetensors.js';
 import { FrozenWeightReader, disposeTree, transposeToTensor } from './frozen_weights.js';
-import { type Linear, checkLayerCount, linear, rmsNorm, silu } from './layers.js';
-import { type Attend, type AttentionWeights, againstCache, attentionWeights, wholeSequence } from './attention.js';
-import type { KvCache, LayerKv } from './kv_cache.js';
-import { PositionCache } from './position_cache.js';
+import { type Linear, linear, rmsNorm, silu } from './layers.js';
+import { type Attend, type AttentionWeights, attentionWeights } from './attention.js';
+import { DecoderLM } from './decoder.js';
 
 interface LlamaLayer {
   inputNorm: tf.Tensor1D;
@@ -28,15 +27,13 @@ interface LlamaWeights {
   lmHead: tf.Tensor2D; // [d, V]
 }
 
-export class LlamaModel implements CausalLM {
-  private readonly positions: PositionCache;
-
+export class LlamaModel extends DecoderLM {
   private constructor(
-    readonly config: NormalizedConfig,
+    config: NormalizedConfig,
     private readonly w: LlamaWeights,
-    readonly numParameters: number,
+    numParameters: number,
   ) {
-    this.positions = PositionCache.forConfig(config);
+    super(config, numParameters);
   }
 
   /** Read every weight from a checkpoint (shapes checked against the config). */
@@ -76,50 +73,13 @@ export class LlamaModel implements CausalLM {
     return new LlamaModel(config, { embedTokens, layers, finalNorm, lmHead }, r.numParameters);
   }
 
-  embed(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => {
-      const [B, T] = ids.shape;
-      const flat = tf.gather(this.w.embedTokens, tf.reshape(ids, [B * T])); // [B*T, d]
-      return tf.reshape(flat, [B, T, this.config.hiddenSize]);
-    });
-  }
-
-  forward(inputsEmbeds: tf.Tensor3D): tf.Tensor3D {
-    const [B, T] = inputsEmbeds.shape;
-    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
-    return tf.tidy(() => this.head(this.blocks(inputsEmbeds, this.w.layers.length, attend), B, T));
-  }
-
-  forwardCached(inputsEmbeds: tf.Tensor3D, cache: KvCache): tf.Tensor3D {
-    const [B, t] = inputsEmbeds.shape;
-    const { logits, next } = tf.tidy(() => {
-      const next: LayerKv[] = [];
-      const h = this.blocks(inputsEmbeds, this.w.layers.length, againstCache(cache, B, t, this.config, next)); // [B*t, d]
-      return { logits: this.head(h, B, t), next }; // logits [B, t, V]
-    });
-    cache.advance(next, t);
-    return logits;
-  }
-
   /** Final norm and LM head: residual stream [B*T, d] -> logits [B, T, V]. */
-  private head(h: tf.Tensor2D, B: number, T: number): tf.Tensor3D {
+  protected head(h: tf.Tensor2D, B: number, T: number): tf.Tensor3D {
     const logits = tf.matMul(rmsNorm(h, this.w.finalNorm, this.config.normEps), this.w.lmHead); // [B*T, V]
     return tf.reshape(logits, [B, T, this.config.vocabSize]);
   }
 
-  hiddenStates(inputsEmbeds: tf.Tensor3D, layers: number): tf.Tensor3D {
-    checkLayerCount(layers, this.w.layers.length);
-    const [B, T] = inputsEmbeds.shape;
-    const attend = wholeSequence(this.positions.get(T), B, T, this.config);
-    return tf.tidy(() => tf.reshape(this.blocks(inputsEmbeds, layers, attend), inputsEmbeds.shape));
-  }
-
-  /**
-   * The residual stream after the first `count` decoder blocks, flattened: [B, T, d] -> [B*T, d].
-   * No tidy of its own: every caller runs it inside one, and `forwardCached` must get the layers'
-   * keys/values (made by `attend`) out alive.
-   */
-  private blocks(inputsEmbeds: tf.Tensor3D, count: number, attend: Attend): tf.Tensor2D {
+  protected blocks(inputsEmbeds: tf.Tensor3D, count: number, attend: Attend): tf.Tensor2D {
     const { hiddenSize: d, normEps: eps } = this.config;
     const [B, T] = inputsEmbeds.shape;
     let h = tf.reshape(inputsEmbeds, [B * T, d]) as tf.Tensor2D; // [B*T, d]
@@ -132,8 +92,15 @@ export class LlamaModel implements CausalLM {
     return h;
   }
 
-  dispose(): void {
+  protected embeddingTable(): tf.Tensor2D {
+    return this.w.embedTokens;
+  }
+
+  protected layerCount(): number {
+    return this.w.layers.length;
+  }
+
+  protected disposeWeights(): void {
     disposeTree(this.w);
-    this.positions.dispose();
   }
 }
