@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { LoadedModel } from '../lm/load.js';
 import { fingerprintM } from '../datasets/m_file.js';
-import { loadTrainData, type TrainData } from '../encoder/data.js';
+import { type StreamTrainData, type TrainData, loadStreamData, loadTrainData } from '../encoder/data.js';
+import { type ExampleSource, memorySource, openStreamSource } from '../encoder/sources.js';
 import { embeddingStd, embeddingTable } from '../encoder/context.js';
 import { fallbackStats } from '../encoder/head.js';
 import { EncoderOptimizer } from '../encoder/optimizer.js';
@@ -38,23 +39,31 @@ export function trainCommand(): Command {
     const windows = windowOptionsOf(config);
     if (!windows) throw new PrototokenError('an encoder trains on windows of one length', { fix: 'pass --window N (e.g. --window 8)' });
     const stopAt = Math.min(config.maxSteps ?? config.steps, config.steps);
+    checkStreamConfig(config);
 
     const model = await openModel(config, quiet);
     const d = model.lm.config.hiddenSize;
-    const data = await loadTrainData(
-      { texts: config.texts, dataset: config.dataset, windows, loss: config.loss, maxTrain: config.maxTrain, maxVal: config.maxVal },
-      model.tokenizer,
-      d,
-    );
+    const data: TrainData | StreamTrainData = config.stream
+      ? await loadStreamData({ dataset: config.dataset as string, window: windows.window, maxReference: config.maxReference, maxVal: config.maxVal }, d)
+      : await loadTrainData(
+        { texts: config.texts, dataset: config.dataset, windows, loss: config.loss, maxTrain: config.maxTrain, maxVal: config.maxVal },
+        model.tokenizer,
+        d,
+      );
+    const trainCount = 'train' in data ? data.train.length : data.trainRows;
     const m = await resolveM(config, data, model);
     const started = await startRun(config, model, data, m, resume, lastDir);
     const { encoder, optimizer, state, meta } = started;
+    // Positioned where the snapshot stopped, so the resumed run draws the batches an uninterrupted one would.
+    const source: ExampleSource = 'train' in data
+      ? memorySource(data.train, config.seed, state?.data)
+      : await openStreamSource(config.dataset as string, { batchRows: config.batch, seed: config.seed }, state?.data);
     const logdir = config.logdir ?? path.join('runs', config.name);
     const events = await TfEventsWriter.open(logdir);
     const progress = new TrainProgress({ total: stopAt, start: state?.step ?? 0, quiet });
     if (!quiet) {
       progress.message(
-        `${config.encoder} encoder, ${count(encoder)} weights | ${data.train.length} train / ${data.val.length} val windows of N=${data.N}` +
+        `${config.encoder} encoder, ${count(encoder)} weights | ${trainCount} train${config.stream ? ' (streamed)' : ''} / ${data.val.length} val windows of N=${data.N}` +
           ` (${data.valExactCopies} val windows copy a train window) | ${data.reference ? `${data.reference.textIds.length} solved references` : 'no solved e'}` +
           `${state ? ` | resuming at step ${state.step}` : ''} | logs: ${logdir}`,
       );
@@ -67,7 +76,7 @@ export function trainCommand(): Command {
         encoder,
         model.lm,
         m,
-        data,
+        { train: source, val: data.val },
         optimizer,
         {
           loss: { kind: config.loss, distillWeight: config.distillWeight, cosineWeight: config.cosineWeight, normPenalty: config.normPenalty },
@@ -107,7 +116,7 @@ export function trainCommand(): Command {
         step: outcome.step,
         interrupted: outcome.interrupted,
         seconds: outcome.seconds,
-        train_windows: data.train.length,
+        train_windows: trainCount,
         val_windows: data.val.length,
         val_exact_copies: data.valExactCopies,
         best: outcome.best,
@@ -128,6 +137,7 @@ export function trainCommand(): Command {
     } finally {
       interrupt.dispose();
       progress.stop();
+      await source.close();
       await events.close();
       optimizer.dispose();
       encoder.dispose();
@@ -135,6 +145,18 @@ export function trainCommand(): Command {
     }
   });
   return cmd;
+}
+
+/** --stream trains on the dataset's own rows only: say so instead of silently ignoring other inputs. */
+function checkStreamConfig(config: TrainConfig): void {
+  if (!config.stream) return;
+  if (!config.dataset) throw new PrototokenError('--stream streams a solution dataset', { fix: 'pass --dataset DIR (or drop --stream)' });
+  if (config.texts.length > 0) {
+    throw new PrototokenError('--texts cannot be combined with --stream: a streamed run trains on the dataset\'s rows only', {
+      fix: 'drop --texts (recon trains on the dataset\'s windows too), or drop --stream to read both into memory',
+    });
+  }
+  if (config.maxTrain !== null) throw new PrototokenError('--max-train does not apply with --stream (every solved training row is streamed)', { fix: 'drop --max-train, or drop --stream' });
 }
 
 interface StartedRun {
@@ -145,7 +167,7 @@ interface StartedRun {
 }
 
 /** A fresh encoder, or the run in `lastDir` restored exactly (weights, moments, data order). */
-async function startRun(config: TrainConfig, model: LoadedModel, data: TrainData, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedRun> {
+async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<TrainData, 'stats' | 'N'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedRun> {
   const optimizerOpts = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
   if (resume) {
     if (!(await exists(path.join(lastDir, 'encoder.json')))) {
@@ -186,7 +208,7 @@ async function startRun(config: TrainConfig, model: LoadedModel, data: TrainData
 }
 
 /** --m, else the dataset's shared m: an encoder is trained for one fixed m. */
-async function resolveM(config: TrainConfig, data: TrainData, model: LoadedModel): Promise<Float32Array> {
+async function resolveM(config: TrainConfig, data: Pick<TrainData, 'datasetM'>, model: LoadedModel): Promise<Float32Array> {
   const d = model.lm.config.hiddenSize;
   if (config.m) return readVector(config.m, 'm', d, await model.fingerprint());
   if (data.datasetM) return data.datasetM;
@@ -202,7 +224,7 @@ async function saveSnapshot(
   meta: EncoderMeta,
   config: TrainConfig,
   m: Float32Array,
-  data: TrainData,
+  data: Pick<TrainData, 'reference'>,
   state: TrainState | null,
 ): Promise<void> {
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();

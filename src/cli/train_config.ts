@@ -56,6 +56,10 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   checkpointEvery: z.number().int().min(1).default(200),
   maxTrain: z.number().int().min(1).nullable().default(null),
   maxVal: z.number().int().min(1).nullable().default(512),
+  /** Stream the dataset's training rows batch by batch instead of reading the dataset into memory. */
+  stream: z.boolean().default(false),
+  /** With stream: the reference set (baselines) is the first N solved training rows. */
+  maxReference: z.number().int().min(1).default(20000),
 });
 
 export type TrainConfig = z.infer<typeof trainSchema>;
@@ -63,13 +67,19 @@ export type TrainConfig = z.infer<typeof trainSchema>;
 /** Keys that steer how a run is watched or bounded, not what it computes: a resume may change them. */
 export const RESUMABLE_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model']);
 
+/**
+ * Keys added after runs were already checkpointed: a saved config without one was trained with
+ * this value, so resuming such a run is not a change of recipe.
+ */
+const LATER_KEYS: Record<string, unknown> = { stream: false, maxReference: 20000 };
+
 /** Settings that differ between a saved run and this invocation (resume must not change the recipe). */
 export function recipeDifferences(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(saved), ...Object.keys(now)]);
   const out: string[] = [];
   for (const k of keys) {
     if (RESUMABLE_KEYS.has(k)) continue;
-    const a = JSON.stringify(saved[k] ?? null);
+    const a = JSON.stringify(saved[k] ?? LATER_KEYS[k] ?? null);
     const b = JSON.stringify(now[k] ?? null);
     if (a !== b) out.push(`${k}: saved ${a} vs now ${b}`);
   }
@@ -123,6 +133,8 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--checkpoint-every <n>', 'write last/ every N steps', toInt)
     .option('--max-train <n>', 'at most N training windows', toInt)
     .option('--max-val <n>', 'at most N validation windows', toInt)
+    .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
+    .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)
     .option('--preset <name>', 'configs/encoder-<name>.yaml under --config and flags')
     .option('--resume', 'continue the run in checkpoints/<run>/last exactly where it stopped');
 }

@@ -6,6 +6,8 @@
  */
 import type { TextTokenizer } from '../lm/tokenizer.js';
 import { readDataset } from '../datasets/reader.js';
+import { readSharedM } from '../datasets/m_file.js';
+import { scanDataset } from '../datasets/scan.js';
 import { splitOf } from '../datasets/shard.js';
 import { readTexts } from '../datasets/texts.js';
 import { type WindowOptions, countExactCopies, windowTexts } from '../datasets/windows.js';
@@ -42,6 +44,18 @@ export interface TrainData {
   counts: { textWindows: number; datasetRows: number; tooShort: number };
 }
 
+/** One place for the shared-m rule, so both loading paths refuse the same datasets alike. */
+function perTextMError(file: string): PrototokenError {
+  return new PrototokenError('this dataset was solved with m per text; an encoder needs one fixed m shared by all texts', {
+    file,
+    fix: 'fit one m (`prototoken fit-m`), then solve the windows with `prototoken solve --m M.safetensors`',
+  });
+}
+
+function wrongNError(file: string, rowN: number, N: number, what: string): PrototokenError {
+  return new PrototokenError(`${what} has N=${rowN} tokens but the encoder trains on windows of ${N}`, { file, fix: `use --window ${rowN}, or a dataset solved at N=${N}` });
+}
+
 export async function loadTrainData(opts: TrainDataOptions, tokenizer: TextTokenizer, d: number): Promise<TrainData> {
   const N = opts.windows.window;
   const train = new Map<string, EncoderExample>();
@@ -62,10 +76,7 @@ export async function loadTrainData(opts: TrainDataOptions, tokenizer: TextToken
   if (opts.dataset) {
     const ds = await readDataset(opts.dataset);
     if (ds.perTextM) {
-      throw new PrototokenError('this dataset was solved with m per text; an encoder needs one fixed m shared by all texts', {
-        file: opts.dataset,
-        fix: 'fit one m (`prototoken fit-m`), then solve the windows with `prototoken solve --m M.safetensors`',
-      });
+      throw perTextMError(opts.dataset);
     }
     datasetM = await ds.sharedM();
     const refIds: number[] = [];
@@ -73,10 +84,7 @@ export async function loadTrainData(opts: TrainDataOptions, tokenizer: TextToken
     const refTextIds: string[] = [];
     for (const row of ds.rows()) {
       if (row.nTokens !== N) {
-        throw new PrototokenError(`row "${row.textId}" has N=${row.nTokens} tokens but the encoder trains on windows of ${N}`, {
-          file: opts.dataset,
-          fix: `use --window ${row.nTokens}, or a dataset solved at N=${N}`,
-        });
+        throw wrongNError(opts.dataset, row.nTokens, N, `row "${row.textId}"`);
       }
       if (!row.solved) continue;
       datasetRows++;
@@ -118,5 +126,141 @@ export async function loadTrainData(opts: TrainDataOptions, tokenizer: TextToken
 function concat(rows: readonly Float32Array[], d: number): Float32Array {
   const out = new Float32Array(rows.length * d);
   rows.forEach((r, i) => out.set(r, i * d));
+  return out;
+}
+
+export interface StreamDataOptions {
+  /** The solution dataset, solved with one fixed m at N = `window`. */
+  dataset: string;
+  window: number;
+  /** Cap on the reference set (the first solved training rows in storage order). */
+  maxReference: number;
+  /** Cap on validation rows (the first solved ones); null = all. */
+  maxVal: number | null;
+}
+
+/** What a streamed run holds in memory: everything of TrainData but the training examples. */
+export interface StreamTrainData extends Omit<TrainData, 'train'> {
+  /** Solved training rows in the dataset (one streamed epoch). */
+  trainRows: number;
+}
+
+/**
+ * The side data of a run that streams its training rows: the head's statistics over every solved
+ * training e (one streaming pass, never the matrix), the first `maxReference` of them as the
+ * baselines' reference, and the first `maxVal` solved validation rows. Memory O(batch + caps).
+ */
+export async function loadStreamData(opts: StreamDataOptions, d: number): Promise<StreamTrainData> {
+  const N = opts.window;
+  const scan = await scanDataset(opts.dataset);
+  const acc = new StatsAccumulator(d);
+  const ref = { textIds: [] as string[], ids: [] as Int32Array[], e: [] as Float32Array[] };
+  const val: EncoderExample[] = [];
+  let datasetRows = 0;
+  try {
+    if (scan.perTextM) throw perTextMError(opts.dataset);
+    if (scan.settings.length !== N) throw wrongNError(opts.dataset, scan.settings.length ?? NaN, N, 'this dataset');
+    for await (const { columns: c } of scan.batches()) {
+      for (let r = 0; r < c.rows; r++) {
+        if (c.solved[r] !== 1) continue;
+        datasetRows++;
+        const e = c.e.subarray(r * d, (r + 1) * d);
+        const ids = (): Int32Array => c.tokenIds.slice(c.tokenOffsets[r], c.tokenOffsets[r + 1]);
+        if (c.split[r] === 'train') {
+          acc.add(e);
+          if (ref.textIds.length < opts.maxReference) {
+            ref.textIds.push(c.textId[r]);
+            ref.ids.push(ids());
+            ref.e.push(Float32Array.from(e));
+          }
+        } else if (c.split[r] === 'val' && (opts.maxVal === null || val.length < opts.maxVal)) {
+          val.push({ id: c.textId[r], ids: ids(), e: Float32Array.from(e) });
+        }
+      }
+    }
+    if (acc.count === 0) {
+      throw new PrototokenError('the dataset has no solved training rows to stream', { file: opts.dataset, fix: 'pass a solved dataset with --dataset' });
+    }
+    return {
+      N,
+      val,
+      reference: { N, d, textIds: ref.textIds, ids: concatInts(ref.ids), e: concat(ref.e, d) },
+      stats: acc.stats(),
+      datasetM: await readSharedM(opts.dataset),
+      valExactCopies: await countStreamedCopies(opts.dataset, val),
+      counts: { textWindows: 0, datasetRows, tooShort: 0 },
+      trainRows: acc.count,
+    };
+  } finally {
+    await scan.close();
+  }
+}
+
+/** Validation rows whose tokens equal a solved training row's: a second pass, holding only val's keys. */
+async function countStreamedCopies(dir: string, val: readonly EncoderExample[]): Promise<number> {
+  if (val.length === 0) return 0;
+  const key = (ids: ArrayLike<number>): string => Array.prototype.join.call(ids, ',');
+  const open = new Map<string, number>();
+  for (const v of val) open.set(key(v.ids), (open.get(key(v.ids)) ?? 0) + 1);
+  let copies = 0;
+  const scan = await scanDataset(dir);
+  try {
+    for await (const { columns: c } of scan.batches()) {
+      for (let r = 0; r < c.rows && open.size > 0; r++) {
+        if (c.split[r] !== 'train' || c.solved[r] !== 1) continue;
+        const k = key(c.tokenIds.subarray(c.tokenOffsets[r], c.tokenOffsets[r + 1]));
+        const n = open.get(k);
+        if (n !== undefined) {
+          copies += n;
+          open.delete(k);
+        }
+      }
+    }
+  } finally {
+    await scan.close();
+  }
+  return copies;
+}
+
+/** eStats in one pass (Welford, in float64), for vectors that arrive batch by batch. */
+export class StatsAccumulator {
+  count = 0;
+  private readonly mean: Float64Array;
+  private readonly m2: Float64Array;
+  private norms = 0;
+
+  constructor(private readonly d: number) {
+    this.mean = new Float64Array(d);
+    this.m2 = new Float64Array(d);
+  }
+
+  add(e: Float32Array): void {
+    this.count++;
+    let nn = 0;
+    for (let j = 0; j < this.d; j++) {
+      const x = e[j];
+      const delta = x - this.mean[j];
+      this.mean[j] += delta / this.count;
+      this.m2[j] += delta * (x - this.mean[j]);
+      nn += x * x;
+    }
+    this.norms += Math.sqrt(nn);
+  }
+
+  stats(): EStats {
+    const n = this.count;
+    // The same conventions as eStats: sample std, and a tiny floor so a constant coordinate keeps a scale.
+    const std = Float32Array.from(this.m2, (s) => Math.sqrt(s / Math.max(1, n - 1)) || 1e-3);
+    return { mean: Float32Array.from(this.mean), std, meanNorm: n ? this.norms / n : 0, count: n };
+  }
+}
+
+function concatInts(rows: readonly Int32Array[]): Int32Array {
+  const out = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
+  let at = 0;
+  for (const r of rows) {
+    out.set(r, at);
+    at += r.length;
+  }
   return out;
 }

@@ -11,7 +11,7 @@ import { type EncoderExample, disposeBatch, toBatch } from './batch.js';
 import type { TrainState } from './checkpoint.js';
 import { type LossOptions, encoderLoss } from './losses.js';
 import type { EncoderOptimizer } from './optimizer.js';
-import { EpochSampler } from './sampler.js';
+import { type ExampleSource, isExampleSource, memorySource } from './sources.js';
 import type { ProtoEncoder } from './types.js';
 import { type ValMetrics, validate } from './validate.js';
 
@@ -63,27 +63,31 @@ export async function trainLoop(
   encoder: ProtoEncoder,
   lm: CausalLM,
   mVec: Float32Array,
-  data: { train: readonly EncoderExample[]; val: readonly EncoderExample[] },
+  /** `train`: a source (streamed or in memory), or the examples, drawn in memory from `opts.seed` and `resume`. */
+  data: { train: ExampleSource | readonly EncoderExample[]; val: readonly EncoderExample[] },
   optimizer: EncoderOptimizer,
   opts: TrainLoopOptions,
   hooks: TrainHooks,
   resume: TrainState | null = null,
 ): Promise<TrainOutcome> {
   const d = lm.config.hiddenSize;
-  const sampler = new EpochSampler(data.train.length, opts.seed, resume?.data);
+  // A source handed in is the caller's (already positioned at resume.data); one made here is ours.
+  const source = isExampleSource(data.train) ? data.train : memorySource(data.train, opts.seed, resume?.data);
   let step = resume?.step ?? 0;
   let best = resume?.best ?? null;
   let lastVal: ValMetrics | null = null;
   const priorSeconds = resume?.seconds ?? 0;
   const started = Date.now();
   const seconds = (): number => priorSeconds + (Date.now() - started) / 1000;
-  const state = (): TrainState => ({ step, data: sampler.state(), best, seconds: seconds() });
+  const state = (): TrainState => ({ step, data: source.state(), best, seconds: seconds() });
   const trainable = [...encoder.variables].filter(([, v]) => v.trainable);
   const byTfName = new Map(trainable.map(([name, v]) => [v.name, name]));
   const m = tf.tensor2d(mVec, [1, d]);
   // Running sums on the backend since the last log: [loss, recon, distill, hit fraction, grad norm].
   let sums: tf.Tensor1D = tf.zeros([5]);
   let sinceLog = 0;
+  // Examples since the last log: a streamed epoch's last batch can be shorter than batchSize.
+  let windowsSinceLog = 0;
   let logClock = Date.now();
 
   const runValidation = async (): Promise<void> => {
@@ -102,7 +106,9 @@ export async function trainLoop(
         await hooks.save('last', state());
         return { step, interrupted: true, best, lastVal, seconds: seconds() };
       }
-      const batch = toBatch(sampler.next(opts.batchSize).map((i) => data.train[i]), d);
+      const examples = await source.next(opts.batchSize);
+      windowsSinceLog += examples.length;
+      const batch = toBatch(examples, d);
       const lr = rateAt({ kind: 'warmup-cosine', warmup: Math.max(1, opts.warmupSteps), minFactor: opts.minLrFactor }, opts.lr, step + 1, opts.steps);
       let terms: tf.Tensor1D | null = null;
       const { value, grads } = tf.variableGrads(() => {
@@ -132,11 +138,12 @@ export async function trainLoop(
           ...(opts.loss.kind !== 'recon' ? { distill: s[2] / sinceLog } : {}),
           lr,
           grad_norm: s[4] / sinceLog,
-          windows_per_sec: (sinceLog * opts.batchSize) / Math.max(1e-3, (now - logClock) / 1000),
+          windows_per_sec: windowsSinceLog / Math.max(1e-3, (now - logClock) / 1000),
         });
         sums.dispose();
         sums = tf.zeros([5]);
         sinceLog = 0;
+        windowsSinceLog = 0;
         logClock = now;
       }
       if (opts.valEvery > 0 && step % opts.valEvery === 0) await runValidation();
@@ -148,5 +155,6 @@ export async function trainLoop(
   } finally {
     sums.dispose();
     m.dispose();
+    if (source !== data.train) await source.close();
   }
 }
