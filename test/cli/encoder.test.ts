@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeSafetensors } from '../../src/lm/safetensors.js';
 import { readTfEvents } from '../../src/util/tfevents.js';
 import { Prng } from '../../src/util/prng.js';
-import { CORPUS, assertOk, assertUserError, fixtureDir, lastJson, runCli, tempDir } from './run.js';
+import { CORPUS, ROOT, assertOk, assertUserError, fixtureDir, lastJson, runCli, tempDir } from './run.js';
 
 interface TrainJson {
   step: number;
@@ -128,6 +128,17 @@ describe('encoder commands', () => {
     const info = JSON.parse(await readFile(p('warm/dataset_info.json'), 'utf8')) as { init: string; m: { kind: string } };
     assert.match(JSON.stringify(info), /per-text starts from encoder/);
     assertUserError(await runCli(['solve', '--init', `encoder:${p('ck/ov')}`, '--m', p('other-m.safetensors'), '--texts', p('small.jsonl'), '--window', '4', '--out', p('warm2'), ...common]), /m: checkpoint/);
+  });
+
+  it('the shipped checkpoint evaluates out of the box', async () => {
+    const r = await runCli(['eval', '--checkpoint', join(ROOT, 'checkpoints', 'stories260k-n8'), '--texts', CORPUS, '--window', '8', '--windows-per-text', '6', '--limit', '24', '--json', ...common]);
+    assertOk(r);
+    const s = lastJson<EvalJson>(r);
+    assert.equal(s.N, 8);
+    assert.equal(s.texts, 24);
+    const enc = s.methods.find((m) => m.method === 'encoder (transformer)');
+    const mean = s.methods.find((m) => m.method === 'mean-e');
+    assert.ok(enc && mean && enc.token_accuracy > mean.token_accuracy, 'the trained encoder beats its own starting point');
   });
 
   it('mismatched checkpoints and bad texts get one clear error', async () => {
