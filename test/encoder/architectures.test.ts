@@ -33,6 +33,15 @@ describe('encoder architectures', () => {
 
   const reference = solved(50);
   const build = (i: number): ProtoEncoder => buildEncoder(SPECS[i], { lm: model.lm, bosId: model.tokenizer.bosId, stats: eStats(reference, d) });
+  /** One optimiser step of `loss` on targets x (and solved e for mixed). */
+  const trainStep = (enc: ProtoEncoder, opt: EncoderOptimizer, x: tf.Tensor2D, m: tf.Tensor2D, e: tf.Tensor2D | null): void => {
+    const trainable = [...enc.variables.values()].filter((v) => v.trainable);
+    const names = new Map([...enc.variables].map(([n, v]) => [v.name, n]));
+    const loss = e ? { kind: 'mixed' as const, ...LOSS_DEFAULTS, normPenalty: 0.1 } : { kind: 'recon' as const, ...LOSS_DEFAULTS };
+    const { grads, value } = tf.variableGrads(() => encoderLoss(enc.apply(x, true), { lm: model.lm, m, targets: x, e }, loss).total, trainable);
+    value.dispose();
+    opt.apply(new Map(Object.entries(grads).map(([k, g]) => [names.get(k) as string, g])), 0.01).dispose();
+  };
   const ids = (B: number, N: number): tf.Tensor2D => tf.tensor2d(Int32Array.from({ length: B * N }, (_, i) => 3 + ((i * 37) % 500)), [B, N], 'int32');
 
   for (const [i, spec] of SPECS.entries()) {
@@ -50,13 +59,7 @@ describe('encoder architectures', () => {
         const opt = new EncoderOptimizer(enc.variables, { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, clipNorm: 1 });
         const m = tf.tensor2d(solved(1), [1, d]);
         const x = ids(5, 6);
-        for (let s = 0; s < 3; s++) {
-          const trainable = [...enc.variables.values()].filter((v) => v.trainable);
-          const names = new Map([...enc.variables].map(([n, v]) => [v.name, n]));
-          const { grads, value } = tf.variableGrads(() => encoderLoss(enc.apply(x), { lm: model.lm, m, targets: x, e: null }, { kind: 'recon', ...LOSS_DEFAULTS }).total, trainable);
-          value.dispose();
-          opt.apply(new Map(Object.entries(grads).map(([k, g]) => [names.get(k) as string, g])), 0.01).dispose();
-        }
+        for (let s = 0; s < 3; s++) trainStep(enc, opt, x, m, null);
         const all = tf.tidy(() => enc.apply(x).arraySync());
         for (let r = 0; r < 5; r++) {
           const one = tf.tidy(() => enc.apply(tf.slice(x, [r, 0], [1, 6])).arraySync()[0]);
@@ -74,13 +77,7 @@ describe('encoder architectures', () => {
         const m = tf.tensor2d(solved(1), [1, d]);
         const x = ids(4, 5);
         const e = tf.tensor2d(solved(4), [4, d]);
-        const trainable = [...enc.variables.values()].filter((v) => v.trainable);
-        const names = new Map([...enc.variables].map(([n, v]) => [v.name, n]));
-        const step = (): void => {
-          const { grads, value } = tf.variableGrads(() => encoderLoss(enc.apply(x, true), { lm: model.lm, m, targets: x, e }, { kind: 'mixed', ...LOSS_DEFAULTS, normPenalty: 0.1 }).total, trainable);
-          value.dispose();
-          opt.apply(new Map(Object.entries(grads).map(([k, g]) => [names.get(k) as string, g])), 0.01).dispose();
-        };
+        const step = (): void => trainStep(enc, opt, x, m, e);
         step(); // warm-up: per-length caches (masks, positions) are created once
         const before = tf.memory().numTensors;
         for (let s = 0; s < 5; s++) step();
