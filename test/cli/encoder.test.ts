@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeSafetensors } from '../../src/lm/safetensors.js';
 import { readTfEvents } from '../../src/util/tfevents.js';
 import { Prng } from '../../src/util/prng.js';
-import { CORPUS, ROOT, assertOk, assertUserError, fixtureDir, lastJson, runCli, tempDir } from './run.js';
+import { CORPUS, ROOT, assertOk, assertUserError, describeRun, fixtureDir, lastJson, runCli, sizeOf, startCli, tempDir, waitFor } from './run.js';
 
 interface TrainJson {
   step: number;
@@ -95,6 +95,27 @@ describe('encoder commands', () => {
     const a = await readFile(p('ck/whole/last/weights.safetensors'));
     const b = await readFile(p('ck/split/last/weights.safetensors'));
     assert.ok(a.equals(b), 'final weights are byte-identical');
+  });
+
+  it('Ctrl-C saves last/ and exits 130; --resume continues from the saved step', async () => {
+    const args = trainArgs('ctrlc', ['--steps', '5000', '--val-every', '0', '--checkpoint-every', '5']);
+    const run = startCli(args, { timeoutMs: 120_000 });
+    try {
+      await waitFor('the first last/ snapshot', async () => ((await sizeOf(p('ck/ctrlc/last/encoder.json'))) ? true : undefined), 90_000);
+      run.child.kill('SIGINT');
+    } catch (err) {
+      run.child.kill('SIGKILL');
+      throw err;
+    }
+    const stopped = await run.done;
+    assert.equal(stopped.code, 130, describeRun(stopped));
+    const s = lastJson<TrainJson>(stopped);
+    assert.equal(s.interrupted, true);
+    const state = JSON.parse(await readFile(p('ck/ctrlc/last/train_state.json'), 'utf8')) as { step: number };
+    assert.equal(state.step, s.step, 'the saved step is the step reached');
+    const resumed = await runCli([...args, '--resume', '--max-steps', String(s.step + 3)], { timeoutMs: 120_000 });
+    assertOk(resumed);
+    assert.equal(lastJson<TrainJson>(resumed).step, s.step + 3);
   });
 
   it('eval reports the encoder and every baseline; the solver e row is 1.0 on solved rows, random near 0', async () => {
