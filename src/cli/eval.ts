@@ -8,7 +8,6 @@ import { z } from 'zod';
 import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from '../encoder/baselines.js';
 import { encodeAll } from '../encoder/encode.js';
 import { type MethodVectors, evaluateMethods, renderEvalTable } from '../encoder/eval_table.js';
-import { PrototokenError } from '../util/errors.js';
 import { commandConfig, openModel, printConfigIfAsked, report, withCommonOptions } from './common.js';
 import { addEncoderRunOptions, encoderRunSchema, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
 
@@ -65,7 +64,6 @@ export function evalCommand(): Command {
         notes,
         methods: table.methods,
       };
-      if (table.methods.length === 0) throw new PrototokenError('nothing was evaluated');
       report(
         cmd,
         summary,

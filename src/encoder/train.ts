@@ -14,6 +14,7 @@ import type { EncoderOptimizer } from './optimizer.js';
 import { type ExampleSource, isExampleSource, memorySource } from './sources.js';
 import type { ProtoEncoder } from './types.js';
 import { type ValMetrics, validate } from './validate.js';
+import { yieldToEventLoop } from '../util/progress.js';
 
 export interface TrainLoopOptions {
   loss: LossOptions;
@@ -102,6 +103,7 @@ export async function trainLoop(
 
   try {
     while (step < opts.stopAt) {
+      await yieldToEventLoop(); // so a signal handler can run and set shouldStop
       if (hooks.shouldStop?.()) {
         await hooks.save('last', state());
         return { step, interrupted: true, best, lastVal, seconds: seconds() };

@@ -17,6 +17,7 @@ import { lossAndGrads, rowMetrics } from './step.js';
 import type { SolveHooks, SolveResult, SolverOptions, SolveTarget } from './types.js';
 import { Prng, deriveSeed } from '../util/prng.js';
 import { PrototokenError } from '../util/errors.js';
+import { yieldToEventLoop } from '../util/progress.js';
 
 export interface SharedMRun {
   /** The learned m [d]. */
@@ -61,6 +62,7 @@ export async function solveSharedM(
   let final: { hits: Float32Array; losses: Float32Array; e: Float32Array } | null = null;
   try {
     for (;;) {
+      await yieldToEventLoop(); // so a signal handler can run and set shouldStop
       if (hooks.shouldStop?.()) {
         interrupted = true;
       }

@@ -13,6 +13,7 @@ import { lossAndGrads, rowMetrics } from './step.js';
 import type { SolveHooks, SolveResult, SolverOptions, SolveTarget } from './types.js';
 import { learningRate } from './schedule.js';
 import { PrototokenError } from '../util/errors.js';
+import { yieldToEventLoop } from '../util/progress.js';
 
 interface Row {
   target: number; // index into targets
@@ -62,6 +63,7 @@ export async function solveTexts(
 
   try {
     while (rows.length > 0 || queue.length > 0) {
+      await yieldToEventLoop(); // so a signal handler can run and set shouldStop
       if (hooks.shouldStop?.()) {
         interrupted = true;
         break;

@@ -52,3 +52,12 @@ export function formatSeconds(s: number): string {
   if (m < 60) return `${m}m${Math.round(s - 60 * m)}s`;
   return `${Math.floor(m / 60)}h${m % 60}m`;
 }
+
+/**
+ * Let the event loop run once. Long optimisation loops whose awaits resolve as microtasks (the
+ * wasm backend's `data()`) never reach the event loop otherwise, so a Ctrl-C or SIGTERM handler
+ * would not run until the next file write. Costs microseconds; call once per step.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

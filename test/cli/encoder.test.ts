@@ -118,6 +118,18 @@ describe('encoder commands', () => {
     assert.equal(lastJson<TrainJson>(resumed).step, s.step + 3);
   });
 
+  it('a signal stops training promptly even between snapshots', async () => {
+    const run = startCli(trainArgs('sigterm', ['--steps', '5000', '--val-every', '0', '--checkpoint-every', '5000', '--log-every', '5000']), { timeoutMs: 60_000 });
+    await waitFor('the event file', async () => ((await readdir(p('runs/sigterm')).catch(() => [])).length > 0 ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 1500)); // inside the step loop, no file written until step 5000
+    const sent = Date.now();
+    run.child.kill('SIGTERM');
+    const stopped = await run.done;
+    assert.equal(stopped.code, 130, describeRun(stopped));
+    assert.ok(Date.now() - sent < 10_000, `stopped ${Date.now() - sent} ms after SIGTERM`);
+    assert.ok((await sizeOf(p('ck/sigterm/last/train_state.json'))) !== null, 'last/ was saved');
+  });
+
   it('eval reports the encoder and every baseline; the solver e row is 1.0 on solved rows, random near 0', async () => {
     const r = await runCli(['eval', '--checkpoint', p('ck/ov'), '--dataset', p('ds'), '--json', ...common]);
     assertOk(r);
