@@ -28,7 +28,8 @@ import { loadModelDir } from '../src/lm/load.js';
 import { readTexts } from '../src/datasets/texts.js';
 import { windowTexts } from '../src/datasets/windows.js';
 import type { EncoderExample } from '../src/encoder/batch.js';
-import { type EncoderContext, embeddingStd, embeddingTable } from '../src/encoder/context.js';
+import type { EncoderContext } from '../src/encoder/context.js';
+import { embeddingStd } from '../src/lm/embeddings.js';
 import { encodeAll } from '../src/encoder/encode.js';
 import { fallbackStats } from '../src/encoder/head.js';
 import { LOSS_DEFAULTS, type LossOptions, encoderLoss } from '../src/encoder/losses.js';
@@ -57,7 +58,7 @@ const d = lm.config.hiddenSize;
 const recipe = trainSchema.parse({ name: 'bench-encoder' });
 const loss: LossOptions = { kind: 'recon', ...LOSS_DEFAULTS };
 // Without a solution dataset `train` starts the output head from these statistics; so do we.
-const embStd = embeddingStd(embeddingTable(lm));
+const embStd = embeddingStd(lm);
 const ctx: EncoderContext = { lm, bosId: model.tokenizer.bosId, stats: fallbackStats(d, embStd) };
 // m's values do not change the cost of a step; a fixed seeded draw at the embeddings' scale.
 const mHost = tf.tidy(() => tf.randomNormal([d], 0, embStd, 'float32', 1).dataSync() as Float32Array);

@@ -5,7 +5,7 @@ import { compareToOptimized, renderComparison } from '../encoder/compare.js';
 import { encodeAll } from '../encoder/encode.js';
 import { PrototokenError } from '../util/errors.js';
 import { commandConfig, openModel, printConfigIfAsked, report, withCommonOptions } from './common.js';
-import { addEncoderRunOptions, encoderRunSchema, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
+import { addEncoderRunOptions, encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
 
 export function compareCommand(): Command {
   const cmd = addEncoderRunOptions(withCommonOptions(new Command('compare')))
@@ -29,8 +29,7 @@ export function compareCommand(): Command {
       const texts = run.texts.filter((t) => t.e !== null);
       if (texts.length === 0) throw new PrototokenError(`no solved rows of N=${run.N}`, { file: config.dataset, fix: 'check --split and --length' });
       const d = enc.meta.dModel;
-      const eOpt = new Float32Array(texts.length * d);
-      texts.forEach((t, i) => eOpt.set(t.e as Float32Array, i * d));
+      const eOpt = flatE(texts, d);
       const eHat = await encodeAll(enc.encoder, flatIds(texts, run.N), run.N, config.batch);
       const c = await compareToOptimized(model.lm, enc.m, texts, eHat, eOpt, { batchSize: config.batch });
       report(cmd, { checkpoint: enc.dir, dataset: config.dataset, split: config.split, N: run.N, ...c }, renderComparison(c, { perText: config.perText }));

@@ -121,9 +121,16 @@ export async function runTexts(config: EncoderRunConfig, model: LoadedModel, enc
 }
 
 /** Flatten the texts' ids: [n * N]. */
-export function flatIds(texts: readonly RunText[], N: number): Int32Array {
+export function flatIds(texts: readonly { ids: ArrayLike<number> }[], N: number): Int32Array {
   const out = new Int32Array(texts.length * N);
   texts.forEach((t, i) => out.set(t.ids, i * N));
+  return out;
+}
+
+/** Flatten the texts' solved e (every text must have one): [n * d]. */
+export function flatE(texts: readonly RunText[], d: number): Float32Array {
+  const out = new Float32Array(texts.length * d);
+  texts.forEach((t, i) => out.set(t.e as Float32Array, i * d));
   return out;
 }
 
@@ -148,9 +155,7 @@ export async function encoderStarts(
   const enc = await loadEncoder(checkpoint, model, { m: givenM });
   try {
     const N = targets[0].ids.length;
-    const ids = new Int32Array(targets.length * N);
-    targets.forEach((t, i) => ids.set(t.ids, i * N));
-    const e = await encodeAll(enc.encoder, ids, N);
+    const e = await encodeAll(enc.encoder, flatIds(targets, N), N);
     const d = enc.meta.dModel;
     const perText = new Map(targets.map((t, i) => [t.id, e.slice(i * d, (i + 1) * d)]));
     return { init: { kind: 'perText', e: perText, source: `encoder ${enc.dir}` }, m: enc.m, mSource: `${enc.dir}/m.safetensors` };

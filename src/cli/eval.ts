@@ -9,7 +9,7 @@ import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from '../en
 import { encodeAll } from '../encoder/encode.js';
 import { type MethodVectors, evaluateMethods, renderEvalTable } from '../encoder/eval_table.js';
 import { commandConfig, openModel, printConfigIfAsked, report, withCommonOptions } from './common.js';
-import { addEncoderRunOptions, encoderRunSchema, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
+import { addEncoderRunOptions, encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
 
 const schema = encoderRunSchema.extend({
   baselines: z.array(z.enum(BASELINE_KINDS)).default([...BASELINE_KINDS]),
@@ -43,9 +43,7 @@ export function evalCommand(): Command {
       }
       const withE = texts.filter((t) => t.e !== null);
       if (withE.length === texts.length && run.eMatchesM) {
-        const e = new Float32Array(texts.length * enc.meta.dModel);
-        texts.forEach((t, i) => e.set(t.e as Float32Array, i * enc.meta.dModel));
-        methods.push({ name: 'solver e (upper bound)', eHat: e });
+        methods.push({ name: 'solver e (upper bound)', eHat: flatE(texts, enc.meta.dModel) });
       } else if (config.dataset) {
         notes.push(run.eMatchesM ? `solver e: left out, ${texts.length - withE.length} of the texts are unsolved or of another N` : 'solver e: left out, the dataset was solved with another m than the checkpoint\'s');
       }

@@ -3,9 +3,9 @@
  * scoring finished texts and shaping them into dataset rows.
  */
 import { promises as fsp } from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../lm/load.js';
 import { SafetensorsFile } from '../lm/safetensors.js';
+import { embeddingStd } from '../lm/embeddings.js';
 import { scoreTexts } from '../lm/score.js';
 import type { InitSpec } from '../solver/init.js';
 import type { SolveResult, SolveTarget } from '../solver/types.js';
@@ -20,7 +20,7 @@ export const M_MODEL_KEY = 'model_fingerprint';
 export async function loadInitSpec(init: string, scale: number, model: LoadedModel): Promise<InitSpec> {
   if (init === 'normal') return scale === 1 ? { kind: 'normal' } : { kind: 'scaled', scale };
   if (init === 'scaled') return { kind: 'scaled', scale };
-  if (init === 'embed-std') return { kind: 'scaled', scale: scale * embeddingStd(model) };
+  if (init === 'embed-std') return { kind: 'scaled', scale: scale * embeddingStd(model.lm) };
   const stat = await fsp.stat(init).catch(() => null);
   if (!stat) {
     throw new PrototokenError(`--init "${init}" is neither a known choice nor an existing file`, {
@@ -34,16 +34,6 @@ export async function loadInitSpec(init: string, scale: number, model: LoadedMod
     return { kind: 'perText', e, source: init };
   }
   return { kind: 'vector', e: await readVector(init, 'e', model.lm.config.hiddenSize, null), source: init };
-}
-
-/** Std of the token embedding table: a natural scale for a starting point. */
-function embeddingStd(model: LoadedModel): number {
-  return tf.tidy(() => {
-    const V = model.lm.config.vocabSize;
-    const ids = tf.tensor2d(Array.from({ length: V }, (_, i) => i), [1, V], 'int32');
-    const { variance } = tf.moments(model.lm.embed(ids));
-    return Math.sqrt(variance.dataSync()[0]);
-  });
 }
 
 /**

@@ -5,7 +5,7 @@ import type { LoadedModel } from '../lm/load.js';
 import { fingerprintM } from '../datasets/m_file.js';
 import { type StreamTrainData, type TrainData, loadStreamData, loadTrainData } from '../encoder/data.js';
 import { type ExampleSource, memorySource, openStreamSource } from '../encoder/sources.js';
-import { embeddingStd, embeddingTable } from '../encoder/context.js';
+import { embeddingStd } from '../lm/embeddings.js';
 import { fallbackStats } from '../encoder/head.js';
 import { EncoderOptimizer } from '../encoder/optimizer.js';
 import { encoderSpec, buildEncoder } from '../encoder/spec.js';
@@ -187,7 +187,7 @@ async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<Trai
     optimizer.load(opt.state.step, new Map([...opt.arrays].map(([k, v]) => [k, v.data])));
     return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta };
   }
-  const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(embeddingTable(model.lm)));
+  const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
   const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats });
   const meta: EncoderMeta = {

@@ -5,10 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../lm/load.js';
+import { embeddingStd } from '../lm/embeddings.js';
 import { fingerprintM } from '../datasets/m_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { type EncoderMeta, type Snapshot, readSnapshot, resolveSnapshotDir } from './checkpoint.js';
-import { embeddingStd, embeddingTable } from './context.js';
 import { fallbackStats } from './head.js';
 import { buildEncoder } from './spec.js';
 import type { ProtoEncoder, ReferenceSet } from './types.js';
@@ -55,7 +55,7 @@ export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEn
   const { meta } = snapshot;
   await checkCompatible(meta, dir, model, opts.m ?? null);
   // The head's statistics are overwritten by the stored weights; any placeholder of the right size will do.
-  const stats = fallbackStats(meta.dModel, embeddingStd(embeddingTable(model.lm)));
+  const stats = fallbackStats(meta.dModel, embeddingStd(model.lm));
   const encoder = buildEncoder(meta.spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats });
   try {
     assignWeights(encoder, snapshot, dir);

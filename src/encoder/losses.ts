@@ -59,12 +59,17 @@ export function encoderLoss(eHat: tf.Tensor2D, x: LossInputs, o: LossOptions): L
   if (o.kind !== 'recon') {
     if (!x.e) throw new Error(`the ${o.kind} loss needs solved e for every text`);
     const mse = tf.mean(tf.square(tf.sub(eHat, x.e))); // []
-    const cos = tf.sum(tf.mul(unit(eHat), unit(x.e)), 1); // [B]
+    const cos = rowCosine(eHat, x.e); // [B]
     distill = tf.add(mse, tf.mul(o.cosineWeight, tf.mean(tf.sub(1, cos)))) as tf.Scalar;
   }
   let total = (recon && distill ? tf.add(recon, tf.mul(o.distillWeight, distill)) : (recon ?? distill)) as tf.Scalar;
   if (o.normPenalty > 0) total = tf.add(total, tf.mul(o.normPenalty, tf.mean(tf.sum(tf.square(eHat), 1)).div(eHat.shape[1]))) as tf.Scalar;
   return { total, recon, distill, hits };
+}
+
+/** Cosine of matching rows: [B, d], [B, d] -> [B]. */
+export function rowCosine(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  return tf.sum(tf.mul(unit(a), unit(b)), 1) as tf.Tensor1D;
 }
 
 /** Rows scaled to unit length: [B, d] -> [B, d]. */

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { PrototokenError } from '../util/errors.js';
 import { type AttentionPool, type Dense, type EncoderBlock, type Norm, attentionPool, blockParams, dense, denseParams, encoderBlock, norm, normParams, poolParams } from './blocks.js';
-import { type EncoderContext, embeddingTable } from './context.js';
+import { embeddingTable } from '../lm/embeddings.js';
+import type { EncoderContext } from './context.js';
 import { type OutputHead, headParams, outputHead } from './head.js';
 import { ParamStore } from './params.js';
 import type { ProtoEncoder } from './types.js';

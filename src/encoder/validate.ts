@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
 import { type EncoderExample, disposeBatch, toBatch } from './batch.js';
-import { LOSS_DEFAULTS, encoderLoss } from './losses.js';
+import { LOSS_DEFAULTS, encoderLoss, rowCosine } from './losses.js';
 import type { ProtoEncoder } from './types.js';
 
 export interface ValMetrics {
@@ -36,7 +36,7 @@ export async function validate(encoder: ProtoEncoder, lm: CausalLM, m: tf.Tensor
       const hits = t.hits as tf.Tensor2D; // [B, N]
       const N = hits.shape[1];
       const perText = tf.sum(hits, 1); // [B]
-      const cos = b.e ? tf.sum(tf.mul(tf.div(eHat, tf.norm(eHat, 2, 1, true)), tf.div(b.e, tf.norm(b.e, 2, 1, true))), 1) : tf.zeros([chunk.length]); // [B]
+      const cos = b.e ? rowCosine(eHat, b.e) : tf.zeros([chunk.length]); // [B]
       return tf.concat([tf.reshape(t.recon as tf.Scalar, [1]), tf.div(perText, N), cos]); // [1 + 2B]
     });
     const host = await packed.data();
