@@ -1,0 +1,118 @@
+/**
+ * The result files the analysis commands write and `prototoken report` reads. Every analysis
+ * command takes `--out DIR` and writes `DIR/result.json` (one of the types below, tagged by
+ * `kind`), `DIR/config.json` (its resolved config) and any bulk data beside them (Arrow files).
+ * Writes are atomic (util/fs_atomic), so a report never reads a half-written result.
+ *
+ * The report also takes inputs that are not result.json files: a solution dataset folder
+ * (dataset_info.json; accuracy and steps histograms), a capacity output folder, an `eval --json`
+ * object saved to a file, and an encoder run (checkpoints/RUN or runs/RUN with TensorBoard events).
+ */
+import type { Summary } from '../datasets/stats.js';
+
+/** Bumped when a result's shape changes incompatibly; readers refuse versions they do not know. */
+export const RESULT_VERSION = 1;
+
+/** Fields every result.json has. */
+export interface ResultBase {
+  kind: string;
+  version: number;
+  /** The model folder or hub id the result was computed with. */
+  model: string;
+  /** ISO time the result was written. */
+  created: string;
+}
+
+/** `prototoken interpolate`: paths between two solutions (same text, same fixed m, different seeds). */
+export interface InterpolateResult extends ResultBase {
+  kind: 'interpolate';
+  dataset: string;
+  /** The tau grid every path was evaluated on (>= 33 points, 0 and 1 included). */
+  taus: number[];
+  pairs: InterpolatePair[];
+  summary: {
+    pairs: number;
+    /** Mean over pairs of the minimum token accuracy along the straight line. */
+    lineMinAccuracy: Summary;
+    bezierMinAccuracy: Summary;
+    /** Pairs whose path stays at accuracy 1.0 at every tau. */
+    lineConnected: number;
+    bezierConnected: number;
+    /** Bezier arc length / straight-line length. */
+    lengthRatio: Summary;
+  };
+  /** Arrow file (beside result.json) with one row per (pair, path, tau): text_id, path, tau, accuracy, loss. */
+  curvesFile: string;
+}
+
+export interface InterpolatePair {
+  textId: string;
+  restartA: number;
+  restartB: number;
+  N: number;
+  /** Token accuracy at each tau of `taus`. */
+  lineAccuracy: number[];
+  bezierAccuracy: number[];
+  lineMinAccuracy: number;
+  bezierMinAccuracy: number;
+  lengthRatio: number;
+  /** Expected summed cross-entropy over tau ~ U[0,1] before and after training the control point. */
+  bezierLossBefore: number;
+  bezierLossAfter: number;
+  /** Euclidean distance between the two endpoint e. */
+  endpointDistance: number;
+}
+
+export const DISTANCE_PAIR_TYPES = ['same-text', 'same-context', 'different-context'] as const;
+export type DistancePairType = (typeof DISTANCE_PAIR_TYPES)[number];
+
+/** `prototoken distances`: cosine distances between e vectors by pair type, beside TF-IDF distances of the texts. */
+export interface DistancesResult extends ResultBase {
+  kind: 'distances';
+  groups: DistanceGroup[];
+}
+
+export interface DistanceGroup {
+  type: DistancePairType;
+  pairs: number;
+  /** 1 - cos(e_a, e_b). */
+  cosine: Summary;
+  /** 1 - cos(tfidf_a, tfidf_b) of the two texts. */
+  tfidf: Summary;
+  /** Every pair's values, for histograms (same order in both). */
+  cosineValues: number[];
+  tfidfValues: number[];
+}
+
+/** The paper's arrangement ablation: one-pass accuracy after solving, per arrangement and N. */
+export interface ArrangementsResult extends ResultBase {
+  kind: 'arrangements';
+  rows: {
+    arrangement: string;
+    N: number;
+    texts: number;
+    solved: number;
+    accuracy: Summary;
+    steps: Summary;
+  }[];
+}
+
+/** Sharing e (per-text m) or m (per-text e) within groups of S_g texts. */
+export interface SharingResult extends ResultBase {
+  kind: 'sharing';
+  N: number;
+  rows: {
+    shared: 'e' | 'm';
+    groupSize: number;
+    seeds: number[];
+    groups: number;
+    /** Per seed: mean token accuracy over the texts. */
+    accuracyBySeed: number[];
+    /** Best and mean over seeds of the mean accuracy. */
+    best: number;
+    mean: number;
+    std: number;
+  }[];
+}
+
+export type AnalysisResult = InterpolateResult | DistancesResult | ArrangementsResult | SharingResult;
