@@ -40,6 +40,9 @@ export function trainCommand(): Command {
     if (!windows) throw new PrototokenError('an encoder trains on windows of one length', { fix: 'pass --window N (e.g. --window 8)' });
     const stopAt = Math.min(config.maxSteps ?? config.steps, config.steps);
     checkStreamConfig(config);
+    if (config.curriculum.length > 0 && config.loss !== 'recon') {
+      throw new PrototokenError(`an N curriculum trains on window prefixes, which have no solved e, so it needs the recon loss (not ${config.loss})`, { fix: 'use --loss recon, or drop --curriculum' });
+    }
 
     const model = await openModel(config, quiet);
     const d = model.lm.config.hiddenSize;
@@ -90,6 +93,7 @@ export function trainCommand(): Command {
           valEvery: config.valEvery,
           logEvery: config.logEvery,
           checkpointEvery: config.checkpointEvery,
+          curriculum: [...config.curriculum].sort((a, b) => a.from - b.from),
         },
         {
           onLog: (step, scalars) => {
@@ -167,7 +171,7 @@ interface StartedRun {
 }
 
 /** A fresh encoder, or the run in `lastDir` restored exactly (weights, moments, data order). */
-async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<TrainData, 'stats' | 'N'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedRun> {
+async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<TrainData, 'stats' | 'N' | 'reference'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedRun> {
   const optimizerOpts = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
   if (resume) {
     if (!(await exists(path.join(lastDir, 'encoder.json')))) {
@@ -189,7 +193,7 @@ async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<Trai
   }
   const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
-  const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats });
+  const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: data.reference });
   const meta: EncoderMeta = {
     format: CHECKPOINT_FORMAT,
     spec,

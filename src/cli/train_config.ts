@@ -60,6 +60,8 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   stream: z.boolean().default(false),
   /** With stream: the reference set (baselines) is the first N solved training rows. */
   maxReference: z.number().int().min(1).default(20000),
+  /** N curriculum (recon): from step `from` on, train on the first `n` tokens of each window. */
+  curriculum: z.array(z.object({ from: z.number().int().min(0), n: z.number().int().min(1) }).strict()).default([]),
 });
 
 export type TrainConfig = z.infer<typeof trainSchema>;
@@ -71,7 +73,7 @@ export const RESUMABLE_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpo
  * Keys added after runs were already checkpointed: a saved config without one was trained with
  * this value, so resuming such a run is not a change of recipe.
  */
-const LATER_KEYS: Record<string, unknown> = { stream: false, maxReference: 20000 };
+const LATER_KEYS: Record<string, unknown> = { stream: false, maxReference: 20000, curriculum: [] };
 
 /** Settings that differ between a saved run and this invocation (resume must not change the recipe). */
 export function recipeDifferences(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
@@ -90,6 +92,15 @@ function list(value: string, previous: string[] | undefined): string[] {
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
   if (items.length === 0) throw new InvalidArgumentError('expected one or more files, comma-separated');
   return [...(previous ?? []), ...items];
+}
+
+/** `2@0,4@500`: N=2 from step 0, N=4 from step 500 (then the whole window). */
+function curriculum(value: string): { from: number; n: number }[] {
+  return value.split(',').map((part) => {
+    const m = /^\s*(\d+)@(\d+)\s*$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`expected stages like 2@0,4@500 (N@from_step), got "${part}"`);
+    return { n: Number(m[1]), from: Number(m[2]) };
+  });
 }
 
 function bool(value: string): boolean {
@@ -135,6 +146,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--max-val <n>', 'at most N validation windows', toInt)
     .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
     .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)
+    .option('--curriculum <stages>', 'N curriculum for recon: N@step,... e.g. 2@0,4@400 trains on 2-token prefixes, then 4 from step 400, then whole windows', curriculum)
     .option('--preset <name>', 'configs/encoder-<name>.yaml under --config and flags')
     .option('--resume', 'continue the run in checkpoints/<run>/last exactly where it stopped');
 }

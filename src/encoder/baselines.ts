@@ -6,7 +6,8 @@
 import { Prng } from '../util/prng.js';
 import { PrototokenError } from '../util/errors.js';
 import type { ReferenceSet } from './types.js';
-import { TfidfIndex, argmaxFirst } from './tfidf.js';
+import { TfidfIndex } from './tfidf.js';
+import { TokenIndex } from './token_index.js';
 
 export const BASELINE_KINDS = ['mean-e', 'nn-tokens', 'nn-tfidf', 'random'] as const;
 /**
@@ -60,32 +61,9 @@ export function meanE(reference: ReferenceSet): Float32Array {
  * the first min(N_query, N_ref) positions are compared.
  */
 export function nearestByTokens(reference: ReferenceSet, queries: Int32Array, queryN: number = reference.N): Int32Array {
-  const n = checkReference(reference);
-  const q = queryCount(queries, queryN);
-  const { N, ids } = reference;
-  const L = Math.min(N, queryN);
-  // Inverted index (position, token) -> reference rows: a query only touches rows that share a token with it.
-  const postings = new Map<number, number[]>();
-  const key = (pos: number, token: number): number => token * L + pos;
-  for (let r = 0; r < n; r++) {
-    for (let p = 0; p < L; p++) {
-      const k = key(p, ids[r * N + p]);
-      const list = postings.get(k);
-      if (list) list.push(r);
-      else postings.set(k, [r]);
-    }
-  }
-  const out = new Int32Array(q);
-  const matches = new Int32Array(n);
-  for (let i = 0; i < q; i++) {
-    matches.fill(0);
-    for (let p = 0; p < L; p++) {
-      const list = postings.get(key(p, queries[i * queryN + p]));
-      if (list) for (const r of list) matches[r]++;
-    }
-    out[i] = argmaxFirst(matches);
-  }
-  return out;
+  checkReference(reference);
+  queryCount(queries, queryN);
+  return new TokenIndex(reference.ids, reference.N, queryN).nearest(queries, queryN).rows;
 }
 
 /**

@@ -56,7 +56,7 @@ export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEn
   await checkCompatible(meta, dir, model, opts.m ?? null);
   // The head's statistics are overwritten by the stored weights; any placeholder of the right size will do.
   const stats = fallbackStats(meta.dModel, embeddingStd(model.lm));
-  const encoder = buildEncoder(meta.spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats });
+  const encoder = buildEncoder(meta.spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: snapshot.reference });
   try {
     assignWeights(encoder, snapshot, dir);
   } catch (err) {

@@ -35,6 +35,23 @@ export interface TrainLoopOptions {
   logEvery: number;
   /** Write the `last` snapshot every K steps (and at the end, and on interrupt). */
   checkpointEvery: number;
+  /**
+   * N curriculum: from step `from` on, train on the first `n` tokens of each window (text and
+   * targets alike). Sorted by `from`; empty or past the last stage = whole windows. recon only.
+   */
+  curriculum?: readonly CurriculumStage[];
+}
+
+export interface CurriculumStage {
+  from: number;
+  n: number;
+}
+
+/** Tokens per window at `step` (0-based) under `stages`: the last stage started, capped at N. */
+export function curriculumLength(stages: readonly CurriculumStage[] | undefined, step: number, N: number): number {
+  let n = N;
+  for (const s of stages ?? []) if (step >= s.from) n = s.n;
+  return Math.min(n, N);
 }
 
 export interface TrainHooks {
@@ -111,10 +128,17 @@ export async function trainLoop(
       const examples = await source.next(opts.batchSize);
       windowsSinceLog += examples.length;
       const batch = toBatch(examples, d);
+      const n = curriculumLength(opts.curriculum, step, batch.ids.shape[1]);
+      if (n < batch.ids.shape[1]) {
+        if (opts.loss.kind !== 'recon') throw new Error('an N curriculum trains on window prefixes, which have no solved e: use the recon loss');
+        const whole = batch.ids;
+        batch.ids = tf.slice(whole, [0, 0], [-1, n]); // [B, n]
+        whole.dispose();
+      }
       const lr = rateAt({ kind: 'warmup-cosine', warmup: Math.max(1, opts.warmupSteps), minFactor: opts.minLrFactor }, opts.lr, step + 1, opts.steps);
       let terms: tf.Tensor1D | null = null;
       const { value, grads } = tf.variableGrads(() => {
-        const eHat = encoder.apply(batch.ids, true);
+        const eHat = encoder.apply(batch.ids, true, examples.map((x) => x.id));
         const t = encoderLoss(eHat, { lm, m, targets: batch.ids, e: batch.e }, opts.loss);
         const zero = tf.scalar(0);
         terms = tf.keep(tf.stack([t.total, t.recon ?? zero, t.distill ?? zero, t.hits ? tf.mean(t.hits) : zero]) as tf.Tensor1D);

@@ -37,14 +37,58 @@ export const TRANSFORMER_DEFAULTS: TransformerEncoderOptions = {
   width: 128, layers: 2, heads: 4, ffMult: 4, maxLength: 64, poolQueries: 1, freezeEmbeddings: false, seed: 0,
 };
 
-interface Weights {
+/** Everything between the token embeddings and the output head; shared with `retrieve-edit`. */
+export interface TransformerBody {
   tokens: tf.Variable; // [V, d_lm]
   inProj: Dense; // [d_lm, w]
   positions: tf.Variable; // [maxLength, w]
   blocks: EncoderBlock[];
   finalNorm: Norm;
   pool: AttentionPool;
-  head: OutputHead;
+}
+
+export function bodyParams(p: ParamStore, ctx: EncoderContext, o: TransformerEncoderOptions): TransformerBody {
+  const { vocabSize: V, hiddenSize: d } = ctx.lm.config;
+  if (o.width % o.heads !== 0) throw new PrototokenError(`encoder width ${o.width} is not a multiple of heads ${o.heads}`, { fix: 'choose heads that divide width' });
+  const table = embeddingTable(ctx.lm);
+  return {
+    tokens: o.freezeEmbeddings ? p.frozen('tokens', table, [V, d]) : p.values('tokens', table, [V, d]),
+    inProj: denseParams(p, 'in_proj', d, o.width),
+    positions: p.normal('positions', [o.maxLength, o.width], 0.02),
+    blocks: Array.from({ length: o.layers }, (_, i) => blockParams(p, `blocks.${i}`, o.width, o.ffMult * o.width)),
+    finalNorm: normParams(p, 'final_norm', o.width),
+    pool: poolParams(p, 'pool', o.width, o.poolQueries),
+  };
+}
+
+/** ids [B, N] -> projected token embeddings [B*N, w] (before positions). */
+export function embedTokens(ids: tf.Tensor2D, w: TransformerBody): tf.Tensor2D {
+  const [B, N] = ids.shape;
+  return dense(tf.gather(w.tokens, tf.reshape(ids, [B * N])) as tf.Tensor2D, w.inProj); // [B*N, w]
+}
+
+/** x [B*N, w] -> + positions -> blocks -> final norm -> attention pooling [B, Q*w]. `mask`: [N, N] zeros. */
+export function runBody(x: tf.Tensor2D, w: TransformerBody, B: number, N: number, heads: number, mask: tf.Tensor2D): tf.Tensor2D {
+  let h = addPositions(x, w.positions, B, N); // [B*N, w]
+  for (const L of w.blocks) h = encoderBlock(h, L, B, N, heads, mask); // [B*N, w]
+  return attentionPool(norm(h, w.finalNorm), w.pool, B, N); // [B, Q*w]
+}
+
+/** Per-length [N, N] zero masks (bidirectional attention), kept outside tidies like the LM's position cache. */
+export class ZeroMasks {
+  private readonly masks = new Map<number, tf.Tensor2D>();
+
+  get(N: number): tf.Tensor2D {
+    let m = this.masks.get(N);
+    // keep: the first call may come from inside a caller's tidy or gradient scope.
+    if (!m) this.masks.set(N, (m = tf.keep(tf.zeros([N, N]) as tf.Tensor2D)));
+    return m;
+  }
+
+  dispose(): void {
+    for (const m of this.masks.values()) m.dispose();
+    this.masks.clear();
+  }
 }
 
 export class TransformerEncoder implements ProtoEncoder {
@@ -52,26 +96,17 @@ export class TransformerEncoder implements ProtoEncoder {
   readonly dModel: number;
   readonly maxLength: number;
   private readonly store: ParamStore;
-  private readonly w: Weights;
-  private readonly masks = new Map<number, tf.Tensor2D>();
+  private readonly body: TransformerBody;
+  private readonly head: OutputHead;
+  private readonly masks = new ZeroMasks();
 
   constructor(ctx: EncoderContext, readonly options: TransformerEncoderOptions) {
     const o = options;
-    if (o.width % o.heads !== 0) throw new PrototokenError(`encoder width ${o.width} is not a multiple of heads ${o.heads}`, { fix: 'choose heads that divide width' });
-    const { vocabSize: V, hiddenSize: d } = ctx.lm.config;
-    this.dModel = d;
+    this.dModel = ctx.lm.config.hiddenSize;
     this.maxLength = o.maxLength;
     const p = (this.store = new ParamStore(o.seed));
-    const table = embeddingTable(ctx.lm);
-    this.w = {
-      tokens: o.freezeEmbeddings ? p.frozen('tokens', table, [V, d]) : p.values('tokens', table, [V, d]),
-      inProj: denseParams(p, 'in_proj', d, o.width),
-      positions: p.normal('positions', [o.maxLength, o.width], 0.02),
-      blocks: Array.from({ length: o.layers }, (_, i) => blockParams(p, `blocks.${i}`, o.width, o.ffMult * o.width)),
-      finalNorm: normParams(p, 'final_norm', o.width),
-      pool: poolParams(p, 'pool', o.width, o.poolQueries),
-      head: headParams(p, o.poolQueries * o.width, ctx.stats),
-    };
+    this.body = bodyParams(p, ctx, o);
+    this.head = headParams(p, o.poolQueries * o.width, ctx.stats);
   }
 
   get variables(): ReadonlyMap<string, tf.Variable> {
@@ -81,28 +116,16 @@ export class TransformerEncoder implements ProtoEncoder {
   apply(ids: tf.Tensor2D): tf.Tensor2D {
     const [B, N] = ids.shape;
     checkLength(N, this.maxLength);
-    const mask = this.zeroMask(N);
+    const mask = this.masks.get(N);
     return tf.tidy(() => {
-      const tok = tf.gather(this.w.tokens, tf.reshape(ids, [B * N])) as tf.Tensor2D; // [B*N, d_lm]
-      let h = addPositions(dense(tok, this.w.inProj), this.w.positions, B, N); // [B*N, w]
-      for (const L of this.w.blocks) h = encoderBlock(h, L, B, N, this.options.heads, mask); // [B*N, w]
-      const pooled = attentionPool(norm(h, this.w.finalNorm), this.w.pool, B, N); // [B, Q*w]
-      return outputHead(pooled, this.w.head); // [B, d]
+      const pooled = runBody(embedTokens(ids, this.body), this.body, B, N, this.options.heads, mask); // [B, Q*w]
+      return outputHead(pooled, this.head); // [B, d]
     });
-  }
-
-  /** Constant per length, kept outside tidies (like the LM's position cache). */
-  private zeroMask(N: number): tf.Tensor2D {
-    let m = this.masks.get(N);
-    // keep: the first call may come from inside a caller's tidy or gradient scope.
-    if (!m) this.masks.set(N, (m = tf.keep(tf.zeros([N, N]) as tf.Tensor2D)));
-    return m;
   }
 
   dispose(): void {
     this.store.dispose();
-    for (const m of this.masks.values()) m.dispose();
-    this.masks.clear();
+    this.masks.dispose();
   }
 }
 

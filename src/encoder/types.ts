@@ -4,7 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 
-export const ENCODER_KINDS = ['transformer', 'lm-pool'] as const;
+export const ENCODER_KINDS = ['transformer', 'lm-pool', 'retrieve-edit'] as const;
 export type EncoderKind = (typeof ENCODER_KINDS)[number];
 
 /**
@@ -17,8 +17,12 @@ export interface ProtoEncoder {
   readonly dModel: number;
   /** The longest text (in tokens) the encoder accepts. */
   readonly maxLength: number;
-  /** ids [B, N] int32 -> e_hat [B, d]. `training` turns dropout on (when the encoder has any). */
-  apply(ids: tf.Tensor2D, training?: boolean): tf.Tensor2D;
+  /**
+   * ids [B, N] int32 -> e_hat [B, d]. `training` turns dropout on (when the encoder has any).
+   * `textIds` name the texts when they may be reference windows themselves: an encoder that
+   * retrieves from the reference set must not retrieve a training text's own solution.
+   */
+  apply(ids: tf.Tensor2D, training?: boolean, textIds?: readonly string[]): tf.Tensor2D;
   /** Trainable weights by stable name (checkpoint keys); frozen tensors are not listed. */
   readonly variables: ReadonlyMap<string, tf.Variable>;
   dispose(): void;

@@ -7,7 +7,8 @@ import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
 import { eStats } from '../../src/encoder/head.js';
 import { EncoderOptimizer } from '../../src/encoder/optimizer.js';
 import { encoderLoss, LOSS_DEFAULTS } from '../../src/encoder/losses.js';
-import type { ProtoEncoder } from '../../src/encoder/types.js';
+import type { ProtoEncoder, ReferenceSet } from '../../src/encoder/types.js';
+import { baselineE } from '../../src/encoder/baselines.js';
 import { Prng } from '../../src/util/prng.js';
 import { useBackend } from '../helpers/backend.js';
 import { EMBEDDED_MODEL } from '../helpers/fixtures.js';
@@ -17,6 +18,7 @@ const SPECS = [
   encoderSpec('transformer', { width: 32, layers: 1, heads: 2, poolQueries: 3, freezeEmbeddings: true, maxLength: 16, seed: 4 }),
   encoderSpec('lm-pool', { lmLayer: 3, poolQueries: 2, mlpHidden: 32, maxLength: 16, seed: 5 }),
   encoderSpec('lm-pool', { lmLayer: null, cacheFeatures: false, maxLength: 16, seed: 6 }),
+  encoderSpec('retrieve-edit', { width: 32, layers: 1, heads: 4, poolQueries: 2, maxLength: 16, seed: 7 }),
 ];
 
 describe('encoder architectures', () => {
@@ -32,7 +34,15 @@ describe('encoder architectures', () => {
   after(() => model.lm.dispose());
 
   const reference = solved(50);
-  const build = (i: number): ProtoEncoder => buildEncoder(SPECS[i], { lm: model.lm, bosId: model.tokenizer.bosId, stats: eStats(reference, d) });
+  // 50 solved windows of 8 tokens (ids 3..502), for the encoder that retrieves from them.
+  const refSet: ReferenceSet = {
+    N: 8,
+    d: 64,
+    textIds: Array.from({ length: 50 }, (_, r) => `ref${r}`),
+    ids: Int32Array.from({ length: 400 }, (_, i) => 3 + ((i * 53 + (i >> 3)) % 500)),
+    e: reference,
+  };
+  const build = (i: number): ProtoEncoder => buildEncoder(SPECS[i], { lm: model.lm, bosId: model.tokenizer.bosId, stats: eStats(reference, d), reference: refSet });
   /** One optimiser step of `loss` on targets x (and solved e for mixed). */
   const trainStep = (enc: ProtoEncoder, opt: EncoderOptimizer, x: tf.Tensor2D, m: tf.Tensor2D, e: tf.Tensor2D | null): void => {
     const trainable = [...enc.variables.values()].filter((v) => v.trainable);
@@ -46,11 +56,19 @@ describe('encoder architectures', () => {
 
   for (const [i, spec] of SPECS.entries()) {
     describe(`${spec.kind} #${i}`, () => {
-      it('a fresh encoder outputs exactly the training mean (the constant-start baseline)', () => {
+      // The baseline a fresh encoder starts at: the constant mean e, or for retrieve-edit the nearest window's e.
+      const start = spec.kind === 'retrieve-edit' ? 'the nn-tokens e' : 'exactly the training mean (the constant-start baseline)';
+      it(`a fresh encoder outputs ${start}`, () => {
         const enc = build(i);
-        const stats = eStats(reference, d);
-        const out = tf.tidy(() => enc.apply(ids(3, 8)).arraySync());
-        for (const row of out) row.forEach((x, j) => assert.ok(Math.abs(x - stats.mean[j]) < 1e-6, `coord ${j}: ${x} vs ${stats.mean[j]}`));
+        const x = ids(3, 8);
+        const want = spec.kind === 'retrieve-edit' ? baselineE('nn-tokens', refSet, x.dataSync() as Int32Array) : null;
+        const mean = eStats(reference, d).mean;
+        const out = tf.tidy(() => enc.apply(x).arraySync());
+        out.forEach((row, r) => row.forEach((v, j) => {
+          const w = want ? want[r * d + j] : mean[j];
+          assert.ok(Math.abs(v - w) < 1e-5, `row ${r} coord ${j}: ${v} vs ${w}`);
+        }));
+        x.dispose();
         enc.dispose();
       });
 
@@ -105,5 +123,33 @@ describe('encoder architectures', () => {
     // Only the LM's per-length position tables (kept across calls by design) may remain.
     const lmCached = tf.memory().numTensors - before;
     assert.ok(lmCached <= 12, `${lmCached} tensors left`);
+  });
+});
+
+describe('retrieve-edit', () => {
+  let model: LoadedModel;
+  before(async () => {
+    await useBackend('wasm');
+    model = await loadModelDir(EMBEDDED_MODEL);
+  });
+  after(() => model.lm.dispose());
+  const spec = encoderSpec('retrieve-edit', { width: 16, layers: 1, heads: 2, maxLength: 8, seed: 1 });
+  const e = Float32Array.from({ length: 3 * 64 }, (_, i) => Math.floor(i / 64) + 1); // row r is all r+1
+  const ref: ReferenceSet = { N: 4, d: 64, textIds: ['a', 'b', 'c'], ids: Int32Array.from([5, 6, 7, 8, 5, 6, 7, 9, 20, 21, 22, 23]), e };
+  const stats = eStats(e, 64);
+
+  it('a training text never retrieves its own solution, an unseen one takes the nearest', () => {
+    const enc = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: ref });
+    const x = tf.tensor2d([5, 6, 7, 8, 5, 6, 7, 8], [2, 4], 'int32');
+    // Row 0 is reference "a" itself (excluded: its next best is "b"); row 1 is an unseen copy of "a".
+    const out = tf.tidy(() => enc.apply(x, true, ['a', 'unseen']).arraySync());
+    assert.equal(out[0][0], 2);
+    assert.equal(out[1][0], 1);
+    x.dispose();
+    enc.dispose();
+  });
+
+  it('without solved reference windows it is refused with a clear message', () => {
+    assert.throws(() => buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: null }), /needs solved training windows.*\n.*--dataset/);
   });
 });
