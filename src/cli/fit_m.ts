@@ -9,7 +9,7 @@ import { presetsOf } from './solve.js';
 import { addSolverOptions } from './dataset_run.js';
 import { solverOptionsOf } from './solver_options.js';
 import { solverSchema } from '../solver/config.js';
-import { solveSharedM } from '../solver/shared_m.js';
+import { solveShared } from '../solver/shared_m.js';
 import { prepareTargets } from '../solver/targets.js';
 import { readTexts } from '../datasets/index.js';
 import { writeSafetensors } from '../lm/safetensors.js';
@@ -56,14 +56,15 @@ export function fitMCommand(): Command {
     const interrupt = installInterrupt(quiet);
     const progress = new Progress(config.maxSteps, { unit: 'steps', quiet });
     const started = Date.now();
-    const run = await solveSharedM(model.lm, targets, solverOptionsOf(config, init, { kind: 'per-text' }), {
+    const run = await solveShared(model.lm, targets, solverOptionsOf(config, init, { kind: 'per-text' }), {
       shouldStop: interrupt.stopped,
       onStep: (s) => progress.tick(s.step === 0 ? 0 : 1, `${s.solved}/${targets.length} solved, loss ${s.loss.toFixed(2)}`),
     }).finally(() => interrupt.dispose());
     const solved = run.results.filter((r) => r.solved).length;
     const meanAcc = run.results.reduce((a, r) => a + r.accuracy, 0) / run.results.length;
     const fingerprint = await model.fingerprint();
-    await writeSafetensors(config.out, { m: { shape: [run.m.length], data: run.m } }, {
+    const m = run.shared[0];
+    await writeSafetensors(config.out, { m: { shape: [m.length], data: m } }, {
       [M_MODEL_KEY]: fingerprint,
       model: config.model,
       arrangement: config.arrangement,

@@ -6,7 +6,7 @@
 import type { CausalLM } from '../lm/types.js';
 import { layoutFor } from './arrangements.js';
 import { solveTexts } from './solve.js';
-import { solveSharedM } from './shared_m.js';
+import { solveShared } from './shared_m.js';
 import type { SolveResult, SolverOptions } from './types.js';
 
 /** The paper's grid (powers of sqrt 2, rounded). */
@@ -64,8 +64,8 @@ export async function capacitySearch(lm: CausalLM, texts: readonly CapacityText[
     const results = new Map<number, { r: SolveResult; m: Float32Array | null }>();
     let interrupted: boolean;
     if (opts.sharedM) {
-      const run = await solveSharedM(lm, targets, opts.solver, { shouldStop: hooks.shouldStop });
-      run.results.forEach((r, j) => results.set(running[j], { r, m: run.m }));
+      const run = await solveShared(lm, targets, opts.solver, { shouldStop: hooks.shouldStop });
+      run.results.forEach((r, j) => results.set(running[j], { r, m: run.shared[0] }));
       interrupted = run.interrupted;
     } else {
       const out = await solveTexts(lm, targets, opts.solver, {

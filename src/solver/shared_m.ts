@@ -1,17 +1,23 @@
 /**
- * The solver for one trainable m shared by a group of texts (the paper's shared-m setting, and
- * how `fit-m` learns a universal m). Moving m can break texts that were already solved, so no
- * text leaves early: the whole group stays in the loss until every text is solved at the same
- * forward pass or the budget ends, and accuracy is reported from the final pass.
+ * The solver for one trainable vector shared by a group of texts, the other vector being per
+ * text: the paper's shared m (and how `fit-m` learns a universal m), and its converse, one e
+ * shared by a group with m per text (the paper's sharing experiment). Moving a shared vector can
+ * break texts that were already solved, so no text leaves early: a group stays in the loss until
+ * every one of its texts is solved at the same forward pass or the budget ends, and accuracy is
+ * reported from that final pass.
  *
- * Groups larger than `batchSize` are processed in chunks; m's gradient is summed over chunks before
- * its single update, so this is exact full-group gradient descent with bounded memory.
+ * Several groups run in one batch (consecutive targets of `groupSize`): their rows are independent
+ * except through their own group's vector, so this is the same as solving each group alone, with
+ * one forward+backward per step for all of them. A finished group leaves with the parameters of
+ * its final pass. Rows are processed in chunks of `batchSize`; a group's gradient is summed over
+ * the chunks before its single update, so this is exact full-group gradient descent with bounded
+ * memory.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { type AdamState, adamState, adamwUpdate, disposeState } from './adamw.js';
-import { checkPositions, layoutFor } from './arrangements.js';
-import { initialRow, rowSeed } from './init.js';
+import { type AdamState, adamState, adamwUpdate, disposeState, selectRows } from './adamw.js';
+import { type Arrangement, type Layout, checkPositions, layoutFor } from './arrangements.js';
+import { type InitSpec, initialRow, rowSeed } from './init.js';
 import { rateAt } from './schedule.js';
 import { lossAndGrads, rowMetrics } from './step.js';
 import type { SolveHooks, SolveResult, SolverOptions, SolveTarget } from './types.js';
@@ -19,127 +25,225 @@ import { Prng, deriveSeed } from '../util/prng.js';
 import { PrototokenError } from '../util/errors.js';
 import { yieldToEventLoop } from '../util/progress.js';
 
-export interface SharedMRun {
-  /** The learned m [d]. */
-  m: Float32Array;
-  /** Per text, from the final forward pass (steps = group steps). */
+/** Which of the two learned vectors a group shares; the other one is learned per text. */
+export type SharedVector = 'e' | 'm';
+
+/** A shared solve: the solver's settings (m is never fixed here, and restarts are separate runs) plus the grouping. */
+export interface SharedSolveOptions extends Omit<SolverOptions, 'm' | 'restarts'> {
+  /** The vector a group shares. Default 'm' (the paper's shared m, `fit-m`). */
+  share?: SharedVector;
+  /** Texts per group: consecutive targets, the last group may be smaller. Default: all targets are one group. */
+  groupSize?: number;
+}
+
+export interface SharedRun {
+  share: SharedVector;
+  /** Per group (group g holds targets g*groupSize ...): its learned shared vector [d]. */
+  shared: Float32Array[];
+  /**
+   * Per text in target order, from its group's final forward pass (steps = its group's updates).
+   * Sharing m: `e` is the text's own and `m` is null. Sharing e: `e` is the group's e, `m` the text's own.
+   */
   results: SolveResult[];
-  /** Group updates applied. */
+  /** The most updates any group took. */
   steps: number;
   allSolved: boolean;
   interrupted: boolean;
 }
 
-/** Jointly optimise per-text e and one shared m over `targets` (all of one length N). */
-export async function solveSharedM(
-  lm: CausalLM,
-  targets: readonly SolveTarget[],
-  opts: Omit<SolverOptions, 'm' | 'restarts'>,
-  hooks: Pick<SolveHooks, 'shouldStop'> & { onStep?: (s: { step: number; solved: number; loss: number }) => void } = {},
-): Promise<SharedMRun> {
-  const d = lm.config.hiddenSize;
-  if (targets.length === 0) throw new PrototokenError('there are no texts to fit m on', { fix: 'check --texts and --limit' });
-  const N = targets[0].ids.length;
-  const layout = layoutFor(opts.arrangement, N);
-  if (!layout.usesM) throw new PrototokenError(`arrangement "${opts.arrangement}" has no m to share`, { fix: 'use e-m, e-mN, half or alt' });
-  checkPositions(opts.arrangement, N, lm.config.maxPositions);
-  const started = Date.now();
-  const seeds = targets.map((t) => rowSeed(opts.seed, t.id, 0));
-  const chunks: { rows: number[]; e: AdamState; targets: tf.Tensor2D }[] = [];
-  for (let s = 0; s < targets.length; s += opts.batchSize) {
-    const rows = [...Array(Math.min(opts.batchSize, targets.length - s)).keys()].map((i) => s + i);
-    const e = new Float32Array(rows.length * d);
-    rows.forEach((r, i) => e.set(initialRow(opts.init, d, targets[r].id, seeds[r], false).e, i * d));
-    const ids = new Int32Array(rows.length * N);
-    rows.forEach((r, i) => ids.set(Array.from(targets[r].ids), i * N));
-    chunks.push({ rows, e: adamState(tf.tensor2d(e, [rows.length, d])), targets: tf.tensor2d(ids, [rows.length, N], 'int32') });
-  }
-  const mInit = new Prng(deriveSeed(opts.seed, 0x6d5f)).normals(d, opts.init.kind === 'scaled' ? opts.init.scale : 1);
-  let m = adamState(tf.tensor2d(mInit, [1, d]));
+export interface SharedHooks extends Pick<SolveHooks, 'shouldStop'> {
+  /** After every forward pass: texts at the stop accuracy, summed loss of the groups still running, texts whose group has finished. */
+  onStep?: (s: { step: number; solved: number; loss: number; done: number }) => void;
+}
 
+/** Seed tags of the shared starts; group g uses tag + g, so group 0 keeps the start single-group runs always had. */
+const SHARED_TAG: Record<SharedVector, number> = { m: 0x6d5f, e: 0x655f };
+
+/** Refuse an arrangement without m (nothing to share one of) or an N that does not fit the model. */
+export function checkShareable(arrangement: Arrangement, N: number, maxPositions: number): void {
+  if (!layoutFor(arrangement, N).usesM) throw new PrototokenError(`arrangement "${arrangement}" has no m, so there is no e/m pair to share one of`, { fix: 'use e-m, e-mN, half or alt' });
+  checkPositions(arrangement, N, maxPositions);
+}
+
+/** Jointly optimise per-text vectors and one shared vector per group over `targets` (all of one length N). */
+export async function solveShared(lm: CausalLM, targets: readonly SolveTarget[], opts: SharedSolveOptions, hooks: SharedHooks = {}): Promise<SharedRun> {
+  const d = lm.config.hiddenSize;
+  const share = opts.share ?? 'm';
+  if (targets.length === 0) throw new PrototokenError('there are no texts to solve', { fix: 'check --texts and --limit' });
+  const S = opts.groupSize ?? targets.length;
+  if (!Number.isInteger(S) || S < 1) throw new PrototokenError(`the group size must be a whole number >= 1, got ${S}`);
+  const N = targets[0].ids.length;
+  if (targets.some((t) => t.ids.length !== N)) throw new Error(`solveShared: every target must have N=${N} tokens`);
+  checkShareable(opts.arrangement, N, lm.config.maxPositions);
+  const layout = layoutFor(opts.arrangement, N);
+  const started = Date.now();
+  const G = Math.ceil(targets.length / S);
+  const seeds = targets.map((t) => rowSeed(opts.seed, t.id, 0));
+
+  // Rows still running, as target indices, and each one's group among the groups still running.
+  let rows = targets.map((_, i) => i);
+  let groups = [...Array(G).keys()];
+  let localGroup = Int32Array.from(rows, (r) => Math.floor(r / S));
+  const own = new Float32Array(targets.length * d);
+  targets.forEach((t, r) => {
+    const start = initialRow(opts.init, d, t.id, seeds[r], share === 'e');
+    own.set(share === 'e' ? (start.m as Float32Array) : start.e, r * d);
+  });
+  const sharedInit = new Float32Array(G * d);
+  for (let g = 0; g < G; g++) sharedInit.set(sharedStart(opts.init, share, deriveSeed(opts.seed, SHARED_TAG[share] + g), d), g * d);
+  const ids = new Int32Array(targets.length * N);
+  targets.forEach((t, r) => ids.set(Array.from(t.ids), r * N));
+
+  let ownState: AdamState = adamState(tf.tensor2d(own, [targets.length, d])); // [R, d]
+  let sharedState: AdamState = adamState(tf.tensor2d(sharedInit, [G, d])); // [G, d]
+  let targetIds: tf.Tensor2D = tf.tensor2d(ids, [targets.length, N], 'int32'); // [R, N]
+  const results: SolveResult[] = new Array<SolveResult>(targets.length);
+  const sharedOut: Float32Array[] = new Array<Float32Array>(G);
   let step = 0;
+  let done = 0;
+  let solvedLeft = 0; // solved texts of groups that have finished
   let interrupted = false;
-  let final: { hits: Float32Array; losses: Float32Array; e: Float32Array } | null = null;
   try {
     for (;;) {
       await yieldToEventLoop(); // so a signal handler can run and set shouldStop
-      if (hooks.shouldStop?.()) {
-        interrupted = true;
-      }
-      // Pass 1: every chunk's forward+backward at the current parameters.
-      const hits = new Float32Array(targets.length * N);
-      const losses = new Float32Array(targets.length);
-      const grads: tf.Tensor2D[] = [];
-      let gradM: tf.Tensor2D | null = null;
-      for (const c of chunks) {
-        const r = lossAndGrads(lm, layout, c.targets, c.e.param, m.param, true);
-        const packed = tf.tidy(() => tf.concat([r.hits, tf.expandDims(r.rowLoss, 1)], 1)); // [R, N+1]
-        const host = await packed.data();
-        tf.dispose([packed, r.hits, r.rowLoss]);
-        c.rows.forEach((row, i) => {
-          hits.set(host.subarray(i * (N + 1), i * (N + 1) + N), row * N);
-          losses[row] = host[i * (N + 1) + N];
+      if (hooks.shouldStop?.()) interrupted = true;
+      const pass = await forwardBackward(lm, layout, share, ownState, sharedState, targetIds, localGroup, groups.length, opts.batchSize);
+      const solvedRow = rows.map((_, i) => rowMetrics(pass.hits, i, N).accuracy >= opts.stopAccuracy);
+      const finishing = groups.map((_, gi) => interrupted || step >= opts.maxSteps || rows.every((_r, i) => localGroup[i] !== gi || solvedRow[i]));
+      if (finishing.some((f) => f)) {
+        const ownHost = await ownState.param.data();
+        const sharedHost = await sharedState.param.data();
+        const seconds = (Date.now() - started) / 1000;
+        groups.forEach((g, gi) => {
+          if (finishing[gi]) sharedOut[g] = Float32Array.from(sharedHost.subarray(gi * d, (gi + 1) * d));
         });
-        grads.push(r.gradE);
-        const gm = r.gradM as tf.Tensor2D;
-        if (gradM) {
-          const sum = tf.add(gradM, gm) as tf.Tensor2D;
-          tf.dispose([gradM, gm]);
-          gradM = sum;
-        } else {
-          gradM = gm;
-        }
+        rows.forEach((r, i) => {
+          const gi = localGroup[i];
+          if (!finishing[gi]) return;
+          const mine = Float32Array.from(ownHost.subarray(i * d, (i + 1) * d));
+          const metrics = rowMetrics(pass.hits, i, N);
+          results[r] = {
+            id: targets[r].id,
+            targetIndex: r,
+            restart: 0,
+            seed: seeds[r],
+            e: share === 'e' ? sharedOut[groups[gi]] : mine,
+            m: share === 'e' ? mine : null,
+            steps: step,
+            loss: pass.losses[i],
+            seconds,
+            solved: solvedRow[i],
+            ...metrics,
+          };
+          done++;
+        });
       }
-      let solved = 0;
-      for (let r = 0; r < targets.length; r++) if (rowMetrics(hits, r, N).accuracy >= opts.stopAccuracy) solved++;
-      hooks.onStep?.({ step, solved, loss: losses.reduce((a, b) => a + b, 0) });
-      if (solved === targets.length || step >= opts.maxSteps || interrupted) {
-        const e = new Float32Array(targets.length * d);
-        for (const c of chunks) {
-          const data = await c.e.param.data();
-          c.rows.forEach((row, i) => e.set(data.subarray(i * d, (i + 1) * d), row * d));
-        }
-        final = { hits, losses, e };
-        tf.dispose([...grads, gradM as tf.Tensor2D]);
+      hooks.onStep?.({ step, solved: solvedLeft + solvedRow.filter((x) => x).length, loss: pass.losses.reduce((a, b) => a + b, 0), done });
+      if (finishing.every((f) => f)) {
+        tf.dispose([pass.gradOwn, pass.gradShared]);
         break;
       }
-      // Pass 2: apply the updates (e per chunk, then m once with the summed gradient).
+      // Update every row (a finishing group's update is computed, then dropped with its rows).
       step++;
       const lr = rateAt(opts.schedule, opts.adamw.lr, step, opts.maxSteps);
-      chunks.forEach((c, i) => {
-        const next = adamwUpdate(c.e, grads[i], new Array<number>(c.rows.length).fill(step), opts.adamw, lr);
-        disposeState(c.e);
-        c.e = next;
-      });
-      const nextM = adamwUpdate(m, gradM as tf.Tensor2D, [step], opts.adamw, lr);
-      disposeState(m);
-      m = nextM;
-      tf.dispose([...grads, gradM as tf.Tensor2D]);
+      const nextOwn = adamwUpdate(ownState, pass.gradOwn, new Array<number>(rows.length).fill(step), opts.adamw, lr);
+      const nextShared = adamwUpdate(sharedState, pass.gradShared, new Array<number>(groups.length).fill(step), opts.adamw, lr);
+      tf.dispose([pass.gradOwn, pass.gradShared]);
+      disposeState(ownState);
+      disposeState(sharedState);
+      [ownState, sharedState] = [nextOwn, nextShared];
+      if (finishing.some((f) => f)) {
+        solvedLeft += rows.filter((_r, i) => finishing[localGroup[i]] && solvedRow[i]).length;
+        const keepRows = rows.map((_, i) => i).filter((i) => !finishing[localGroup[i]]);
+        const keepGroups = groups.map((_, gi) => gi).filter((gi) => !finishing[gi]);
+        const renumber = new Map(keepGroups.map((gi, k) => [gi, k]));
+        [ownState, sharedState, targetIds] = [selectState(ownState, keepRows), selectState(sharedState, keepGroups), selectTensor(targetIds, keepRows)];
+        localGroup = Int32Array.from(keepRows, (i) => renumber.get(localGroup[i]) as number);
+        rows = keepRows.map((i) => rows[i]);
+        groups = keepGroups.map((gi) => groups[gi]);
+      }
     }
-    const mHost = Float32Array.from(await m.param.data());
-    const seconds = (Date.now() - started) / 1000;
-    const results: SolveResult[] = targets.map((t, r) => {
-      const metrics = rowMetrics(final!.hits, r, N);
-      return {
-        id: t.id,
-        targetIndex: r,
-        restart: 0,
-        seed: seeds[r],
-        e: final!.e.slice(r * d, (r + 1) * d),
-        m: null,
-        steps: step,
-        loss: final!.losses[r],
-        seconds,
-        solved: metrics.accuracy >= opts.stopAccuracy,
-        ...metrics,
-      };
-    });
-    return { m: mHost, results, steps: step, allSolved: results.every((r) => r.solved), interrupted };
+    return { share, shared: sharedOut, results, steps: step, allSolved: results.every((r) => r.solved), interrupted };
   } finally {
-    for (const c of chunks) {
-      disposeState(c.e);
-      c.targets.dispose();
-    }
-    disposeState(m);
+    disposeState(ownState);
+    disposeState(sharedState);
+    targetIds.dispose();
   }
+}
+
+/** One forward+backward over all running rows, chunk by chunk; the shared gradient is summed per group. */
+async function forwardBackward(
+  lm: CausalLM,
+  layout: Layout,
+  share: SharedVector,
+  own: AdamState,
+  shared: AdamState,
+  targetIds: tf.Tensor2D,
+  localGroup: Int32Array,
+  groups: number,
+  batchSize: number,
+): Promise<{ hits: Float32Array; losses: Float32Array; gradOwn: tf.Tensor2D; gradShared: tf.Tensor2D }> {
+  const [R, N] = targetIds.shape;
+  const d = own.param.shape[1];
+  const hits = new Float32Array(R * N);
+  const losses = new Float32Array(R);
+  const ownGrads: tf.Tensor2D[] = [];
+  let gradShared: tf.Tensor2D | null = null;
+  for (let s = 0; s < R; s += batchSize) {
+    const n = Math.min(batchSize, R - s);
+    const gid = tf.tensor1d(localGroup.subarray(s, s + n), 'int32'); // [n]
+    const mine = tf.slice(own.param, [s, 0], [n, d]); // [n, d]
+    const theirs = tf.gather(shared.param, gid); // [n, d]: each row's group vector
+    const chunkIds = tf.slice(targetIds, [s, 0], [n, N]); // [n, N]
+    const r = share === 'e' ? lossAndGrads(lm, layout, chunkIds, theirs, mine, true) : lossAndGrads(lm, layout, chunkIds, mine, theirs, true);
+    const [gOwn, gRows] = share === 'e' ? [r.gradM as tf.Tensor2D, r.gradE] : [r.gradE, r.gradM as tf.Tensor2D];
+    const packed = tf.tidy(() => tf.concat([r.hits, tf.expandDims(r.rowLoss, 1)], 1)); // [n, N+1]
+    const host = await packed.data();
+    for (let i = 0; i < n; i++) {
+      hits.set(host.subarray(i * (N + 1), i * (N + 1) + N), (s + i) * N);
+      losses[s + i] = host[i * (N + 1) + N];
+    }
+    const chunkShared = tf.unsortedSegmentSum(gRows, gid, groups); // [G, d]
+    ownGrads.push(gOwn);
+    if (gradShared) {
+      const sum: tf.Tensor2D = tf.add(gradShared, chunkShared);
+      tf.dispose([gradShared, chunkShared]);
+      gradShared = sum;
+    } else {
+      gradShared = chunkShared;
+    }
+    tf.dispose([packed, r.hits, r.rowLoss, gRows, gid, mine, theirs, chunkIds]);
+  }
+  const gradOwn = ownGrads.length === 1 ? ownGrads[0] : tf.concat(ownGrads); // [R, d]
+  if (ownGrads.length > 1) tf.dispose(ownGrads);
+  return { hits, losses, gradOwn, gradShared: gradShared as tf.Tensor2D };
+}
+
+/**
+ * The start of one group's shared vector. A shared e starts like a text's e would (so `--init
+ * FILE` applies to it); a shared m starts N(0,1), scaled like e under `--init scaled`.
+ */
+function sharedStart(init: InitSpec, share: SharedVector, seed: number, d: number): Float32Array {
+  if (share === 'm') return new Prng(seed).normals(d, init.kind === 'scaled' ? init.scale : 1);
+  if (init.kind === 'perText') {
+    throw new PrototokenError('a shared e has one start per group, but this --init gives one per text', {
+      file: init.source,
+      fix: 'use --init normal, scaled, embed-std or a .safetensors file with one vector "e"',
+    });
+  }
+  return initialRow(init, d, '', seed, false).e;
+}
+
+function selectState(s: AdamState, indices: number[]): AdamState {
+  const idx = tf.tensor1d(indices, 'int32');
+  const out = selectRows(s, idx);
+  idx.dispose();
+  disposeState(s);
+  return out;
+}
+
+function selectTensor(t: tf.Tensor2D, indices: number[]): tf.Tensor2D {
+  const out = tf.tidy(() => tf.gather(t, tf.tensor1d(indices, 'int32')));
+  t.dispose();
+  return out;
 }

@@ -3,7 +3,7 @@ import type { AdamWOptions } from './adamw.js';
 import type { Arrangement } from './arrangements.js';
 import type { InitSpec } from './init.js';
 
-/** What m is: learned per text, or a fixed vector (never changed). Trainable shared m: see shared_m.ts. */
+/** What m is: learned per text, or a fixed vector (never changed). Trainable shared m (or e): see shared_m.ts. */
 export type MSpec = { kind: 'per-text' } | { kind: 'fixed'; vector: Float32Array; source: string };
 
 /** Learning-rate schedule over a row's own steps. */

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { solveTexts } from '../../src/solver/solve.js';
-import { solveSharedM } from '../../src/solver/shared_m.js';
+import { solveShared } from '../../src/solver/shared_m.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
 import { layoutFor, arrange } from '../../src/solver/arrangements.js';
 import { argmaxHits } from '../../src/lm/cross_entropy.js';
@@ -104,10 +104,11 @@ describe('solver on stories260k', () => {
   it('a shared m is learned jointly and the group stays together', async () => {
     const { targets } = prepareTargets(stories.slice(0, 3), model.tokenizer, 5, 'corpus');
     const { init, adamw, schedule, seed, stopAccuracy, patience, arrangement } = paper;
-    const run = await solveSharedM(model.lm, targets, { init, adamw, schedule, seed, stopAccuracy, patience, arrangement, maxSteps: 600, batchSize: 2 });
-    assert.equal(run.m.length, 64);
+    const run = await solveShared(model.lm, targets, { init, adamw, schedule, seed, stopAccuracy, patience, arrangement, maxSteps: 600, batchSize: 2 });
+    assert.equal(run.shared.length, 1);
+    assert.equal(run.shared[0].length, 64);
     assert.ok(run.results.every((r) => r.steps === run.steps), 'every text reports the group step count');
-    if (run.allSolved) for (const r of run.results) assert.equal(await accuracyOf(r, 5, run.m), 1);
+    if (run.allSolved) for (const r of run.results) assert.equal(await accuracyOf(r, 5, run.shared[0]), 1);
   });
 
   it('N above the model positions and texts shorter than N give clear errors', async () => {

@@ -1,0 +1,67 @@
+/** `prototoken arrangements`: the paper's arrangement ablation (accuracy after solving, per arrangement and N). */
+import { Command } from 'commander';
+import { z } from 'zod';
+import { commandConfig, openModel, printConfigIfAsked } from './common.js';
+import { presetsOf } from './solve.js';
+import { loadInitSpec } from './run_support.js';
+import { solverOptionsOf } from './solver_options.js';
+import { windowOptionsOf } from './window_options.js';
+import { baseRecipe, loadRunTexts, runAnalysis, solvingAnalysisSchema, targetsAt, toIntList, toList, withSolvingAnalysisOptions } from './analysis_support.js';
+import { ARRANGEMENTS, parseArrangement } from '../solver/arrangements.js';
+import type { SolveTarget } from '../solver/types.js';
+import { arrangementCells, arrangementRow, arrangementsResult, checkArrangementLengths } from '../analysis/arrangements.js';
+import { formatTable } from '../util/table.js';
+import { PrototokenError } from '../util/errors.js';
+
+const schema = solvingAnalysisSchema.extend({
+  /** Target lengths N; each is a cell per arrangement. */
+  lengths: z.array(z.number().int().min(1)).min(1).default([1, 2, 4, 8, 16, 32]),
+  /** Arrangements compared (names as in --arrangement). */
+  arrangements: z.array(z.string()).min(1).default([...ARRANGEMENTS]),
+});
+
+export function arrangementsCommand(): Command {
+  const cmd = withSolvingAnalysisOptions(new Command('arrangements'))
+    .description("the paper's arrangement ablation: token accuracy after solving, per arrangement and length N (m per text)")
+    .option('--lengths <list>', 'target lengths N, the first N tokens of each text (default 1,2,4,8,16,32)', toIntList)
+    .option('--arrangements <list>', `arrangements compared (default ${ARRANGEMENTS.join(',')})`, toList);
+  cmd.action(async () => {
+    const config = commandConfig(cmd, schema, presetsOf(cmd));
+    if (printConfigIfAsked(cmd, config)) return;
+    if (cmd.getOptionValueSource('arrangement') === 'cli') {
+      throw new PrototokenError('--arrangement picks one arrangement, but this command compares several', { fix: 'pass them as --arrangements e-m,alt' });
+    }
+    const arrangements = [...new Set(config.arrangements.map(parseArrangement))];
+    const lengths = [...new Set(config.lengths)];
+    const windows = windowOptionsOf(config);
+    const longest = Math.max(...lengths);
+    if (windows && longest > windows.window) {
+      throw new PrototokenError(`--lengths: N=${longest} is longer than the --window of ${windows.window} tokens it is cut from`, { fix: `use --window ${longest} or more, or shorter lengths` });
+    }
+    const quiet = cmd.opts<{ quiet?: boolean }>().quiet === true;
+    const model = await openModel(config, quiet);
+    checkArrangementLengths(arrangements, lengths, model.lm.config.maxPositions);
+    const texts = await loadRunTexts(config, model.tokenizer, quiet);
+    const targets = new Map<number, SolveTarget[]>(lengths.map((N) => [N, targetsAt(texts, model.tokenizer, N, config.texts, quiet)]));
+    const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model), { kind: 'per-text' });
+    const recipe = await baseRecipe(config, model);
+    await runAnalysis(cmd, config, model, (shouldStop) => arrangementCells(model.lm, (N) => targets.get(N) as SolveTarget[], { arrangements, lengths, solver, recipe, shouldStop }), {
+      unit: 'texts',
+      describe: (cell) => {
+        const row = arrangementRow(cell);
+        return `${row.solved}/${row.texts} solved, accuracy ${fmt(row.accuracy.mean)} ± ${fmt(row.accuracy.std)}, median ${row.steps.median ?? 0} steps`;
+      },
+      result: (cells) => arrangementsResult(config.model, cells),
+      table: (result) =>
+        formatTable([
+          ['arrangement', 'N', 'texts', 'solved', 'accuracy (mean ± std)', 'steps (median)', 'steps (max)'],
+          ...result.rows.map((r) => [r.arrangement, String(r.N), String(r.texts), String(r.solved), `${fmt(r.accuracy.mean)} ± ${fmt(r.accuracy.std)}`, String(r.steps.median ?? 0), String(r.steps.max ?? 0)]),
+        ], [false, true, true, true, false, true, true]).join('\n'),
+    });
+  });
+  return cmd;
+}
+
+function fmt(x: number | null): string {
+  return (x ?? 0).toFixed(3);
+}
