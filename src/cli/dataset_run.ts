@@ -90,9 +90,10 @@ export async function openRunDataset(
  * seed. Paths, limits, shards, workers and the backend may change between runs of one dataset.
  */
 export function recipeOf(config: Record<string, unknown>): Record<string, unknown> {
-  const keys = [...Object.keys(solverSchema.shape), 'seed', 'threshold', 'grid', 'window', 'stride'];
+  const keys = [...Object.keys(solverSchema.shape), 'seed', 'threshold', 'grid', 'window', 'stride', 'textSeed'];
   const out: Record<string, unknown> = {};
-  for (const k of keys) if (k in config && k !== 'batch') out[k] = config[k];
+  // textSeed only when given, so datasets made before it existed still resume.
+  for (const k of keys) if (k in config && k !== 'batch' && !(k === 'textSeed' && config[k] === null)) out[k] = config[k];
   return out;
 }
 

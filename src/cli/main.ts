@@ -22,6 +22,7 @@ import { verifyCommand } from './verify.js';
 import { exportCommand } from './export.js';
 import { arrangementsCommand } from './arrangements.js';
 import { sharingCommand } from './sharing.js';
+import { distancesCommand } from './distances.js';
 
 const program = new Command('prototoken')
   .description('proto-token embeddings: make a frozen causal LM emit a whole text in one forward pass')
@@ -42,7 +43,8 @@ const program = new Command('prototoken')
   .addCommand(compareCommand())
   .addCommand(refineCommand())
   .addCommand(arrangementsCommand())
-  .addCommand(sharingCommand());
+  .addCommand(sharingCommand())
+  .addCommand(distancesCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -29,6 +29,10 @@ const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowS
   limit: z.number().int().min(1).nullable().default(null),
   /** A fixed m: a file from `fit-m` (or a dataset folder holding m.safetensors). */
   m: z.string().min(1).nullable().default(null),
+  /** generated: continuations per prompt (ids `generated-<id>#<c>`), the inputs of `distances`. */
+  continuations: z.number().int().min(1).default(1),
+  /** Seed of the random/generated texts; null = --seed. Lets one set of texts be solved under several seeds. */
+  textSeed: z.number().int().min(0).nullable().default(null),
 });
 
 export function solveCommand(): Command {
@@ -37,8 +41,10 @@ export function solveCommand(): Command {
     .option('--texts <file>', 'texts: JSONL ({"id","text"} per line) or plain text')
     .option('--kind <source>', 'natural (the --texts file, default) | random (token sequences) | generated (model continuations of --texts prefixes)')
     .option('--length <n>', 'N: target tokens per text (its first N tokens); with --window, N is the window', toInt)
-    .option('--limit <k>', 'only the first K texts (random/generated: how many, default 32)', toInt)
-    .option('--m <file>', 'a fixed m from `prototoken fit-m` (only e is optimised)');
+    .option('--limit <k>', 'only the first K texts (random: how many texts, generated: how many prompts; default 32)', toInt)
+    .option('--m <file>', 'a fixed m from `prototoken fit-m` (only e is optimised)')
+    .option('--continuations <k>', 'generated: K continuations of each distinct prompt, ids <id>#<c> (default 1)', toInt)
+    .option('--text-seed <n>', 'seed of the random/generated texts (default --seed), to solve the same texts under several seeds', toInt);
   cmd.action(async () => {
     const config = commandConfig(cmd, schema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
@@ -48,6 +54,9 @@ export function solveCommand(): Command {
     if (windows && config.kind !== 'natural') {
       throw new PrototokenError(`--window cuts corpus texts, but ${config.kind} texts are made N tokens long`, { fix: 'drop --window (use --length N), or use --kind natural' });
     }
+    if (config.continuations > 1 && config.kind !== 'generated') {
+      throw new PrototokenError(`--continuations samples the model's continuations of corpus prompts, but --kind is ${config.kind}`, { fix: 'add --kind generated, or drop --continuations' });
+    }
     if (config.workers > 1) {
       await runWorkersAndMerge(cmd, config.workers, config.out, quiet);
       return;
@@ -56,7 +65,11 @@ export function solveCommand(): Command {
     const model = await openModel(config, quiet);
     const { lm, tokenizer } = model;
     const d = lm.config.hiddenSize;
-    const texts = await loadSource({ kind: config.kind, file: config.texts, count: config.limit, length: N, seed: config.seed }, tokenizer, lm);
+    const texts = await loadSource(
+      { kind: config.kind, file: config.texts, count: config.limit, length: N, seed: config.textSeed ?? config.seed, continuations: config.continuations },
+      tokenizer,
+      lm,
+    );
     const file = config.texts ?? config.kind;
     const prepared = windows ? windowTargets(texts, tokenizer, windows, file) : prepareTargets(texts, tokenizer, N, file);
     for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${N}\n`);

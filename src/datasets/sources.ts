@@ -9,6 +9,7 @@ import { generate } from '../lm/generate.js';
 import { Prng, deriveSeed } from '../util/prng.js';
 import { PrototokenError } from '../util/errors.js';
 import { readTexts } from './texts.js';
+import { windowId } from './windows.js';
 import type { TextItem } from '../solver/targets.js';
 
 export const SOURCE_KINDS = ['natural', 'random', 'generated'] as const;
@@ -19,11 +20,17 @@ export interface SourceOptions {
   kind: SourceKind;
   /** Corpus file: the texts (natural) or the prefixes (generated). Not used by random. */
   file: string | null;
-  /** How many texts (random and generated); natural: the first `count`, null = all. */
+  /** How many texts (random), prompts (generated); natural: the first `count`, null = all. */
   count: number | null;
   /** Tokens per random/generated text. */
   length: number;
   seed: number;
+  /**
+   * Generated only: continuations sampled per prompt. Above 1, every prompt is a different token
+   * sequence (a corpus text whose prompt repeats an earlier one is skipped) and continuation c of
+   * corpus text `x` is `generated-x#c`, so the prompt is the story of `storyOf`. Default 1.
+   */
+  continuations?: number;
 }
 
 /** Corpus tokens (after BOS) that prompt a generated text. */
@@ -58,10 +65,14 @@ export function randomTexts(tokenizer: TextTokenizer, vocabSize: number, count: 
 
 /**
  * Continuations (temperature 1, seeded per text) of the first tokens of corpus texts. End-of-text
- * ids are banned while sampling, so every text reaches `length` tokens.
+ * ids are banned while sampling, so every text reaches `length` tokens. Streams are keyed by the
+ * corpus index (not by the prompts kept), and continuation 0 uses the stream of a single
+ * continuation, so adding continuations or skipping repeated prompts changes no other text.
  */
 async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: readonly { id: string; text: string }[], opts: SourceOptions): Promise<TextItem[]> {
   const count = Math.min(opts.count ?? 32, corpus.length);
+  const continuations = opts.continuations ?? 1;
+  if (!Number.isInteger(continuations) || continuations < 1) throw new Error(`generatedTexts: continuations must be a whole number >= 1, got ${continuations}`);
   const promptTokens = PROMPT_TOKENS + (tokenizer.bosId === null ? 0 : 1);
   const room = maxSourceLength('generated', lm.config.maxPositions, tokenizer);
   if (opts.length > room) {
@@ -71,11 +82,21 @@ async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: re
   }
   const banIds = [tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== null);
   const out: TextItem[] = [];
-  for (let i = 0; i < count; i++) {
+  const prompts = new Set<string>();
+  for (let i = 0, kept = 0; i < corpus.length && kept < count; i++) {
     const prompt = tokenizer.encode(corpus[i].text, { addBos: true }).slice(0, promptTokens);
-    const seq = await generate(lm, prompt, { maxNewTokens: opts.length, temperature: 1, seed: deriveSeed(opts.seed, i), banIds });
-    const ids = seq.slice(prompt.length);
-    out.push({ id: `generated-${corpus[i].id}`, text: tokenizer.decode(ids), ids });
+    // Many stories open alike ("Once upon a time"); continuations of one prompt must be one context.
+    const key = prompt.join(',');
+    if (continuations > 1 && prompts.has(key)) continue;
+    prompts.add(key);
+    kept++;
+    for (let c = 0; c < continuations; c++) {
+      const seed = c === 0 ? deriveSeed(opts.seed, i) : deriveSeed(deriveSeed(opts.seed, i), c);
+      const seq = await generate(lm, prompt, { maxNewTokens: opts.length, temperature: 1, seed, banIds });
+      const ids = seq.slice(prompt.length);
+      const id = `generated-${corpus[i].id}`;
+      out.push({ id: continuations > 1 ? windowId(id, c) : id, text: tokenizer.decode(ids), ids });
+    }
   }
   return out;
 }

@@ -75,11 +75,23 @@ export class TfidfIndex {
     return out;
   }
 
-  private accumulate(query: ArrayLike<number>, scores: Float64Array): void {
+  /** Cosine similarity of two windows, each weighed with this index's idf as a query is. */
+  similarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+    const wa = this.queryVector(a);
+    let dot = 0;
+    for (const [t, v] of this.queryVector(b)) dot += v * (wa.get(t) ?? 0);
+    return dot;
+  }
+
+  private queryVector(query: ArrayLike<number>): Map<number, number> {
     // Tokens outside the reference vocabulary are dropped, as sklearn's transform does.
     const known = new Map<number, number>();
     for (const [t, c] of bagOf(query)) if (this.idf.has(t)) known.set(t, c);
-    for (const [t, wq] of weigh(known, this.idf)) {
+    return weigh(known, this.idf);
+  }
+
+  private accumulate(query: ArrayLike<number>, scores: Float64Array): void {
+    for (const [t, wq] of this.queryVector(query)) {
       const k = this.slot.get(t) as number;
       for (let p = this.start[k]; p < this.start[k + 1]; p++) scores[this.rows[p]] += wq * this.weights[p];
     }

@@ -37,4 +37,19 @@ describe('solve on random and generated texts', () => {
     assert.deepEqual(ds.toRecords().map((r) => r.textId).sort(), ['generated-validation-0', 'generated-validation-1']);
     assert.ok(ds.toRecords().every((r) => r.nTokens === 6));
   });
+
+  it('--continuations K groups K generated texts per prompt, and needs --kind generated', async () => {
+    assertUserError(await runCli(['solve', '--texts', CORPUS, '--continuations', '2', '--length', '5', '--out', join(dir, 'c0'), ...WASM]), /--kind is natural/, /--kind generated/);
+    const out = join(dir, 'c1');
+    assertOk(await runCli(['solve', '--kind', 'generated', '--texts', CORPUS, '--continuations', '2', '--limit', '2', '--length', '5', '--max-steps', '2', '--out', out, ...WASM]));
+    const ids = (await readDataset(out)).toRecords().map((r) => r.textId).sort();
+    assert.equal(ids.length, 4);
+    assert.deepEqual(ids.slice(0, 2), ['generated-validation-0#0', 'generated-validation-0#1']);
+    assert.match(ids[2], /^generated-validation-\d+#0$/);
+    // Other texts under the same ids must not join the dataset on resume.
+    assertUserError(
+      await runCli(['solve', '--kind', 'generated', '--texts', CORPUS, '--continuations', '2', '--limit', '2', '--length', '5', '--max-steps', '2', '--text-seed', '5', '--out', out, ...WASM]),
+      /textSeed/,
+    );
+  });
 });

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { loadSource, randomTexts } from '../../src/datasets/sources.js';
 import { prepareTargets } from '../../src/solver/targets.js';
+import { readTexts } from '../../src/datasets/texts.js';
+import { storyOf } from '../../src/datasets/windows.js';
 import { useBackend } from '../helpers/backend.js';
 import { CORPUS, EMBEDDED_MODEL } from '../helpers/fixtures.js';
 
@@ -52,6 +54,31 @@ describe('text sources', () => {
       assert.equal(t.ids?.length, 12);
       assert.ok(!t.ids?.some((id) => id === model.tokenizer.bosId || id === model.tokenizer.eosId));
     }
+  });
+
+  it('continuations: K per distinct prompt, grouped by id, seeded, continuation 0 = the single continuation', async () => {
+    const opts = { kind: 'generated' as const, file: CORPUS, count: 3, length: 6, seed: 9, continuations: 3 };
+    const a = await loadSource(opts, model.tokenizer, model.lm);
+    assert.deepEqual(await loadSource(opts, model.tokenizer, model.lm), a);
+    assert.notDeepEqual((await loadSource({ ...opts, seed: 10 }, model.tokenizer, model.lm)).map((t) => t.ids), a.map((t) => t.ids));
+    assert.equal(a.length, 9);
+    const contexts = [...new Set(a.map((t) => storyOf(t.id)))];
+    assert.equal(contexts.length, 3);
+    for (const c of contexts) assert.deepEqual(a.filter((t) => storyOf(t.id) === c).map((t) => t.id), [0, 1, 2].map((k) => `${c}#${k}`));
+    // Each continuation has its own stream (this small model may still repeat itself over 6 tokens).
+    assert.ok(new Set(a.map((t) => t.ids?.join(','))).size >= 7, a.map((t) => t.text).join(' | '));
+    // Every context is another prompt; a corpus text passed over repeats the prompt of one before it.
+    const corpus = await readTexts(CORPUS);
+    const promptOf = (i: number): string => model.tokenizer.encode(corpus[i].text, { addBos: true }).slice(0, 5).join(',');
+    const chosen = contexts.map((c) => corpus.findIndex((t) => `generated-${t.id}` === c));
+    assert.equal(new Set(chosen.map(promptOf)).size, 3);
+    const last = chosen[chosen.length - 1];
+    const skipped = Array.from({ length: last }, (_, i) => i).filter((i) => !chosen.includes(i));
+    assert.ok(skipped.length > 0, 'the first corpus texts share prompts, so some are passed over');
+    for (const i of skipped) assert.ok(chosen.some((j) => j < i && promptOf(j) === promptOf(i)), `corpus text ${i} was passed over`);
+    // Continuation 0 is the text a single continuation gives.
+    const single = await loadSource({ ...opts, continuations: 1, count: last + 1 }, model.tokenizer, model.lm);
+    for (const c of contexts) assert.deepEqual(a.find((t) => t.id === `${c}#0`)?.ids, single.find((t) => t.id === c)?.ids);
   });
 
   it('natural texts come from the file, limited to count', async () => {

@@ -1,0 +1,73 @@
+/**
+ * `prototoken distances DATASET [DATASET...] --out DIR`: cosine distances between proto-token e by
+ * pair type (same text under different seeds, same context, different contexts) beside the TF-IDF
+ * distances of the texts. Needs no model: e and the target tokens are in the datasets.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { commandConfig, printConfigIfAsked, report, toInt } from './common.js';
+import { DISTANCES_DEFAULTS, distanceGroups, renderDistances } from '../analysis/distances.js';
+import { loadDistanceInputs } from '../analysis/distance_inputs.js';
+import { RESULT_VERSION, type DistancesResult } from '../analysis/results.js';
+import { PrototokenError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs_atomic.js';
+
+const schema = z.object({
+  /** Solution dataset folders; the command's arguments replace these when given. */
+  datasets: z.array(z.string().min(1)).default([]),
+  /** Folder for result.json and config.json. */
+  out: z.string().min(1),
+  /** Seed of the pair draws. */
+  seed: z.number().int().min(0).default(DISTANCES_DEFAULTS.seed),
+  maxPairs: z.number().int().min(1).default(DISTANCES_DEFAULTS.maxPairs),
+  includeUnsolved: z.boolean().default(false),
+});
+
+export function distancesCommand(): Command {
+  const cmd = new Command('distances')
+    .description('cosine distances between proto-token e by pair type (same text, same context, different contexts), beside TF-IDF distances of the texts')
+    .argument('[datasets...]', 'solution dataset folders solved with one fixed m (same model, N and arrangement)')
+    .option('--out <dir>', 'folder for result.json and config.json')
+    .option('--max-pairs <k>', `pairs per pair type at most, drawn at random (default ${DISTANCES_DEFAULTS.maxPairs})`, toInt)
+    .option('--include-unsolved', 'also use rows whose text the solver did not reproduce exactly')
+    .option('--seed <n>', 'seed of the pair draws', toInt)
+    .option('--config <file>', 'YAML/JSON config file (flags override it)')
+    .option('--print-config', 'print the resolved config and exit')
+    .option('--json', 'print the final summary as one JSON object on stdout')
+    .option('--quiet', 'no notes on stderr');
+  cmd.action(async (datasets: string[]) => {
+    const fromFlags = commandConfig(cmd, schema);
+    const config = datasets.length > 0 ? { ...fromFlags, datasets } : fromFlags;
+    if (printConfigIfAsked(cmd, config)) return;
+    if (config.datasets.length === 0) {
+      throw new PrototokenError('no dataset given', { fix: 'pass the solution dataset folders: `prototoken distances DATASET [DATASET...] --out DIR`' });
+    }
+    const inputs = await loadDistanceInputs(config.datasets, { includeUnsolved: config.includeUnsolved });
+    if (cmd.opts().quiet !== true) for (const n of inputs.notes) process.stderr.write(`note: ${n}\n`);
+    const groups = distanceGroups(inputs.solutions, { maxPairs: config.maxPairs, seed: config.seed });
+    const result: DistancesResult = { kind: 'distances', version: RESULT_VERSION, model: inputs.model, created: new Date().toISOString(), groups };
+    await fsp.mkdir(config.out, { recursive: true });
+    const resultFile = join(config.out, 'result.json');
+    await writeFileAtomic(resultFile, JSON.stringify(result) + '\n');
+    await writeFileAtomic(join(config.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    const texts = new Set(inputs.solutions.map((s) => s.textId)).size;
+    const contexts = new Set(inputs.solutions.map((s) => s.context)).size;
+    const summary = {
+      out: config.out,
+      result: resultFile,
+      model: inputs.model,
+      N: inputs.N,
+      d: inputs.d,
+      solutions: inputs.solutions.length,
+      texts,
+      contexts,
+      datasets: inputs.datasets,
+      groups: groups.map(({ type, pairs, cosine, tfidf }) => ({ type, pairs, cosine, tfidf })),
+    };
+    const head = `${inputs.solutions.length} solutions of ${texts} texts in ${contexts} contexts, from ${inputs.datasets.length} dataset(s) (N=${inputs.N}, d=${inputs.d})`;
+    report(cmd, summary, [head, ...renderDistances(groups), `-> ${resultFile}`].join('\n'));
+  });
+  return cmd;
+}
