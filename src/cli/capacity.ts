@@ -20,7 +20,7 @@ import { describeInit } from '../solver/init.js';
 import { CAPACITY_GRID, type CapacityOutcome, capacitySearch } from '../solver/capacity.js';
 import { SOURCE_KINDS, loadSource, maxSourceLength } from '../datasets/sources.js';
 import { readDataset } from '../datasets/index.js';
-import { summarize } from '../datasets/stats.js';
+import { CAPACITY_M_NOTE, type CapacitySummary, type CapacityTextRow, capacityOfRow, capacityTable } from '../datasets/capacity.js';
 import type { LoadedModel } from '../lm/load.js';
 import { PrototokenError } from '../util/errors.js';
 import { type WindowOptions, windowTargets } from '../datasets/windows.js';
@@ -35,17 +35,6 @@ const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowS
   threshold: z.number().gt(0).max(1).default(0.99),
   grid: z.array(z.number().int().min(1)).min(1).default([...CAPACITY_GRID]),
 });
-
-interface TableRow {
-  source: string;
-  m: string;
-  texts: number;
-  capacity_mean: number;
-  capacity_std: number;
-  capacity_max: number;
-  h_lm_mean: number;
-  h_lm_std: number;
-}
 
 export function capacityCommand(): Command {
   const cmd = addWindowOptions(addDatasetOptions(addSolverOptions(withCommonOptions(new Command('capacity')))))
@@ -65,8 +54,7 @@ export function capacityCommand(): Command {
     const model = await openModel(config, quiet);
     const modes = config.bothM ? [false, true] : [config.sharedM];
     const combos = config.kinds.flatMap((kind) => modes.map((shared) => ({ kind, shared })));
-    const table: TableRow[] = [];
-    const perText: { source: string; m: string; id: string; capacity: number; h_lm_nats: number }[] = [];
+    const perText: CapacityTextRow[] = [];
     const interrupt = installInterrupt(quiet);
     let interrupted = false;
     try {
@@ -76,21 +64,19 @@ export function capacityCommand(): Command {
         const rows = await runCombo(config, model, kind, shared, out, kind === 'natural' ? windows : null, quiet, interrupt.stopped);
         interrupted ||= rows.interrupted;
         perText.push(...rows.outcomes.map((o) => ({ source: kind, m: mName, id: o.id, capacity: o.capacity, h_lm_nats: o.hLm })));
-        // The same summary (population std) as `inspect` and dataset_info.json.
-        const caps = summarize(rows.outcomes.map((o) => o.capacity));
-        const h = summarize(rows.outcomes.map((o) => o.hLm));
-        table.push({ source: kind, m: mName, texts: rows.outcomes.length, capacity_mean: caps.mean ?? 0, capacity_std: caps.std ?? 0, capacity_max: caps.max ?? 0, h_lm_mean: h.mean ?? 0, h_lm_std: h.std ?? 0 });
         if (interrupted) break;
       }
     } finally {
       interrupt.dispose();
       model.lm.dispose();
     }
+    const table = capacityTable(perText);
     const text = [
       `${'source'.padEnd(10)} ${'m'.padEnd(9)} ${'texts'.padStart(5)}  ${'capacity (tokens)'.padEnd(20)} ${'max'.padStart(5)}  H_LM at capacity (nats)`,
       ...table.map((r) => `${r.source.padEnd(10)} ${r.m.padEnd(9)} ${String(r.texts).padStart(5)}  ${`${r.capacity_mean.toFixed(1)} ± ${r.capacity_std.toFixed(1)}`.padEnd(20)} ${String(r.capacity_max).padStart(5)}  ${r.h_lm_mean.toFixed(1)} ± ${r.h_lm_std.toFixed(1)}`),
     ].join('\n');
-    report(cmd, { out: config.out, table, texts: perText, interrupted }, (interrupted ? 'interrupted (rerun to resume)\n' : '') + text);
+    const summary: CapacitySummary = { out: config.out, table, texts: perText, interrupted };
+    report(cmd, summary, (interrupted ? 'interrupted (rerun to resume)\n' : '') + text);
     if (interrupted) process.exitCode = 130;
   });
   return cmd;
@@ -119,7 +105,7 @@ async function runCombo(
     kind: 'capacity',
     arrangement: config.arrangement,
     length: null,
-    init: describeInit(init) + (shared ? '; m shared by the texts at each length' : '; m per text'),
+    init: describeInit(init) + CAPACITY_M_NOTE[shared ? 'shared' : 'per-text'],
     m: 'per-text',
     source: config.source ?? kind,
   });
@@ -148,6 +134,6 @@ async function runCombo(
   }
   // Read back, so texts finished by an earlier (interrupted) run count too.
   const ds = await readDataset(out);
-  const outcomes = ds.toRecords().map((r) => ({ id: r.textId, capacity: r.accuracy >= config.threshold ? r.nTokens : 0, hLm: r.hLmNats }));
+  const outcomes = ds.toRecords().map((r) => ({ id: r.textId, capacity: capacityOfRow(r, config.threshold), hLm: r.hLmNats }));
   return { outcomes, interrupted };
 }

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from '../encoder/baselines.js';
 import { encodeAll } from '../encoder/encode.js';
-import { type MethodVectors, evaluateMethods, renderEvalTable } from '../encoder/eval_table.js';
+import { type EvalSummary, type MethodVectors, evaluateMethods, renderEvalTable } from '../encoder/eval_table.js';
 import { commandConfig, openModel, printConfigIfAsked, report, withCommonOptions } from './common.js';
 import { addEncoderRunOptions, encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
 
@@ -50,7 +50,7 @@ export function evalCommand(): Command {
       const { table } = await evaluateMethods(model.lm, enc.m, texts, methods, { batchSize: config.batch });
       // Copies only mean something for windows of the training length (a shorter reference would match prefixes).
       const copies = enc.reference && enc.reference.N === N ? exactCopies(enc.reference, ids, N) : null;
-      const summary = {
+      const summary: EvalSummary = {
         checkpoint: enc.dir,
         source: run.source,
         split: config.split,

@@ -23,6 +23,7 @@ import { exportCommand } from './export.js';
 import { arrangementsCommand } from './arrangements.js';
 import { sharingCommand } from './sharing.js';
 import { distancesCommand } from './distances.js';
+import { reportCommand } from './report.js';
 
 const program = new Command('prototoken')
   .description('proto-token embeddings: make a frozen causal LM emit a whole text in one forward pass')
@@ -44,7 +45,8 @@ const program = new Command('prototoken')
   .addCommand(refineCommand())
   .addCommand(arrangementsCommand())
   .addCommand(sharingCommand())
-  .addCommand(distancesCommand());
+  .addCommand(distancesCommand())
+  .addCommand(reportCommand());
 
 try {
   await program.parseAsync(process.argv);

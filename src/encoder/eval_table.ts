@@ -35,6 +35,22 @@ export interface EvalTable {
   methods: MethodEval[];
 }
 
+/** The whole `prototoken eval --json` object: the table plus what it was measured on. */
+export interface EvalSummary extends EvalTable {
+  checkpoint: string;
+  /** The texts file or dataset the texts came from. */
+  source: string;
+  split: string;
+  N: number;
+  texts: number;
+  too_short: number;
+  /** Texts identical to a training window of the checkpoint's reference set (null: no reference of length N). */
+  exact_copies_of_training_windows: number | null;
+  encoder_texts_per_sec: number;
+  /** Methods left out, and why. */
+  notes: string[];
+}
+
 /** Aggregate every method's rows. All methods must cover the same texts (same count, same N in order). */
 export function evalTable(methods: readonly MethodRows[]): EvalTable {
   const first = methods[0]?.rows ?? [];

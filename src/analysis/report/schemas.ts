@@ -1,0 +1,132 @@
+/**
+ * Runtime checks of the JSON inputs against their TypeScript contracts. Each schema is declared as
+ * `z.ZodType<Contract>`, so a field added to results.ts, EvalSummary or CapacitySummary without a
+ * matching check here fails to compile instead of reaching a chart as `undefined`.
+ */
+import { z } from 'zod';
+import type { CapacitySummary } from '../../datasets/capacity.js';
+import type { Summary } from '../../datasets/stats.js';
+import type { EvalStats, EvalSummary, MethodEval } from '../../encoder/eval_table.js';
+import {
+  DISTANCE_PAIR_TYPES, type ArrangementsResult, type DistanceGroup, type DistancesResult, type InterpolatePair, type InterpolateResult, type SharingResult,
+} from '../results.js';
+
+const summary: z.ZodType<Summary> = z.object({
+  mean: z.number().nullable(),
+  std: z.number().nullable(),
+  min: z.number().nullable(),
+  median: z.number().nullable(),
+  max: z.number().nullable(),
+});
+
+const base = { version: z.number().int(), model: z.string(), created: z.string() };
+const numbers = z.array(z.number());
+
+const interpolatePair: z.ZodType<InterpolatePair> = z.object({
+  textId: z.string(),
+  restartA: z.number(),
+  restartB: z.number(),
+  N: z.number().int(),
+  lineAccuracy: numbers,
+  bezierAccuracy: numbers,
+  lineMinAccuracy: z.number(),
+  bezierMinAccuracy: z.number(),
+  lengthRatio: z.number(),
+  bezierLossBefore: z.number(),
+  bezierLossAfter: z.number(),
+  endpointDistance: z.number(),
+});
+
+const interpolate: z.ZodType<InterpolateResult> = z.object({
+  ...base,
+  kind: z.literal('interpolate'),
+  dataset: z.string(),
+  taus: numbers,
+  pairs: z.array(interpolatePair),
+  summary: z.object({
+    pairs: z.number().int(),
+    lineMinAccuracy: summary,
+    bezierMinAccuracy: summary,
+    lineConnected: z.number().int(),
+    bezierConnected: z.number().int(),
+    lengthRatio: summary,
+  }),
+  curvesFile: z.string(),
+}).superRefine((r, ctx) => {
+  // The charts pair each accuracy with its tau; a length mismatch would silently misplot.
+  r.pairs.forEach((p, i) => {
+    for (const key of ['lineAccuracy', 'bezierAccuracy'] as const) {
+      if (p[key].length !== r.taus.length) ctx.addIssue({ code: 'custom', path: ['pairs', i, key], message: `${p[key].length} values for ${r.taus.length} taus` });
+    }
+  });
+});
+
+const distanceGroup: z.ZodType<DistanceGroup> = z.object({
+  type: z.enum(DISTANCE_PAIR_TYPES),
+  pairs: z.number().int(),
+  cosine: summary,
+  tfidf: summary,
+  cosineValues: numbers,
+  tfidfValues: numbers,
+});
+
+const distances: z.ZodType<DistancesResult> = z.object({ ...base, kind: z.literal('distances'), groups: z.array(distanceGroup) });
+
+const arrangements: z.ZodType<ArrangementsResult> = z.object({
+  ...base,
+  kind: z.literal('arrangements'),
+  rows: z.array(z.object({ arrangement: z.string(), N: z.number().int(), texts: z.number().int(), solved: z.number().int(), accuracy: summary, steps: summary })),
+});
+
+const sharing: z.ZodType<SharingResult> = z.object({
+  ...base,
+  kind: z.literal('sharing'),
+  N: z.number().int(),
+  rows: z.array(z.object({
+    shared: z.enum(['e', 'm']),
+    groupSize: z.number().int(),
+    seeds: numbers,
+    groups: z.number().int(),
+    accuracyBySeed: numbers,
+    best: z.number(),
+    mean: z.number(),
+    std: z.number(),
+  })),
+});
+
+/** The schema of each result kind, by `kind`. */
+export const RESULT_SCHEMAS = { interpolate, distances, arrangements, sharing } as const;
+
+export type ResultKind = keyof typeof RESULT_SCHEMAS;
+
+export function isResultKind(kind: unknown): kind is ResultKind {
+  return typeof kind === 'string' && Object.hasOwn(RESULT_SCHEMAS, kind);
+}
+
+const evalStats: z.ZodType<EvalStats> = z.object({ texts: z.number().int(), token_accuracy: z.number(), exact_match: z.number(), mean_first_error: z.number() });
+const methodEval: z.ZodType<MethodEval> = z.intersection(z.object({ method: z.string(), by_n: z.record(z.string(), evalStats) }), evalStats);
+
+/** `prototoken eval --json`. */
+export const evalSummarySchema: z.ZodType<EvalSummary> = z.object({
+  checkpoint: z.string(),
+  source: z.string(),
+  split: z.string(),
+  N: z.number().int(),
+  texts: z.number().int(),
+  too_short: z.number().int(),
+  exact_copies_of_training_windows: z.number().int().nullable(),
+  encoder_texts_per_sec: z.number(),
+  notes: z.array(z.string()),
+  methods: z.array(methodEval).min(1),
+});
+
+/** `prototoken capacity --json`. */
+export const capacitySummarySchema: z.ZodType<CapacitySummary> = z.object({
+  out: z.string(),
+  interrupted: z.boolean(),
+  table: z.array(z.object({
+    source: z.string(), m: z.string(), texts: z.number().int(),
+    capacity_mean: z.number(), capacity_std: z.number(), capacity_max: z.number(), h_lm_mean: z.number(), h_lm_std: z.number(),
+  })),
+  texts: z.array(z.object({ source: z.string(), m: z.string(), id: z.string(), capacity: z.number(), h_lm_nats: z.number() })),
+});

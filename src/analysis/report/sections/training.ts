@@ -1,0 +1,45 @@
+/** Learning curves of encoder runs (TensorBoard scalars) and where each checkpoint run stands. */
+import { lineChart } from '../charts.js';
+import { fixed, htmlTable, para } from '../html.js';
+import { inputsOf } from '../types.js';
+import type { Section } from './section.js';
+
+export const trainingSection: Section = {
+  id: 'training',
+  title: 'Encoder training: learning curves',
+  howTo: 'prototoken train --name RUN --window N … (then pass runs/RUN and/or checkpoints/RUN)',
+  async render(inputs, ctx) {
+    const runs = inputsOf(inputs, 'events');
+    const checkpoints = inputsOf(inputs, 'checkpoint');
+    if (runs.length === 0 && checkpoints.length === 0) return null;
+    const parts: string[] = [];
+    const rows = runs.flatMap((r) => r.scalars.map((s) => ({ run: r.run, tag: s.tag, step: s.step, value: s.value })));
+    if (rows.length > 0) {
+      parts.push(await ctx.chart(
+        lineChart(rows, {
+          x: { field: 'step', title: 'step' },
+          y: { field: 'value', title: 'value' },
+          series: { field: 'run', title: 'run' },
+          facet: { field: 'tag', title: 'scalar', columns: 3, independentY: true },
+          points: false,
+          width: 240,
+          height: 140,
+        }),
+        `Every logged scalar against the training step (${runs.map((r) => r.run).join(', ')}).`,
+      ));
+    } else {
+      parts.push(para(runs.length ? 'The event files hold no scalars yet.' : 'No TensorBoard folder given: pass runs/RUN for the curves.', 'muted'));
+    }
+    if (checkpoints.length > 0) {
+      parts.push(htmlTable(
+        ['run', 'snapshot', 'encoder', 'N', 'step', 'metric at this step', 'best so far (step)', 'training time'],
+        checkpoints.flatMap((c) => c.snapshots.map((s) => [
+          c.run, s.snapshot, s.encoder, s.trainN, s.step, `${s.metric.name} ${fixed(s.metric.value, 4)}`,
+          s.best ? `${fixed(s.best.value, 4)} (${s.best.step})` : '', s.seconds === null ? '' : `${fixed(s.seconds / 60, 1)} min`,
+        ])),
+        { caption: 'Checkpoints' },
+      ));
+    }
+    return parts.join('');
+  },
+};
