@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'models/**', 'checkpoints/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'models/**', 'checkpoints/**', 'runs/**', 'out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
