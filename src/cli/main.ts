@@ -20,6 +20,7 @@ import { refineCommand } from './refine.js';
 import { generateCorpusCommand } from './generate_corpus.js';
 import { verifyCommand } from './verify.js';
 import { exportCommand } from './export.js';
+import { interpolateCommand } from './interpolate.js';
 
 const program = new Command('prototoken')
   .description('proto-token embeddings: make a frozen causal LM emit a whole text in one forward pass')
@@ -38,7 +39,8 @@ const program = new Command('prototoken')
   .addCommand(trainCommand())
   .addCommand(evalCommand())
   .addCommand(compareCommand())
-  .addCommand(refineCommand());
+  .addCommand(refineCommand())
+  .addCommand(interpolateCommand());
 
 try {
   await program.parseAsync(process.argv);
