@@ -58,13 +58,22 @@ export async function interpolatePairs(lm: CausalLM, input: SolutionPairs, optio
   const grid = Float32Array.from(taus);
   const { pairs, N } = input;
   const d = lm.config.hiddenSize;
-  const flat = (get: (i: number) => ArrayLike<number>, width: number): Float32Array => {
-    const out = new Float32Array(pairs.length * width);
+  // Pair rows stacked row-major, as the tensors want them.
+  const flat = <A extends Float32Array | Int32Array>(out: A, get: (i: number) => ArrayLike<number>): A => {
+    const width = out.length / pairs.length;
     pairs.forEach((_, i) => out.set(get(i), i * width));
     return out;
   };
-  const targets = Int32Array.from(flat((i) => pairs[i].tokenIds, N));
-  const t = pairTensors(lm, flat((i) => pairs[i].a.e, d), flat((i) => pairs[i].b.e, d), targets, input.m, N, input.arrangement);
+  const P = pairs.length;
+  const t = pairTensors(
+    lm,
+    flat(new Float32Array(P * d), (i) => pairs[i].a.e),
+    flat(new Float32Array(P * d), (i) => pairs[i].b.e),
+    flat(new Int32Array(P * N), (i) => pairs[i].tokenIds),
+    input.m,
+    N,
+    input.arrangement,
+  );
   const mid = midpoint(t);
   try {
     const trained = await trainControlPoints(lm, t, opts);

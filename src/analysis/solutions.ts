@@ -86,7 +86,7 @@ export async function loadSolutionPairs(paths: readonly string[], options: PairO
           fix: 'interpolate between datasets of the same texts cut the same way (same --length / --window)',
         });
       }
-      t.ends.push({ dataset: i, restart: row.restart, e: Float32Array.from(row.e) });
+      t.ends.push({ dataset: i, restart: row.restart, e: row.e }); // a view: the dataset's vectors are in memory anyway
     }
   });
   const perText = [...byText].map(([textId, t]) => ({ textId, tokenIds: t.tokenIds, pairs: pairsOf(t.ends) })).filter((t) => t.pairs.length > 0);
