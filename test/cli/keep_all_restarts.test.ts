@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readDataset, type SolutionRow } from '../../src/datasets/index.js';
-import { CORPUS, assertOk, describeRun, lastJson, runCli, sizeOf, startCli, tempDir, waitFor } from './run.js';
+import { CORPUS, assertOk, describeRun, lastJson, runCli, signalWhenReady, startCli, tempDir, waitForFirstRows } from './run.js';
 
 const PART = 'part-00000-of-00001.arrows';
 const TEXTS = 2;
@@ -40,15 +40,7 @@ describe('solve --keep-all-restarts', { concurrency: 2 }, () => {
   it('Ctrl-C after the first row, then a rerun: every (text, restart) once, two solved rows per text with different e', async () => {
     const out = join(dir, 'K');
     const run = startCli(solveArgs(out), { timeoutMs: 90_000 });
-    try {
-      const initial = await waitFor('the part file', async () => (await sizeOf(join(out, PART))) ?? undefined, 30_000);
-      await waitFor('the first row', async () => (((await sizeOf(join(out, PART))) ?? 0) > initial ? true : undefined), 30_000);
-      run.child.kill('SIGINT');
-    } catch (err) {
-      run.child.kill('SIGKILL');
-      throw err;
-    }
-    const stopped = await run.done;
+    const stopped = await signalWhenReady(run, () => waitForFirstRows(run, join(out, PART)));
     assert.equal(stopped.code, 130, describeRun(stopped));
     const partial = await readDataset(out);
     assert.ok(partial.numRows >= 1 && partial.numRows < 2 * TEXTS, `rows after Ctrl-C: ${partial.numRows}`);
