@@ -26,7 +26,10 @@ export interface ResultBase {
 /** `prototoken interpolate`: paths between two solutions (same text, same fixed m, different seeds). */
 export interface InterpolateResult extends ResultBase {
   kind: 'interpolate';
+  /** The (first) dataset the solutions came from. */
   dataset: string;
+  /** Every dataset given, in order, when solutions came from several (pairs index it with datasetA/B). */
+  datasets?: string[];
   /** The tau grid every path was evaluated on (>= 33 points, 0 and 1 included). */
   taus: number[];
   pairs: InterpolatePair[];
@@ -41,7 +44,10 @@ export interface InterpolateResult extends ResultBase {
     /** Bezier arc length / straight-line length. */
     lengthRatio: Summary;
   };
-  /** Arrow file (beside result.json) with one row per (pair, path, tau): text_id, path, tau, accuracy, loss. */
+  /**
+   * Arrow file (beside result.json) with one row per (pair, path, tau): pair (index into `pairs`),
+   * text_id, restart_a, restart_b, path ('line' | 'bezier'), tau, accuracy, loss.
+   */
   curvesFile: string;
 }
 
@@ -49,6 +55,9 @@ export interface InterpolatePair {
   textId: string;
   restartA: number;
   restartB: number;
+  /** Index into `datasets` of each solution's dataset (0 when there is one dataset). */
+  datasetA?: number;
+  datasetB?: number;
   N: number;
   /** Token accuracy at each tau of `taus`. */
   lineAccuracy: number[];

@@ -9,7 +9,7 @@ import { toFloat, toInt } from './common.js';
 import { solverSchema } from '../solver/config.js';
 import { writeFileAtomic } from '../util/fs_atomic.js';
 import type { LoadedModel } from '../lm/load.js';
-import { type DatasetKind, type DatasetWriter, mergeDataset, openDatasetWriter, resolveShard, runWorkers } from '../datasets/index.js';
+import { type DatasetKind, type DatasetWriter, type RestartsInfo, mergeDataset, openDatasetWriter, resolveShard, runWorkers } from '../datasets/index.js';
 import { PrototokenError } from '../util/errors.js';
 
 export const datasetSchema = z.object({
@@ -33,7 +33,7 @@ export function addSolverOptions(cmd: Command): Command {
     .option('--arrangement <name>', 'e-m (default) | e-mN | e | half | alt')
     .option('--batch <b>', 'rows (text x restart) optimised together (default 32)', toInt)
     .option('--max-steps <s>', 'optimiser steps per text (default 5000)', toInt)
-    .option('--restarts <k>', 'seeds per text, the best is kept (default 1)', toInt)
+    .option('--restarts <k>', 'seeds per text, the best is kept (solve --keep-all-restarts: every one) (default 1)', toInt)
     .option('--lr <x>', 'AdamW learning rate (default 0.01)', toFloat)
     .option('--init <how>', 'normal | scaled | embed-std | FILE.safetensors | DATASET | encoder:CHECKPOINT (e_hat per text, with the encoder\'s m) (default normal)')
     .option('--init-scale <x>', 'factor on the N(0,1) start (default 1)', toFloat)
@@ -59,7 +59,7 @@ type DatasetConfig = z.infer<typeof datasetSchema> & Record<string, unknown>;
 export async function openRunDataset(
   config: DatasetConfig,
   model: LoadedModel,
-  run: { kind: DatasetKind; arrangement: string; length: number | null; init: string; m: 'per-text' | Float32Array; source: string },
+  run: { kind: DatasetKind; arrangement: string; length: number | null; init: string; m: 'per-text' | Float32Array; restarts?: RestartsInfo; source: string },
 ): Promise<DatasetWriter> {
   const shard = resolveShard({ shard: config.shard ?? undefined, numShards: config.numShards ?? undefined, env: process.env });
   const writer = await openDatasetWriter(config.out, {
@@ -74,6 +74,7 @@ export async function openRunDataset(
     length: run.length,
     init: run.init,
     m: run.m,
+    restarts: run.restarts,
     solverConfig: recipeOf(config),
     source: { name: run.source, license: config.license },
     shard,

@@ -24,6 +24,7 @@ import { arrangementsCommand } from './arrangements.js';
 import { sharingCommand } from './sharing.js';
 import { distancesCommand } from './distances.js';
 import { reportCommand } from './report.js';
+import { interpolateCommand } from './interpolate.js';
 
 const program = new Command('prototoken')
   .description('proto-token embeddings: make a frozen causal LM emit a whole text in one forward pass')
@@ -46,7 +47,8 @@ const program = new Command('prototoken')
   .addCommand(arrangementsCommand())
   .addCommand(sharingCommand())
   .addCommand(distancesCommand())
-  .addCommand(reportCommand());
+  .addCommand(reportCommand())
+  .addCommand(interpolateCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -98,6 +98,7 @@ export async function recordsFor(
     e: r.e,
     ...(r.m ? { m: r.m } : {}),
     seed: r.seed,
+    restart: r.restart,
     steps: r.steps,
     accuracy: r.accuracy,
     cTokens: r.cTokens,

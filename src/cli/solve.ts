@@ -33,6 +33,8 @@ const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowS
   continuations: z.number().int().min(1).default(1),
   /** Seed of the random/generated texts; null = --seed. Lets one set of texts be solved under several seeds. */
   textSeed: z.number().int().min(0).nullable().default(null),
+  /** Store every restart as its own row (a `restart` column) instead of the best one per text. */
+  keepAllRestarts: z.boolean().default(false),
 });
 
 export function solveCommand(): Command {
@@ -44,7 +46,8 @@ export function solveCommand(): Command {
     .option('--limit <k>', 'only the first K texts (random: how many texts, generated: how many prompts; default 32)', toInt)
     .option('--m <file>', 'a fixed m from `prototoken fit-m` (only e is optimised)')
     .option('--continuations <k>', 'generated: K continuations of each distinct prompt, ids <id>#<c> (default 1)', toInt)
-    .option('--text-seed <n>', 'seed of the random/generated texts (default --seed), to solve the same texts under several seeds', toInt);
+    .option('--text-seed <n>', 'seed of the random/generated texts (default --seed), to solve the same texts under several seeds', toInt)
+    .option('--keep-all-restarts', 'run every --restarts seed to its own end and store each as its own row (column `restart`)');
   cmd.action(async () => {
     const config = commandConfig(cmd, schema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
@@ -90,12 +93,17 @@ export function solveCommand(): Command {
       init: describeInit(init),
       // An arrangement without m stores a zero m, so the dataset still says what was fed.
       m: m.kind === 'fixed' ? m.vector : usesM ? 'per-text' : new Float32Array(d),
+      restarts: config.keepAllRestarts ? { keep: 'all', count: config.restarts } : undefined,
       source: config.source ?? sourceName(config.kind, config.texts),
     });
-    const pending = writer.pendingTexts(prepared.targets);
+    // With every restart kept, a text may be partly done: solve only its missing restarts.
+    const pending = writer.pendingTexts(prepared.targets).map((t) => ({ ...t, restarts: writer.missingRestarts(t.id) ?? undefined }));
     const skippedDone = prepared.targets.filter((t) => writer.doneIds.has(t.id)).length;
     if (!quiet && skippedDone > 0) process.stderr.write(`resuming: ${writer.doneIds.size} texts already in ${config.out}\n`);
-    const progress = new Progress(pending.length, { unit: 'texts', quiet });
+    const allRestarts = config.keepAllRestarts;
+    const rowsToDo = allRestarts ? pending.reduce((n, t) => n + (t.restarts?.length ?? config.restarts), 0) : pending.length;
+    const progress = new Progress(rowsToDo, { unit: allRestarts ? 'restarts' : 'texts', quiet });
+    const textsDone = new Set<string>();
     const interrupt = installInterrupt(quiet);
     const steps: number[] = [];
     let solved = 0;
@@ -108,12 +116,13 @@ export function solveCommand(): Command {
       if (pending.length > 0) outcome = await solveTexts(
         lm,
         pending,
-        solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }),
+        { ...solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }), keepAllRestarts: config.keepAllRestarts },
         {
           onResults: async (results) => {
             await writer.append(await recordsFor(results, pending, model));
             for (const r of results) {
               steps.push(r.steps);
+              textsDone.add(r.id);
               if (r.solved) solved++;
             }
             progress.tick(results.length, `solved ${solved}/${steps.length}, ${active} active`);
@@ -133,7 +142,9 @@ export function solveCommand(): Command {
     const msPerStep = poolSteps > 0 ? ((Date.now() - solveStarted) / poolSteps) : 0;
     const summary = {
       out: config.out,
-      texts: steps.length,
+      texts: textsDone.size,
+      /** One per text, or one per restart with --keep-all-restarts; `solved` counts these. */
+      rows: steps.length,
       solved,
       solved_rate: steps.length ? solved / steps.length : 0,
       median_steps: median(steps),
@@ -148,7 +159,7 @@ export function solveCommand(): Command {
     report(
       cmd,
       summary,
-      `${outcome.interrupted ? 'interrupted (rerun the same command to resume): ' : ''}solved ${solved}/${steps.length} ${windows ? `windows (of ${texts.length - prepared.tooShort.length} texts)` : 'texts'} at N=${N}` +
+      `${outcome.interrupted ? 'interrupted (rerun the same command to resume): ' : ''}solved ${solved}/${steps.length} ${allRestarts ? `restarts of ${textsDone.size} ` : ''}${windows ? `windows (of ${texts.length - prepared.tooShort.length} texts)` : 'texts'} at N=${N}` +
         ` | median ${summary.median_steps} steps, max ${summary.max_steps} | ${formatSeconds(seconds)} (${msPerStep.toFixed(1)} ms/step)` +
         ` | ${prepared.tooShort.length} too short, ${skippedDone} already done | -> ${config.out}`,
     );

@@ -35,6 +35,7 @@ export function recordBatchFromColumns(c: SolutionColumns, schema: Schema): Reco
     e: () => vectors(type('e'), c.e),
     m: () => vectors(type('m'), c.m as Float32Array),
     seed: () => int(type('seed'), c.seed),
+    restart: () => int(type('restart'), c.restart),
     steps: () => int(type('steps'), c.steps),
     accuracy: () => float(type('accuracy'), c.accuracy),
     c_tokens: () => int(type('c_tokens'), c.cTokens),
@@ -129,6 +130,8 @@ function columnsFromRecordBatch(batch: RecordBatch, d: number, perTextM: boolean
     e: vectors(col('e')),
     m: perTextM ? vectors(col('m')) : null,
     seed: values(col('seed')),
+    // Datasets that keep only the best restart have no column: every row is restart 0.
+    restart: batch.getChild('restart') ? values(col('restart')) : new Int32Array(rows),
     steps: values(col('steps')),
     accuracy: values(col('accuracy')),
     cTokens: values(col('c_tokens')),

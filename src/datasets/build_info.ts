@@ -3,7 +3,7 @@
  * Used by merge (which writes it) and by the readers of an unmerged folder (which show it).
  */
 import { settingsOf, type DatasetInfo, type DatasetMeta, type PartSummary } from './info.js';
-import { describeSchema } from './schema.js';
+import { describeSchema, type SchemaShape } from './schema.js';
 import type { DatasetStats } from './stats.js';
 
 /** What dataset_info.json lists of a part. */
@@ -28,10 +28,8 @@ export interface StoredAs {
 }
 
 /** The shape of the combined rows. */
-export interface CombinedShape {
+export interface CombinedShape extends SchemaShape {
   meta: DatasetMeta;
-  d: number;
-  perTextM: boolean;
 }
 
 /** dataset_info.json for rows of `shape` with statistics `stats`; `stored` describes data.arrow once merged. */
@@ -44,7 +42,7 @@ export function buildDatasetInfo(shape: CombinedShape, stats: DatasetStats, part
     description:
       `Proto-token solutions (${settings.kind}) for ${what} from ${settings.source.name} on ${settings.model.id}: ` +
       'per row, the input embedding e (and m) that make the frozen model emit the text in one forward pass.',
-    schema: describeSchema(shape.d, shape.perTextM),
+    schema: describeSchema(shape),
     shards: { counts: [...new Set(parts.map((p) => p.shardCount))].sort((a, b) => a - b), parts: parts.map(partSummary) },
     data_file: stored?.dataFile ?? null,
     data_sha256: stored?.sha256 ?? null,

@@ -18,6 +18,8 @@ export interface SolutionRecord {
   m?: Float32Array;
   /** Any safe integer (stored as Int64). */
   seed: number;
+  /** Which restart of the text (0-based); stored only when the dataset keeps every restart. Default 0. */
+  restart?: number;
   steps: number;
   accuracy: number;
   cTokens: number;
@@ -41,6 +43,8 @@ export interface SolutionBatch {
   /** [rows * d]; only when m is per text. */
   m?: Float32Array;
   seed: ArrayLike<number>;
+  /** Restart of each row; only stored when the dataset keeps every restart. Default all 0. */
+  restart?: ArrayLike<number>;
   steps: ArrayLike<number>;
   accuracy: ArrayLike<number>;
   cTokens: ArrayLike<number>;
@@ -62,6 +66,8 @@ export interface SolutionColumns {
   e: Float32Array;
   m: Float32Array | null;
   seed: BigInt64Array;
+  /** All 0 when the dataset has no `restart` column. */
+  restart: Int32Array;
   steps: Int32Array;
   accuracy: Float32Array;
   cTokens: Int32Array;
@@ -108,6 +114,7 @@ export function columnsFromRecords(records: readonly SolutionRecord[], ctx: Colu
       e,
       m: m ?? undefined,
       seed: pick((r) => r.seed),
+      restart: pick((r) => r.restart ?? 0),
       steps: pick((r) => r.steps),
       accuracy: pick((r) => r.accuracy),
       cTokens: pick((r) => r.cTokens),
@@ -126,7 +133,7 @@ export function columnsFromBatch(b: SolutionBatch, ctx: ColumnContext): Solution
   const rows = b.textId.length;
   const { d } = ctx;
   const lengths: [string, number][] = [
-    ['text', b.text.length], ['tokenIds', b.tokenIds.length], ['seed', b.seed.length], ['steps', b.steps.length],
+    ['text', b.text.length], ['tokenIds', b.tokenIds.length], ['seed', b.seed.length], ['restart', b.restart?.length ?? rows], ['steps', b.steps.length],
     ['accuracy', b.accuracy.length], ['cTokens', b.cTokens.length], ['prefixLen', b.prefixLen.length],
     ['loss', b.loss.length], ['hLmNats', b.hLmNats.length], ['solved', b.solved.length], ['seconds', b.seconds.length],
   ];
@@ -161,6 +168,12 @@ export function columnsFromBatch(b: SolutionBatch, ctx: ColumnContext): Solution
     if (!Number.isSafeInteger(s)) throw badRow(b.textId[i], `has seed ${s}, which is not a safe integer`, ctx);
     seed[i] = BigInt(s);
   }
+  const restart = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const r = b.restart?.[i] ?? 0;
+    if (!Number.isInteger(r) || r < 0 || r > 0x7fffffff) throw badRow(b.textId[i], `has restart ${r}, which is not a non-negative integer`, ctx);
+    restart[i] = r;
+  }
   return {
     rows,
     d,
@@ -171,6 +184,7 @@ export function columnsFromBatch(b: SolutionBatch, ctx: ColumnContext): Solution
     e: b.e,
     m: b.m ?? null,
     seed,
+    restart,
     steps: Int32Array.from(b.steps),
     accuracy: Float32Array.from(b.accuracy),
     cTokens: Int32Array.from(b.cTokens),
@@ -212,6 +226,7 @@ export function takeRows(c: SolutionColumns, indices: readonly number[]): Soluti
     e,
     m,
     seed: gather(c.seed, (n) => new BigInt64Array(n)),
+    restart: gather(c.restart, (n) => new Int32Array(n)),
     steps: gather(c.steps, (n) => new Int32Array(n)),
     accuracy: gather(c.accuracy, (n) => new Float32Array(n)),
     cTokens: gather(c.cTokens, (n) => new Int32Array(n)),
@@ -262,6 +277,7 @@ export function concatColumns(parts: readonly SolutionColumns[], d: number, perT
     e: cat((p) => p.e, (n) => new Float32Array(n), d),
     m: perTextM ? cat((p) => p.m as Float32Array, (n) => new Float32Array(n), d) : null,
     seed: cat((p) => p.seed, (n) => new BigInt64Array(n)),
+    restart: cat((p) => p.restart, (n) => new Int32Array(n)),
     steps: cat((p) => p.steps, (n) => new Int32Array(n)),
     accuracy: cat((p) => p.accuracy, (n) => new Float32Array(n)),
     cTokens: cat((p) => p.cTokens, (n) => new Int32Array(n)),

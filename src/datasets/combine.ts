@@ -5,7 +5,8 @@
  * - Every source must have compatible settings (`compatDiff`), else an error naming both files.
  * - A text id belongs to the first source (parts in shard order, then data.arrow) that holds it;
  *   its rows in later sources are duplicates and dropped. Restarts of one text live in one source,
- *   so they all survive; an exact (text_id, seed) repeat inside a source is dropped too.
+ *   so they all survive; an exact (text_id, seed) repeat inside a source is dropped too. A dataset
+ *   that keeps every restart keys rows by (text_id, restart) instead (dedup.ts).
  * - data.arrow comes last, so it only contributes rows whose parts are gone ("carried over").
  */
 import { randomBytes } from 'node:crypto';
@@ -17,28 +18,24 @@ import { concatColumns, takeRows, type SolutionColumns } from './columns.js';
 import { RowFilter } from './dedup.js';
 import { DATASET_META_KEY, compatDiff, settingsOf, type DatasetMeta, type DatasetSettings } from './info.js';
 import type { LoadedDataFile, LoadedPart } from './parts.js';
-import { solutionSchema } from './schema.js';
+import { solutionSchema, type SchemaShape } from './schema.js';
 
 /** The combined rows and what was dropped on the way. */
-export interface Combined {
+export interface Combined extends SchemaShape {
   /** One record batch (zero rows: no batch), schema metadata holds the DatasetMeta. */
   table: Table;
   meta: DatasetMeta;
-  d: number;
-  perTextM: boolean;
   /** Rows dropped because an earlier part already held their text (or the same text and seed). */
   duplicatesDropped: number;
   /** Rows taken from the previous data.arrow because no part holds their text any more. */
   carriedOver: number;
 }
 
-interface Source {
+interface Source extends SchemaShape {
   name: string;
   path: string;
   settings: DatasetSettings;
   table: Table;
-  d: number;
-  perTextM: boolean;
   fromDataFile: boolean;
 }
 
@@ -49,8 +46,9 @@ export function combineSources(parts: readonly LoadedPart[], dataFile: LoadedDat
   if (sources.length === 0) throw new Error('combineSources needs at least one source');
   const first = sources[0];
   checkCompatible(sources);
-  const { d, perTextM } = first;
-  const filter = new RowFilter();
+  const shape: SchemaShape = { d: first.d, perTextM: first.perTextM, allRestarts: first.allRestarts };
+  const { d, perTextM } = shape;
+  const filter = new RowFilter(shape.allRestarts);
   const kept: SolutionColumns[] = [];
   sources.forEach((s, si) => {
     for (const cols of columnsFromTable(s.table, d, perTextM, s.path)) {
@@ -60,7 +58,7 @@ export function combineSources(parts: readonly LoadedPart[], dataFile: LoadedDat
   });
   const { duplicatesDropped, carriedOver } = filter;
   const meta = mergedMeta(sources.map((s) => s.settings), parts.map((p) => p.stamp));
-  return finishCombined(kept, meta, d, perTextM, duplicatesDropped, carriedOver);
+  return finishCombined(kept, meta, shape, duplicatesDropped, carriedOver);
 }
 
 /** The settings every source must share, checked against the first; throws naming both files. */
@@ -87,11 +85,11 @@ export function mergedMeta(settings: readonly DatasetSettings[], stamps: Dataset
   };
 }
 
-function finishCombined(kept: SolutionColumns[], meta: DatasetMeta, d: number, perTextM: boolean, duplicatesDropped: number, carriedOver: number): Combined {
-  const schema = solutionSchema(d, perTextM, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
-  const all = concatColumns(kept, d, perTextM);
+function finishCombined(kept: SolutionColumns[], meta: DatasetMeta, shape: SchemaShape, duplicatesDropped: number, carriedOver: number): Combined {
+  const schema = solutionSchema(shape, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
+  const all = concatColumns(kept, shape.d, shape.perTextM);
   const table = all.rows > 0 ? new Table(schema, [recordBatchFromColumns(all, schema)]) : new Table(schema);
-  return { table, meta, d, perTextM, duplicatesDropped, carriedOver };
+  return { table, meta, ...shape, duplicatesDropped, carriedOver };
 }
 
 function earliest(isoTimes: string[]): string {

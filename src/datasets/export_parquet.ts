@@ -38,7 +38,7 @@ export interface ExportReport {
 export async function exportParquet(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
   const out = options.out ?? path.join(dir, 'data.parquet');
   const scan = await scanDataset(dir, { verify: options.verify ?? true });
-  const schema = solutionSchema(scan.d, scan.perTextM, new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
+  const schema = solutionSchema({ d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts }, new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
   const head = schemaMessageBytes(schema);
   const batches = scan.batches();
   let rows = 0;

@@ -25,6 +25,6 @@ export { readTexts, type SourceText } from './texts.js';
 export { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
 export { renderCard } from './card.js';
 export { CARD_FILE, DATA_FILE, INFO_FILE, M_FILE } from './parts.js';
-export type { DatasetInfo, DatasetKind, DatasetSettings, MInfo, PartMeta, PartSummary } from './info.js';
+export type { DatasetInfo, DatasetKind, DatasetSettings, MInfo, PartMeta, PartSummary, RestartsInfo } from './info.js';
 export { COLUMN_DESCRIPTIONS, type ColumnName, type ColumnTypes } from './schema.js';
 export type { DatasetStats, Summary } from './stats.js';

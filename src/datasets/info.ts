@@ -35,6 +35,14 @@ const mInfoSchema = z.discriminatedUnion('mode', [
 /** How m is stored: a column, or one shared vector in m.safetensors (`fingerprint`: sha256 of its F32 bytes). */
 export type MInfo = z.infer<typeof mInfoSchema>;
 
+const restartsInfoSchema = z.object({ keep: z.literal('all'), count: z.number().int().positive() });
+
+/**
+ * Set when every restart of a text is its own row (a `restart` column, `solve --keep-all-restarts`):
+ * a text is complete once all `count` restarts are stored. Absent: one row per text, the best restart.
+ */
+export type RestartsInfo = z.infer<typeof restartsInfoSchema>;
+
 /** The settings every part and the dataset record; everything but `shard` and `created` must agree. */
 const settingsSchema = z.object({
   format: z.literal(FORMAT_NAME),
@@ -45,6 +53,8 @@ const settingsSchema = z.object({
   length: z.number().int().positive().nullable(),
   init: z.string(),
   m: mInfoSchema,
+  /** Optional, so datasets written before it existed read (and resume) unchanged. */
+  restarts: restartsInfoSchema.optional(),
   solver_config: z.record(z.string(), z.unknown()),
   source: z.object({ name: z.string(), license: z.string(), url: z.string().nullable() }),
   split_ratios: z.object({ train: z.number(), val: z.number(), test: z.number() }),
@@ -161,8 +171,8 @@ function parseWith<T>(schema: z.ZodType<T>, json: string | undefined, file: stri
 
 /** Just the settings of a part, dataset meta or info (drops shard, timestamps, stats). */
 export function settingsOf(x: DatasetSettings): DatasetSettings {
-  const { format, format_version, kind, model, arrangement, length, init, m, solver_config, source, split_ratios, software } = x;
-  return { format, format_version, kind, model, arrangement, length, init, m, solver_config, source, split_ratios, software };
+  const { format, format_version, kind, model, arrangement, length, init, m, restarts, solver_config, source, split_ratios, software } = x;
+  return { format, format_version, kind, model, arrangement, length, init, m, ...(restarts ? { restarts } : {}), solver_config, source, split_ratios, software };
 }
 
 /**
@@ -179,6 +189,7 @@ function compatFields(s: DatasetSettings): Map<string, string> {
   out.set('length (N)', JSON.stringify(s.length));
   out.set('init', JSON.stringify(s.init));
   out.set('m', s.m.mode === 'shared' ? `shared m sha256 ${s.m.fingerprint}` : 'per-text');
+  out.set('restarts', s.restarts ? `all ${s.restarts.count} kept (--keep-all-restarts)` : 'best kept');
   out.set('split_ratios', JSON.stringify([s.split_ratios.train, s.split_ratios.val, s.split_ratios.test]));
   flatten(s.solver_config, 'solver_config', out);
   return out;

@@ -37,6 +37,8 @@ export interface CapacityRow {
 /** A row listed by `head`. */
 export interface HeadRow {
   textId: string;
+  /** 0 unless the dataset keeps every restart. */
+  restart: number;
   nTokens: number;
   solved: boolean;
   accuracy: number;
@@ -56,6 +58,8 @@ export interface InspectSummary {
   model: { id: string; fingerprint: string; dModel: number };
   arrangement: string;
   length: number | null;
+  /** K when every one of K restarts per text is its own row; null when one row per text (the best). */
+  restartsKept: number | null;
   m: { mode: 'per-text' | 'shared'; fingerprint: string | null };
   source: { name: string; license: string };
   rows: number;
@@ -86,7 +90,7 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
       acc.add(b);
       for (let i = 0; i < b.rows && head.length < want; i++) {
         head.push({
-          textId: b.textId[i], nTokens: b.tokenOffsets[i + 1] - b.tokenOffsets[i], solved: b.solved[i] === 1, accuracy: b.accuracy[i],
+          textId: b.textId[i], restart: b.restart[i], nTokens: b.tokenOffsets[i + 1] - b.tokenOffsets[i], solved: b.solved[i] === 1, accuracy: b.accuracy[i],
           steps: b.steps[i], cTokens: b.cTokens[i], split: b.split[i], text: b.text[i],
         });
       }
@@ -110,6 +114,7 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
     model: { id: info.model.id, fingerprint: info.model.fingerprint, dModel: info.model.d_model },
     arrangement: info.arrangement,
     length: info.length,
+    restartsKept: info.restarts?.count ?? null,
     m: info.m.mode === 'shared' ? { mode: 'shared', fingerprint: info.m.fingerprint } : { mode: 'per-text', fingerprint: null },
     source: { name: info.source.name, license: info.source.license },
     rows: c.textId.length,
@@ -192,7 +197,7 @@ export function renderInspect(s: InspectSummary): string {
     ['arrangement', s.arrangement],
     ['m', s.m.mode === 'shared' ? `shared (m.safetensors, sha256 ${short(s.m.fingerprint ?? '')})` : 'per text (column m)'],
     ['source', `${s.source.name}  (license ${s.source.license})`],
-    ['rows', `${s.rows} for ${s.texts} texts`],
+    ['rows', `${s.rows} for ${s.texts} texts${s.restartsKept === null ? '' : ` (every one of ${s.restartsKept} restarts per text kept)`}`],
     ['solved', `${s.solvedTexts} texts (${pct(s.solvedRate)}), ${s.solvedRows} rows`],
     ['splits', `train ${s.splits.train}, val ${s.splits.val}, test ${s.splits.test}`],
     ['n_tokens', `min ${num(s.nTokens.min)}, mean ${num(s.nTokens.mean)}, max ${num(s.nTokens.max)}`],
@@ -210,10 +215,13 @@ export function renderInspect(s: InspectSummary): string {
   if (s.head.length) {
     const preview = (t: string): string => JSON.stringify(t.length > 60 ? `${t.slice(0, 60)}…` : t);
     out.push('', 'first rows');
-    out.push(...formatTable([
-      ['text_id', 'n', 'solved', 'acc', 'steps', 'split', 'text'],
-      ...s.head.map((r) => [r.textId, String(r.nTokens), r.solved ? 'yes' : 'no', r.accuracy.toFixed(3), String(r.steps), r.split, preview(r.text)]),
-    ], [false, true, false, true, true, false, false]));
+    // The restart column only where there is one, so best-per-text listings keep their layout.
+    const r0 = s.restartsKept === null ? 0 : 1;
+    const rows = [
+      ['text_id', 'restart', 'n', 'solved', 'acc', 'steps', 'split', 'text'],
+      ...s.head.map((r) => [r.textId, String(r.restart), String(r.nTokens), r.solved ? 'yes' : 'no', r.accuracy.toFixed(3), String(r.steps), r.split, preview(r.text)]),
+    ].map((cells) => [cells[0], ...cells.slice(2 - r0)]);
+    out.push(...formatTable(rows, [false, ...(r0 ? [true] : []), true, false, true, true, false, false]));
   }
   if (s.warnings.length) out.push('', 'notes', ...s.warnings.map((w) => `  ! ${w}`));
   return `${out.join('\n')}\n`;

@@ -3,7 +3,7 @@
  * dataset_info.json and README.md.
  *
  * It streams: parts are read one record batch at a time (checksums verified), duplicates are
- * dropped by text id, and data.arrow is written batch by batch to a temporary file that is only
+ * dropped by text id (by text id and restart when the dataset keeps every restart, see dedup.ts), and data.arrow is written batch by batch to a temporary file that is only
  * renamed into place once every input has been read and checked. Memory is one output batch plus
  * the set of text ids and the per-row statistics, never the vectors of the whole dataset. A
  * failed merge leaves the folder as it was.
@@ -126,11 +126,12 @@ export async function mergeDataset(dir: string, options: MergeOptions = {}): Pro
     const stamps = [];
     for (const p of parts) stamps.push(await currentStamp(p.path));
     const meta = mergedMeta(sources.map((s) => s.meta), stamps);
-    const { d, perTextM } = parts[0].shape;
-    const schema = solutionSchema(d, perTextM, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
+    const shape = parts[0].shape;
+    const { perTextM } = shape;
+    const schema = solutionSchema(shape, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
     await removeStaleTemps(dir, [DATA_FILE, path.basename(indexFileFor(dataPath)), INFO_FILE, CARD_FILE]);
     const sink = await createDataFileSink(dataPath, schema, meta.merge_id);
-    const filter = new RowFilter();
+    const filter = new RowFilter(shape.allRestarts);
     const stats = new StatAccumulator();
     let written: { sha256: string };
     try {
@@ -157,7 +158,7 @@ export async function mergeDataset(dir: string, options: MergeOptions = {}): Pro
     if (filter.duplicatesDropped) warnings.push(`${filter.duplicatesDropped} duplicate rows dropped (text already present in an earlier part)`);
     if (filter.carriedOver) warnings.push(`${filter.carriedOver} rows kept from the previous data.arrow (their parts are gone)`);
     const facts = parts.map(partFactsOf);
-    const info = buildDatasetInfo({ meta, d, perTextM }, computeStats(stats.columns()), facts, { dataFile: DATA_FILE, sha256: written.sha256 }, new Date());
+    const info = buildDatasetInfo({ meta, ...shape }, computeStats(stats.columns()), facts, { dataFile: DATA_FILE, sha256: written.sha256 }, new Date());
     // data.arrow first: if we die before dataset_info.json, readers see a merge_id mismatch, not bad data.
     await writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
     await writeFileAtomic(path.join(dir, CARD_FILE), renderCard(info));

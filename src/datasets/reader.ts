@@ -21,6 +21,8 @@ import type { ColumnName, ColumnTypes } from './schema.js';
 export interface SolutionRow extends SolutionRecord {
   nTokens: number;
   split: string;
+  /** Its restart; 0 in datasets that keep one row per text. */
+  restart: number;
 }
 
 /** A dataset in memory. */
@@ -36,6 +38,8 @@ export interface SolutionDataset {
   readonly numRows: number;
   readonly d: number;
   readonly perTextM: boolean;
+  /** Every restart is its own row (`solve --keep-all-restarts`); else one row per text, restart 0. */
+  readonly allRestarts: boolean;
   /** The rows as an Arrow table. */
   readonly table: Table;
   /**
@@ -153,7 +157,7 @@ function makeDataset(
   warnings: string[],
   combined: Combined,
 ): SolutionDataset {
-  const { table, d, perTextM } = combined;
+  const { table, d, perTextM, allRestarts } = combined;
   const e = vectors(table, 'e', d);
   const m = perTextM ? vectors(table, 'm', d) : null;
   const column = <K extends ColumnName>(name: K): Vector<ColumnTypes[K]> => {
@@ -171,6 +175,7 @@ function makeDataset(
       get('text_id'), get('text'), get('token_ids'), get('seed'), get('steps'), get('accuracy'), get('c_tokens'),
       get('prefix_len'), get('loss'), get('h_lm_nats'), get('solved'), get('seconds'), get('split'),
     ];
+    const restart = allRestarts ? get('restart') : null;
     for (let i = 0; i < n; i++) {
       const tokenIds = Int32Array.from(tokens.get(i) ?? []);
       const row: SolutionRow = {
@@ -180,6 +185,7 @@ function makeDataset(
         nTokens: tokenIds.length,
         e: e.subarray(i * d, (i + 1) * d),
         seed: Number(seed.get(i)),
+        restart: restart ? Number(restart.get(i)) : 0,
         steps: Number(steps.get(i)),
         accuracy: Number(accuracy.get(i)),
         cTokens: Number(cTokens.get(i)),
@@ -203,6 +209,7 @@ function makeDataset(
     numRows: table.numRows,
     d,
     perTextM,
+    allRestarts,
     table,
     e,
     m,

@@ -40,6 +40,8 @@ export interface DatasetScan {
   readonly warnings: string[];
   readonly d: number;
   readonly perTextM: boolean;
+  /** Every restart is its own row (a `restart` column). */
+  readonly allRestarts: boolean;
   readonly settings: DatasetSettings;
   /** dataset_info.json when it describes exactly what is read (a current data.arrow); else null. */
   readonly info: DatasetInfo | null;
@@ -93,13 +95,14 @@ export async function scanDataset(dir: string, options: ScanOptions = {}): Promi
       warnings,
       d: first.shape.d,
       perTextM: first.shape.perTextM,
+      allRestarts: first.shape.allRestarts,
       settings: first.meta,
       info: readFrom === 'data.arrow' && previous?.infoMatches ? info : null,
       sources,
       needsDedup,
       verify,
       async *batches() {
-        const filter = new RowFilter();
+        const filter = new RowFilter(first.shape.allRestarts);
         for (const [si, s] of sources.entries()) {
           for (const ref of s.batches) {
             if (ref.rows === 0) continue;

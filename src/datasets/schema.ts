@@ -2,7 +2,9 @@
  * The Arrow schema of a solution dataset: one row per solved (text, restart).
  *
  * Column order and types are fixed here and nowhere else; the writer, the merge and the readers
- * all build or check schemas through this module. `m` exists only when m is learned per text.
+ * all build or check schemas through this module. `m` exists only when m is learned per text;
+ * `restart` only when every restart of a text is kept as its own row (`solve --keep-all-restarts`),
+ * so datasets written without it keep the layout they always had and read as restart 0.
  */
 import { Bool, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Utf8 } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
@@ -17,6 +19,7 @@ export interface ColumnTypes {
   e: FixedSizeList<Float32>;
   m: FixedSizeList<Float32>;
   seed: Int64;
+  restart: Int32;
   steps: Int32;
   accuracy: Float32;
   c_tokens: Int32;
@@ -40,6 +43,7 @@ export const COLUMN_DESCRIPTIONS: Readonly<Record<ColumnName, string>> = {
   e: 'the learned per-text proto-token embedding, d_model floats',
   m: 'the learned per-text second proto-token (only when m is per text; otherwise see m.safetensors)',
   seed: 'seed of this restart',
+  restart: 'which restart of the text (0..K-1) this row is; only in datasets that keep every restart (solve --keep-all-restarts), elsewhere read as 0',
   steps: 'optimisation steps taken',
   accuracy: 'fraction of target tokens the frozen model predicts correctly from [e][m]...[m]',
   c_tokens: 'number of target tokens predicted correctly',
@@ -67,6 +71,7 @@ function columnTypes(d: number): ColumnTypes {
     e: vectorType(d),
     m: vectorType(d),
     seed: new Int64(),
+    restart: new Int32(),
     steps: new Int32(),
     accuracy: new Float32(),
     c_tokens: new Int32(),
@@ -79,38 +84,40 @@ function columnTypes(d: number): ColumnTypes {
   };
 }
 
-/** Column names in storage order; `m` only when per text. */
-export function columnNames(perTextM: boolean): ColumnName[] {
-  const all = Object.keys(COLUMN_DESCRIPTIONS) as ColumnName[];
-  return perTextM ? all : all.filter((c) => c !== 'm');
+/** What a stored schema says about the data. */
+export interface SchemaShape {
+  d: number;
+  perTextM: boolean;
+  /** Every restart is its own row, numbered in a `restart` column. */
+  allRestarts: boolean;
 }
 
-/** The schema for width `d`, with `m` iff `perTextM`, carrying `metadata` (string -> string). */
-export function solutionSchema(d: number, perTextM: boolean, metadata: Map<string, string> = new Map()): Schema {
-  const types = columnTypes(d);
-  const fields = columnNames(perTextM).map((name) => new Field(name, types[name], false));
+/** Column names in storage order; `m` only when per text, `restart` only when every restart is kept. */
+export function columnNames(shape: Omit<SchemaShape, 'd'>): ColumnName[] {
+  const all = Object.keys(COLUMN_DESCRIPTIONS) as ColumnName[];
+  return all.filter((c) => (c !== 'm' || shape.perTextM) && (c !== 'restart' || shape.allRestarts));
+}
+
+/** The schema of datasets of `shape`, carrying `metadata` (string -> string). */
+export function solutionSchema(shape: SchemaShape, metadata: Map<string, string> = new Map()): Schema {
+  const types = columnTypes(shape.d);
+  const fields = columnNames(shape).map((name) => new Field(name, types[name], false));
   return new Schema(fields, metadata);
 }
 
 /** Column name, Arrow type (as text) and meaning, for dataset_info.json. */
-export function describeSchema(d: number, perTextM: boolean): { name: ColumnName; type: string; description: string }[] {
-  const types = columnTypes(d);
-  return columnNames(perTextM).map((name) => ({
+export function describeSchema(shape: SchemaShape): { name: ColumnName; type: string; description: string }[] {
+  const types = columnTypes(shape.d);
+  return columnNames(shape).map((name) => ({
     name,
     type: String(types[name] as DataType),
     description: COLUMN_DESCRIPTIONS[name],
   }));
 }
 
-/** What a stored schema says about the data. */
-export interface SchemaShape {
-  d: number;
-  perTextM: boolean;
-}
-
 /**
  * Check that `schema` (read from `file`) has every column with the right type, and return its
- * width and m mode. Extra columns are tolerated (a newer writer may add some) but never read.
+ * shape. Extra columns are tolerated (a newer writer may add some) but never read.
  */
 export function checkSchema(schema: Schema, file: string): SchemaShape {
   const e = schema.fields.find((f) => f.name === 'e');
@@ -120,9 +127,12 @@ export function checkSchema(schema: Schema, file: string): SchemaShape {
       fix: 'point at a folder written by `prototoken solve`',
     });
   }
-  const d = (e.type as FixedSizeList).listSize;
-  const perTextM = schema.fields.some((f) => f.name === 'm');
-  const expected = solutionSchema(d, perTextM);
+  const shape: SchemaShape = {
+    d: (e.type as FixedSizeList).listSize,
+    perTextM: schema.fields.some((f) => f.name === 'm'),
+    allRestarts: schema.fields.some((f) => f.name === 'restart'),
+  };
+  const expected = solutionSchema(shape);
   const problems: string[] = [];
   for (const want of expected.fields) {
     const got = schema.fields.find((f) => f.name === want.name);
@@ -135,5 +145,5 @@ export function checkSchema(schema: Schema, file: string): SchemaShape {
       fix: 'the file was not written by this version of prototoken; rewrite it with `prototoken solve`',
     });
   }
-  return { d, perTextM };
+  return shape;
 }

@@ -248,9 +248,11 @@ export async function readColumns(source: SourceFile, ref: BatchRef, verify: boo
 /** The settings must describe the columns actually stored. */
 export function checkShapeMatches(s: DatasetSettings, shape: SchemaShape, file: string): void {
   const perText = s.m.mode === 'per-text';
-  if (s.model.d_model !== shape.d || perText !== shape.perTextM) {
+  const all = s.restarts !== undefined;
+  if (s.model.d_model !== shape.d || perText !== shape.perTextM || all !== shape.allRestarts) {
     throw new PrototokenError(
-      `metadata (d_model ${s.model.d_model}, m ${s.m.mode}) disagrees with the columns (d ${shape.d}, ${shape.perTextM ? 'with' : 'without'} an m column)`,
+      `metadata (d_model ${s.model.d_model}, m ${s.m.mode}, ${all ? 'every restart kept' : 'best restart kept'}) disagrees with the columns ` +
+        `(d ${shape.d}, ${shape.perTextM ? 'with' : 'without'} an m column, ${shape.allRestarts ? 'with' : 'without'} a restart column)`,
       { file, fix: 'the file is corrupt or was edited; delete it and rebuild it' },
     );
   }

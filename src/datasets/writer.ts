@@ -19,7 +19,9 @@ import { openPreviousData } from './previous_data.js';
 import { exists, removeStaleTemps, writeAll, writeFileAtomic } from '../util/fs_atomic.js';
 import {
   FORMAT_NAME, FORMAT_VERSION, PART_META_KEY, compatDiff, type DatasetInfo, type DatasetKind, type DatasetSettings, type PartMeta,
+  type RestartsInfo,
 } from './info.js';
+import { DoneRows } from './done_rows.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
 import { mergeDataset, type MergeReport } from './merge.js';
@@ -48,6 +50,11 @@ export interface DatasetWriterOptions {
   init: string;
   /** 'per-text' (m is a column) or the shared m [d] (written to m.safetensors). */
   m: 'per-text' | Float32Array;
+  /**
+   * Keep every one of `count` restarts per text as its own row (a `restart` column); a text is then
+   * complete once all its restarts are stored. Default: unset, one row per text (its best restart).
+   */
+  restarts?: RestartsInfo;
   /** The resolved solver config, stored as given (must be JSON). */
   solverConfig: Record<string, unknown>;
   /** Where the texts came from; `license` is the source texts' license (a Hugging Face license id). */
@@ -68,10 +75,13 @@ export interface DatasetWriter {
   readonly shard: ShardSpec;
   readonly d: number;
   /**
-   * Text ids already in the dataset (any part, and data.arrow), kept up to date by `append`.
-   * Skip these: appending a text that was present at open is refused.
+   * Text ids already in the dataset (any part, and data.arrow), kept up to date by `append`; when
+   * every restart is kept, only texts with all their restarts stored. Skip these: appending a row
+   * (a text, or a (text, restart) when every restart is kept) that was present at open is refused.
    */
   readonly doneIds: ReadonlySet<string>;
+  /** When every restart is kept: the restarts of `textId` not stored yet (null otherwise). */
+  missingRestarts(textId: string): number[] | null;
   /** Rows found at open (all files); bytes of a torn batch cut from this shard's part. */
   readonly resumed: { rows: number; tornBytesCut: number };
   /** Rows appended by this writer. */
@@ -95,7 +105,9 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   // Check and index what is there before touching anything: a refused rerun changes nothing.
   // Batch by batch, so resuming next to a dataset far larger than memory only costs its text ids.
   const partPath = path.join(dir, partFileName(shard));
-  const doneIds = new Set<string>();
+  const done = new DoneRows(settings.restarts);
+  const doneIds = done.doneIds;
+  const allRestarts = settings.restarts !== undefined;
   let rowsFound = 0;
   let own: OwnPart | null = null;
   for (const listing of await listParts(dir)) {
@@ -104,7 +116,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
       refuseMismatch(dir, part.name, part.meta, settings);
       const entries: IndexEntry[] = [];
       await forEachColumns(part, true, (cols, ref, bytes) => {
-        for (const id of cols.textId) doneIds.add(id);
+        cols.textId.forEach((id, i) => done.add(id, cols.restart[i]));
         if (listing.path === partPath) entries.push(part.entryOf(ref.index) ?? batchEntry(ref.index, ref.offset, bytes, cols));
       });
       rowsFound += part.rows;
@@ -118,7 +130,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     try {
       refuseMismatch(dir, DATA_FILE, data.meta, settings);
       await forEachColumns(data, true, (cols) => {
-        for (const id of cols.textId) doneIds.add(id);
+        cols.textId.forEach((id, i) => done.add(id, cols.restart[i]));
       });
     } finally {
       await data.close();
@@ -128,7 +140,8 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
 
   const indexPath = indexFileFor(partPath);
   await removeStaleTemps(dir, [path.basename(partPath), path.basename(indexPath)]);
-  const schema = solutionSchema(d, perTextM);
+  const shape = { d, perTextM, allRestarts };
+  const schema = solutionSchema(shape);
   let end: number;
   let tornBytesCut = 0;
   const ownPart = own as OwnPart | null;
@@ -146,7 +159,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     }
   } else {
     const meta: PartMeta = { ...settings, shard, created: new Date().toISOString() };
-    const header = schemaMessageBytes(solutionSchema(d, perTextM, new Map([[PART_META_KEY, JSON.stringify(meta)]])));
+    const header = schemaMessageBytes(solutionSchema(shape, new Map([[PART_META_KEY, JSON.stringify(meta)]])));
     // Index first: a part never exists without one (a lone index is overwritten by the next writer).
     const schemaEntry: IndexEntry = { kind: 'schema', batch: -1, offset: 0, length: header.byteLength, rows: 0, sha256: checksum(header) };
     await writeFileAtomic(indexPath, [indexHeader(partPath), schemaEntry].map(indexLine).join(''));
@@ -157,7 +170,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   const indexHandle = await fsp.open(indexPath, 'r+');
   let indexEnd = (await indexHandle.stat()).size;
   const handle = await fsp.open(partPath, 'r+');
-  const presentAtOpen = new Set(doneIds);
+  const presentAtOpen = done.snapshot();
   const where = partPath;
   let queue: Promise<void> = Promise.resolve();
   let failed: unknown = null;
@@ -185,7 +198,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     end += bytes.byteLength;
     batchCount++;
     rowsAppended += cols.rows;
-    for (const id of cols.textId) doneIds.add(id);
+    cols.textId.forEach((id, i) => done.add(id, cols.restart[i]));
   };
 
   return {
@@ -198,6 +211,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     get rowsAppended() {
       return rowsAppended;
     },
+    missingRestarts: (textId) => done.missing(textId),
     pendingTexts(texts) {
       return texts.filter((t) => !doneIds.has(t.id) && shardOf(t.id, shard.count) === shard.index);
     },
@@ -205,11 +219,18 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
       if (closing) throw new PrototokenError('append() after close()', { file: where, fix: 'this is a bug in the caller' });
       const ctx = { d, perTextM, splitRatios: settings.split_ratios, where };
       const cols = Array.isArray(rows) ? columnsFromRecords(rows as readonly SolutionRecord[], ctx) : columnsFromBatch(rows as SolutionBatch, ctx);
-      for (const id of cols.textId) {
-        if (presentAtOpen.has(id)) {
-          throw new PrototokenError(`text '${id}' is already in the dataset; appending it again would duplicate it`, {
+      for (const [i, id] of cols.textId.entries()) {
+        const restart = cols.restart[i];
+        if (presentAtOpen.has(id, restart)) {
+          throw new PrototokenError(`${allRestarts ? `restart ${restart} of text '${id}'` : `text '${id}'`} is already in the dataset; appending it again would duplicate it`, {
             file: where,
-            fix: 'skip the texts in writer.doneIds (or use writer.pendingTexts)',
+            fix: `skip the texts in writer.doneIds (or use writer.pendingTexts${allRestarts ? ' and writer.missingRestarts' : ''})`,
+          });
+        }
+        if (settings.restarts && restart >= settings.restarts.count) {
+          throw new PrototokenError(`row for text '${id}' has restart ${restart}, but this dataset keeps ${settings.restarts.count} restarts per text (0..${settings.restarts.count - 1})`, {
+            file: where,
+            fix: 'this is a bug in the caller of the dataset writer; the dataset itself is unchanged',
           });
         }
         const owner = shardOf(id, shard.count);
@@ -275,6 +296,7 @@ function settingsFromOptions(o: DatasetWriterOptions): DatasetSettings {
   if (!Number.isInteger(d) || d < 1) throw bad(`model.dModel must be a positive integer, got ${d}`);
   if (o.length !== null && (!Number.isInteger(o.length) || o.length < 1)) throw bad(`length must be null or a positive integer, got ${o.length}`);
   if (o.m instanceof Float32Array && o.m.length !== d) throw bad(`the shared m has ${o.m.length} values but d_model is ${d}`);
+  if (o.restarts && (!Number.isInteger(o.restarts.count) || o.restarts.count < 1)) throw bad(`restarts.count must be a positive integer, got ${o.restarts.count}`);
   const ratios = o.splitRatios ?? DEFAULT_SPLIT_RATIOS;
   checkSplitRatios(ratios);
   let solverConfig: Record<string, unknown>;
@@ -292,6 +314,7 @@ function settingsFromOptions(o: DatasetWriterOptions): DatasetSettings {
     length: o.length,
     init: o.init,
     m: o.m instanceof Float32Array ? { mode: 'shared', fingerprint: fingerprintM(o.m), file: M_FILE } : { mode: 'per-text' },
+    ...(o.restarts ? { restarts: { keep: 'all' as const, count: o.restarts.count } } : {}),
     solver_config: solverConfig,
     source: { name: o.source.name, license: o.source.license, url: o.source.url ?? null },
     split_ratios: { train: ratios.train, val: ratios.val, test: ratios.test },

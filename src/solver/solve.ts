@@ -32,7 +32,10 @@ interface TextProgress {
   cancelled: boolean;
 }
 
-/** Solve every target; results reach `hooks.onResults` text by text (best restart), in finishing order. */
+/**
+ * Solve every target; results reach `hooks.onResults` text by text (best restart), in finishing
+ * order, or restart by restart with `opts.keepAllRestarts`.
+ */
 export async function solveTexts(
   lm: CausalLM,
   targets: readonly SolveTarget[],
@@ -49,12 +52,13 @@ export async function solveTexts(
   const fixedM = layout.usesM && opts.m.kind === 'fixed' ? tf.tensor2d(opts.m.vector, [1, d]) : null;
 
   const queue: Row[] = [];
+  const restartsOf = (t: SolveTarget): readonly number[] => t.restarts ?? [...Array(opts.restarts).keys()];
   targets.forEach((t, i) => {
-    for (let r = 0; r < opts.restarts; r++) {
+    for (const r of restartsOf(t)) {
       queue.push({ target: i, restart: r, seed: rowSeed(opts.seed, t.id, r), steps: 0, started: 0, bestLoss: Infinity, sinceBest: 0 });
     }
   });
-  const progress: TextProgress[] = targets.map(() => ({ pending: opts.restarts, best: null, cancelled: false }));
+  const progress: TextProgress[] = targets.map((t) => ({ pending: restartsOf(t).length, best: null, cancelled: false }));
   let rows: Row[] = [];
   let eState: AdamState | null = null;
   let mState: AdamState | null = null;
@@ -160,7 +164,7 @@ export async function solveTexts(
         keep.dispose();
         rows = keepIdx.map((i) => rows[i]);
       }
-      const done = collect(finished, progress);
+      const done = opts.keepAllRestarts ? finished : collect(finished, progress);
       if (done.length > 0) await hooks.onResults?.(done);
       hooks.onStep?.({ active: rows.length, queued: queue.length });
     }

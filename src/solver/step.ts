@@ -29,17 +29,13 @@ export function lossAndGrads(
   m: tf.Tensor2D | null, // [R|1, d]
   trainM: boolean,
 ): StepResult {
-  const [R, N] = targets.shape;
   let rowLoss: tf.Tensor1D | null = null;
   let hits: tf.Tensor2D | null = null;
   const lossOf = (eIn: tf.Tensor, mIn: tf.Tensor | null): tf.Scalar => {
-    const x = arrange(eIn as tf.Tensor2D, mIn as tf.Tensor2D | null, layout); // [R, L, d]
-    const logits = lm.forward(x); // [R, L, V]
-    const sup = layout.offset === 0 && layout.inputs === N ? logits : tf.slice(logits, [0, layout.offset, 0], [R, N, -1]); // [R, N, V]
-    const nll = tokenNll(sup, targets); // [R, N]
-    rowLoss = tf.keep(tf.sum(nll, 1) as tf.Tensor1D); // [R]
-    hits = tf.keep(argmaxHits(sup, targets)); // [R, N]
-    return tf.sum(nll);
+    const scored = scoreRows(lm, layout, targets, eIn as tf.Tensor2D, mIn as tf.Tensor2D | null);
+    rowLoss = tf.keep(tf.sum(scored.nll, 1) as tf.Tensor1D); // [R]
+    hits = tf.keep(scored.hits); // [R, N]
+    return tf.sum(scored.nll);
   };
   const { value, grads } = trainM && m
     ? tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => lossOf(a, b))([e, m])
@@ -52,6 +48,24 @@ export function lossAndGrads(
     rowLoss,
     hits,
   };
+}
+
+/**
+ * The forward half of a step, without gradients: per-position cross-entropy and argmax hits of
+ * the supervised outputs, both [R, N]. Runs inside the caller's tidy (or gradient scope).
+ */
+export function scoreRows(
+  lm: CausalLM,
+  layout: Layout,
+  targets: tf.Tensor2D, // [R, N] int32
+  e: tf.Tensor2D, // [R, d]
+  m: tf.Tensor2D | null, // [R|1, d]
+): { nll: tf.Tensor2D; hits: tf.Tensor2D } {
+  const [R, N] = targets.shape;
+  const x = arrange(e, m, layout); // [R, L, d]
+  const logits = lm.forward(x); // [R, L, V]
+  const sup = layout.offset === 0 && layout.inputs === N ? logits : tf.slice(logits, [0, layout.offset, 0], [R, N, -1]); // [R, N, V]
+  return { nll: tokenNll(sup, targets), hits: argmaxHits(sup, targets) }; // [R, N] each
 }
 
 /** Per-row metrics from the hits of one forward (host side). */

@@ -21,6 +21,11 @@ export interface SolverOptions {
   batchSize: number;
   /** Seeds tried per text; the best (accuracy, then loss) is kept. */
   restarts: number;
+  /**
+   * Report every restart on its own (each runs to its own end) instead of the best one per text,
+   * whose first solved restart cancels the others. Default false.
+   */
+  keepAllRestarts?: boolean;
   /** Run seed; each (text, restart) derives its own stream from it. */
   seed: number;
   /** A row stops when its token accuracy reaches this. Paper: 1.0. */
@@ -33,6 +38,8 @@ export interface SolveTarget {
   id: string;
   /** The N target token ids t_1..t_N. */
   ids: ArrayLike<number>;
+  /** Only these restarts (a resumed run that already has the others); default 0..restarts-1. */
+  restarts?: readonly number[];
 }
 
 export interface SolveResult {
@@ -55,7 +62,7 @@ export interface SolveResult {
 }
 
 export interface SolveHooks {
-  /** Texts settled in one step (best restart each); awaited before the next step. */
+  /** Texts settled in one step (best restart each; every finished restart with keepAllRestarts); awaited before the next step. */
   onResults?: (results: SolveResult[]) => Promise<void> | void;
   /** Called after every step. */
   onStep?: (state: { active: number; queued: number }) => void;

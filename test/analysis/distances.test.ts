@@ -8,7 +8,7 @@ import { DISTANCE_PAIR_TYPES, type DistancePairType } from '../../src/analysis/r
 import { TfidfIndex } from '../../src/encoder/tfidf.js';
 import { PrototokenError } from '../../src/util/errors.js';
 import { Prng } from '../../src/util/prng.js';
-import { D, FIXED_M, N, handMadeFolder, handMadeRows, writeSolutions } from './helpers.js';
+import { D, FIXED_M, N, handMadeFolder, handMadeRows, writeSolutions } from './distance_fixtures.js';
 
 /** The pair type of two solutions, by definition. */
 function typeOf(a: Pick<Solution, 'textId' | 'context'>, b: Pick<Solution, 'textId' | 'context'>): DistancePairType {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readDataset } from '../../src/datasets/index.js';
 import {
-  CORPUS, assertOk, describeRun, lastJson, runCli, sizeOf, startCli, tempDir, waitFor, type RunningCli,
+  CORPUS, assertOk, describeRun, lastJson, runCli, signalWhenReady, startCli, tempDir, waitForFirstRows,
 } from './run.js';
 
 const TEXTS = 10;
@@ -28,25 +28,6 @@ const solveArgs = (out: string, limit: number, ...extra: string[]): string[] => 
 async function corpusIds(k: number): Promise<string[]> {
   const lines = (await readFile(CORPUS, 'utf8')).split('\n').filter((l) => l.trim() !== '');
   return lines.slice(0, k).map((l) => (JSON.parse(l) as { id: string }).id);
-}
-
-/** Wait until the running solve has appended at least one batch of rows to its part file. */
-async function waitForFirstRows(run: RunningCli, out: string): Promise<void> {
-  const part = join(out, PART);
-  const alive = (): void => {
-    if (run.child.exitCode !== null || run.child.signalCode !== null) {
-      throw new Error(`the solve ended before rows appeared\nstdout: ${run.stdout()}\nstderr: ${run.stderr()}`);
-    }
-  };
-  // The part is created atomically holding just its schema; rows are appended batch by batch.
-  const initial = await waitFor('the part file', async () => {
-    alive();
-    return (await sizeOf(part)) ?? undefined;
-  }, 30_000);
-  await waitFor('the first appended rows', async () => {
-    alive();
-    return ((await sizeOf(part)) ?? 0) > initial ? true : undefined;
-  }, 30_000);
 }
 
 /** The dataset has every one of the first `total` corpus texts exactly once. */
@@ -72,12 +53,7 @@ describe('crash safety of solve', { concurrency: 2 }, () => {
   it('SIGKILL after the first rows: the dataset reads, and a rerun completes it with every text once', async () => {
     const D2 = join(dir, 'D2');
     const run = startCli(solveArgs(D2, TEXTS, '--quiet', '--json'), { timeoutMs: 90_000 });
-    try {
-      await waitForFirstRows(run, D2);
-    } finally {
-      run.child.kill('SIGKILL');
-    }
-    const killed = await run.done;
+    const killed = await signalWhenReady(run, () => waitForFirstRows(run, join(D2, PART)), 'SIGKILL');
     assert.equal(killed.signal, 'SIGKILL', describeRun(killed));
 
     const ins = await runCli(['inspect', D2, '--json']);
@@ -104,14 +80,7 @@ describe('crash safety of solve', { concurrency: 2 }, () => {
   it('Ctrl-C (SIGINT) after the first rows: exit 130, says how to resume; a rerun completes it', async () => {
     const D3 = join(dir, 'D3');
     const run = startCli(solveArgs(D3, TEXTS_INT), { timeoutMs: 90_000 });
-    try {
-      await waitForFirstRows(run, D3);
-      run.child.kill('SIGINT');
-    } catch (err) {
-      run.child.kill('SIGKILL');
-      throw err;
-    }
-    const stopped = await run.done;
+    const stopped = await signalWhenReady(run, () => waitForFirstRows(run, join(D3, PART)));
     assert.equal(stopped.timedOut, false, describeRun(stopped));
     assert.equal(stopped.code, 130, describeRun(stopped));
     assert.match(stopped.stdout + stopped.stderr, /resume/, describeRun(stopped));

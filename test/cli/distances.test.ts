@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DISTANCE_PAIR_TYPES, RESULT_VERSION, type DistancesResult } from '../../src/analysis/results.js';
-import { handMadeFolder, handMadeRows, writeSolutions } from '../analysis/helpers.js';
+import { handMadeFolder, handMadeRows, writeSolutions } from '../analysis/distance_fixtures.js';
 import { CORPUS, assertOk, assertUserError, lastJson, runCli, sizeOf } from './run.js';
 
 const WASM = ['--backend', 'wasm', '--quiet'];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeSafetensors } from '../../src/lm/safetensors.js';
 import { readTfEvents } from '../../src/util/tfevents.js';
 import { Prng } from '../../src/util/prng.js';
-import { CORPUS, ROOT, assertOk, assertUserError, describeRun, fixtureDir, lastJson, runCli, sizeOf, startCli, tempDir, waitFor } from './run.js';
+import { CORPUS, ROOT, assertOk, assertUserError, describeRun, fixtureDir, lastJson, runCli, signalWhenReady, sizeOf, startCli, tempDir, waitFor } from './run.js';
 
 interface TrainJson {
   step: number;
@@ -100,14 +100,7 @@ describe('encoder commands', () => {
   it('Ctrl-C saves last/ and exits 130; --resume continues from the saved step', async () => {
     const args = trainArgs('ctrlc', ['--steps', '5000', '--val-every', '0', '--checkpoint-every', '5']);
     const run = startCli(args, { timeoutMs: 120_000 });
-    try {
-      await waitFor('the first last/ snapshot', async () => ((await sizeOf(p('ck/ctrlc/last/encoder.json'))) ? true : undefined), 90_000);
-      run.child.kill('SIGINT');
-    } catch (err) {
-      run.child.kill('SIGKILL');
-      throw err;
-    }
-    const stopped = await run.done;
+    const stopped = await signalWhenReady(run, () => waitFor('the first last/ snapshot', async () => ((await sizeOf(p('ck/ctrlc/last/encoder.json'))) ? true : undefined), 90_000));
     assert.equal(stopped.code, 130, describeRun(stopped));
     const s = lastJson<TrainJson>(stopped);
     assert.equal(s.interrupted, true);

@@ -157,6 +157,39 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/**
+ * Send `signal` to a running CLI once `ready` resolves, and return how it ended. If waiting fails
+ * (the child died first, a timeout), the child is killed outright and the error rethrown.
+ */
+export async function signalWhenReady(run: RunningCli, ready: () => Promise<unknown>, signal: NodeJS.Signals = 'SIGINT'): Promise<CliResult> {
+  try {
+    await ready();
+    run.child.kill(signal);
+  } catch (err) {
+    run.child.kill('SIGKILL');
+    throw err;
+  }
+  return run.done;
+}
+
+/** Wait until a running solve has appended at least one batch of rows to the part file `part`. */
+export async function waitForFirstRows(run: RunningCli, part: string): Promise<void> {
+  const alive = (): void => {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) {
+      throw new Error(`the solve ended before rows appeared\nstdout: ${run.stdout()}\nstderr: ${run.stderr()}`);
+    }
+  };
+  // The part is created atomically holding just its schema; rows are appended batch by batch.
+  const initial = await waitFor('the part file', async () => {
+    alive();
+    return (await sizeOf(part)) ?? undefined;
+  }, 30_000);
+  await waitFor('the first appended rows', async () => {
+    alive();
+    return ((await sizeOf(part)) ?? 0) > initial ? true : undefined;
+  }, 30_000);
+}
+
 /** Escape a string for use inside a RegExp. */
 export function re(s: string): RegExp {
   return new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));

@@ -44,6 +44,7 @@ export function recordOf(i: number, withM = true, r = 0, d = D): SolutionRecord 
     tokenIds: Int32Array.from({ length: 3 + (i % 4) }, (_, j) => i * 10 + j),
     e,
     seed: i * 1000 + r,
+    restart: r,
     steps: 10 + i,
     accuracy: (i % 5) / 4,
     cTokens: i % 7,

@@ -9,6 +9,8 @@ export const FIXTURES = join(ROOT, 'test', 'fixtures');
 export const MODEL_FIXTURES = ['stories260k', 'tiny-random-neox', 'tiny-random-neox-seq'] as const;
 export const CORPUS = join(ROOT, 'data', 'tinystories', 'stories.jsonl');
 export const EMBEDDED_MODEL = join(ROOT, 'models', 'stories260k');
+/** The universal m shipped with the N=8 encoder checkpoint, fitted to stories260k: texts solve with it in tens of steps. */
+export const SHIPPED_M = join(ROOT, 'checkpoints', 'stories260k-n8', 'best', 'm.safetensors');
 
 export function fixtureDir(name: string): string {
   return join(FIXTURES, name);

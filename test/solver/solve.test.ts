@@ -101,6 +101,22 @@ describe('solver on stories260k', () => {
     assert.ok(r.restart >= 0 && r.restart < 3);
   });
 
+  it('keepAllRestarts: every restart runs to its own end and is reported; a subset of restarts reproduces them', async () => {
+    const all = await run(4, { restarts: 2, keepAllRestarts: true, maxSteps: 600 });
+    assert.deepEqual(all.map((r) => r.restart).sort(), [0, 1]);
+    for (const r of all) {
+      assert.equal(r.solved, true, `restart ${r.restart} solved`);
+      assert.equal(await accuracyOf(r, 4, r.m), 1);
+    }
+    assert.notDeepEqual(Array.from(all[0].e), Array.from(all[1].e), 'two different solutions');
+    // A resumed run that only misses restart 1 finds the very same row.
+    const { targets } = prepareTargets(stories.slice(0, 1), model.tokenizer, 4, 'corpus');
+    const only: SolveResult[] = [];
+    await solveTexts(model.lm, [{ ...targets[0], restarts: [1] }], { ...paper, restarts: 2, keepAllRestarts: true, maxSteps: 600 }, { onResults: (r) => void only.push(...r) });
+    assert.equal(only.length, 1);
+    assert.deepEqual(Array.from(only[0].e), Array.from(all.find((r) => r.restart === 1)!.e));
+  });
+
   it('a shared m is learned jointly and the group stays together', async () => {
     const { targets } = prepareTargets(stories.slice(0, 3), model.tokenizer, 5, 'corpus');
     const { init, adamw, schedule, seed, stopAccuracy, patience, arrangement } = paper;

@@ -1,0 +1,133 @@
+/** `prototoken interpolate DATASET [DATASET...] --out DIR`: straight and trained Bezier paths between solutions of a text. */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { installInterrupt } from './run_support.js';
+import { INTERPOLATE_DEFAULTS, interpolatePairs, interpolateResult, type InterpolateRun } from '../analysis/interpolate.js';
+import { loadSolutionPairs, type SolutionPairs } from '../analysis/solutions.js';
+import { CURVES_FILE, writeCurvesFile } from '../analysis/curves_file.js';
+import type { InterpolateResult } from '../analysis/results.js';
+import { PrototokenError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs_atomic.js';
+import { Progress, formatSeconds } from '../util/progress.js';
+import { formatTable } from '../util/table.js';
+
+const defaults = INTERPOLATE_DEFAULTS;
+
+const schema = baseSchema.extend({
+  /** Dataset folders; the command line's DATASET arguments replace this list. */
+  datasets: z.array(z.string().min(1)).default([]),
+  out: z.string().min(1),
+  /** At most this many pairs of solutions, round-robin over texts. */
+  pairs: z.number().int().min(1).default(16),
+  taus: z.number().int().min(33).default(defaults.taus),
+  steps: z.number().int().min(0).default(defaults.steps),
+  tausPerStep: z.number().int().min(1).default(defaults.tausPerStep),
+  lr: z.number().positive().default(defaults.adamw.lr),
+  beta1: z.number().min(0).max(1).default(defaults.adamw.beta1),
+  beta2: z.number().min(0).max(1).default(defaults.adamw.beta2),
+  eps: z.number().positive().default(defaults.adamw.eps),
+  weightDecay: z.number().min(0).default(defaults.adamw.weightDecay),
+  evalRows: z.number().int().min(1).default(defaults.evalRows),
+});
+
+export function interpolateCommand(): Command {
+  const cmd = withCommonOptions(new Command('interpolate'))
+    .description('accuracy along the straight line and a trained Bezier curve between two solutions of one text (same fixed m)')
+    .argument('[datasets...]', 'solution dataset folders: one with --keep-all-restarts rows, or several of the same texts')
+    .option('--out <dir>', 'output folder: result.json, config.json, curves.arrow')
+    .option('--pairs <k>', 'at most K pairs of solutions, round-robin over texts (default 16)', toInt)
+    .option('--taus <n>', `evaluation grid: n evenly spaced taus, 0 and 1 included, n >= 33 (default ${defaults.taus})`, toInt)
+    .option('--steps <s>', `AdamW steps of the Bezier control points (default ${defaults.steps})`, toInt)
+    .option('--taus-per-step <t>', `taus per pair and step, stratified over [0, 1] (default ${defaults.tausPerStep})`, toInt)
+    .option('--lr <x>', `AdamW learning rate of the control points (default ${defaults.adamw.lr})`, toFloat)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (default 0)', toFloat);
+  cmd.action(async (args: string[]) => {
+    const given = commandConfig(cmd, schema);
+    const config = { ...given, datasets: args.length > 0 ? args : given.datasets };
+    if (printConfigIfAsked(cmd, config)) return;
+    if (config.datasets.length === 0) throw new PrototokenError('no dataset given', { fix: 'pass one or more solution dataset folders: prototoken interpolate DATASET [DATASET...] --out DIR' });
+    const quiet = cmd.opts().quiet === true;
+    const started = Date.now();
+    await checkOutDir(config.out);
+    // Every check on the datasets before the model loads and before anything is written.
+    const input = await loadSolutionPairs(config.datasets, { maxPairs: config.pairs });
+    const model = await openModel(config, quiet);
+    try {
+      if ((await model.fingerprint()) !== input.modelFingerprint) {
+        throw new PrototokenError(`the dataset was solved with other model weights than ${config.model}`, {
+          file: input.datasets[0],
+          fix: `pass --model ${input.modelId}`,
+        });
+      }
+      const progress = new Progress(config.steps, { unit: 'steps', quiet });
+      const interrupt = installInterrupt(quiet);
+      let run: InterpolateRun;
+      try {
+        run = await interpolatePairs(model.lm, input, {
+          taus: config.taus,
+          steps: config.steps,
+          tausPerStep: config.tausPerStep,
+          adamw: { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay },
+          seed: config.seed,
+          evalRows: config.evalRows,
+          onStep: (_, loss) => progress.tick(1, `loss ${loss.toFixed(3)} (mean over ${input.pairs.length} pairs)`),
+          shouldStop: interrupt.stopped,
+        });
+      } finally {
+        interrupt.dispose();
+      }
+      if (run.interrupted) {
+        process.stderr.write(`interrupted after ${run.steps} steps: nothing written to ${config.out}\n`);
+        process.exitCode = 130;
+        return;
+      }
+      const result = interpolateResult(run, input, config.model, CURVES_FILE);
+      await fsp.mkdir(config.out, { recursive: true });
+      await writeCurvesFile(join(config.out, CURVES_FILE), run.curves, run.pairs);
+      await writeFileAtomic(join(config.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+      // result.json last: its presence means the whole set is there.
+      await writeFileAtomic(join(config.out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+      const seconds = (Date.now() - started) / 1000;
+      report(cmd, { out: config.out, steps: run.steps, seconds, texts: new Set(run.pairs.map((p) => p.textId)).size, ...result.summary }, renderResult(result, input, run.steps, seconds, config.out));
+    } finally {
+      model.lm.dispose();
+    }
+  });
+  return cmd;
+}
+
+/** Refuse an --out that is a file, before any work. */
+async function checkOutDir(out: string): Promise<void> {
+  const stat = await fsp.stat(out).catch(() => null);
+  if (stat && !stat.isDirectory()) throw new PrototokenError('--out must be a folder, but this is a file', { file: out, fix: 'pass a new or existing folder' });
+}
+
+/** The per-pair table and the summary line. */
+function renderResult(r: InterpolateResult, input: SolutionPairs, steps: number, seconds: number, out: string): string {
+  const several = input.datasets.length > 1;
+  const label = (dataset: number | undefined, restart: number): string => (several ? `d${dataset ?? 0}:r${restart}` : `r${restart}`);
+  const acc = (x: number): string => x.toFixed(3);
+  const rows = [
+    ['text_id', 'a', 'b', 'distance', 'line min acc', 'bezier min acc', 'length ratio', 'loss line -> bezier'],
+    ...r.pairs.map((p) => [
+      p.textId, label(p.datasetA, p.restartA), label(p.datasetB, p.restartB), p.endpointDistance.toFixed(2),
+      acc(p.lineMinAccuracy), acc(p.bezierMinAccuracy), p.lengthRatio.toFixed(3), `${p.bezierLossBefore.toFixed(3)} -> ${p.bezierLossAfter.toFixed(3)}`,
+    ]),
+  ];
+  const s = r.summary;
+  const mean = (x: number | null, digits = 3): string => (x === null ? 'n/a' : x.toFixed(digits));
+  const lines = [
+    ...(several ? input.datasets.map((d, i) => `  d${i} = ${d}`) : []),
+    ...formatTable(rows, [false, false, false, true, true, true, true, true]),
+    '',
+    `${s.pairs} pairs of ${new Set(r.pairs.map((p) => p.textId)).size} texts at N=${input.N}` +
+      ` | line: ${s.lineConnected}/${s.pairs} connected, min accuracy mean ${mean(s.lineMinAccuracy.mean)}` +
+      ` | bezier: ${s.bezierConnected}/${s.pairs} connected, min accuracy mean ${mean(s.bezierMinAccuracy.mean)}, length ratio mean ${mean(s.lengthRatio.mean)}` +
+      ` | ${steps} steps, ${formatSeconds(seconds)} -> ${out}`,
+  ];
+  if (input.textsWithPairs > r.pairs.length) lines.push(`(${input.textsWithPairs} texts have two or more solutions; --pairs ${r.pairs.length} kept the first pairs)`);
+  return lines.join('\n');
+}
