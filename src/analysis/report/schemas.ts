@@ -35,12 +35,15 @@ const interpolatePair: z.ZodType<InterpolatePair> = z.object({
   bezierLossBefore: z.number(),
   bezierLossAfter: z.number(),
   endpointDistance: z.number(),
+  datasetA: z.number().int().optional(),
+  datasetB: z.number().int().optional(),
 });
 
 const interpolate: z.ZodType<InterpolateResult> = z.object({
   ...base,
   kind: z.literal('interpolate'),
   dataset: z.string(),
+  datasets: z.array(z.string()).optional(),
   taus: numbers,
   pairs: z.array(interpolatePair),
   summary: z.object({
