@@ -47,9 +47,9 @@ export function trainCommand(): Command {
     const model = await openModel(config, quiet);
     const d = model.lm.config.hiddenSize;
     const data: TrainData | StreamTrainData = config.stream
-      ? await loadStreamData({ dataset: config.dataset as string, window: windows.window, maxReference: config.maxReference, maxVal: config.maxVal }, d)
+      ? await loadStreamData({ dataset: config.dataset as string, window: windows.window, maxReference: config.maxReference, maxVal: config.maxVal, referenceMinAccuracy: config.referenceMinAccuracy }, d)
       : await loadTrainData(
-        { texts: config.texts, dataset: config.dataset, windows, loss: config.loss, maxTrain: config.maxTrain, maxVal: config.maxVal },
+        { texts: config.texts, dataset: config.dataset, windows, loss: config.loss, maxTrain: config.maxTrain, maxVal: config.maxVal, referenceMinAccuracy: config.referenceMinAccuracy },
         model.tokenizer,
         d,
       );
@@ -93,7 +93,7 @@ export function trainCommand(): Command {
           valEvery: config.valEvery,
           logEvery: config.logEvery,
           checkpointEvery: config.checkpointEvery,
-          curriculum: [...config.curriculum].sort((a, b) => a.from - b.from),
+          curriculum: config.curriculum,
         },
         {
           onLog: (step, scalars) => {
@@ -159,6 +159,9 @@ function checkStreamConfig(config: TrainConfig): void {
     throw new PrototokenError('--texts cannot be combined with --stream: a streamed run trains on the dataset\'s rows only', {
       fix: 'drop --texts (recon trains on the dataset\'s windows too), or drop --stream to read both into memory',
     });
+  }
+  if (config.referenceMinAccuracy < 1) {
+    throw new PrototokenError('--reference-min-accuracy below 1 is not supported with --stream (the streamed training rows are the solved ones)', { fix: 'drop --stream, or use a dataset of solved rows' });
   }
   if (config.maxTrain !== null) throw new PrototokenError('--max-train does not apply with --stream (every solved training row is streamed)', { fix: 'drop --max-train, or drop --stream' });
 }

@@ -60,8 +60,10 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   stream: z.boolean().default(false),
   /** With stream: the reference set (baselines) is the first N solved training rows. */
   maxReference: z.number().int().min(1).default(20000),
-  /** N curriculum (recon): from step `from` on, train on the first `n` tokens of each window. */
-  curriculum: z.array(z.object({ from: z.number().int().min(0), n: z.number().int().min(1) }).strict()).default([]),
+  /** Dataset rows at or above this one-pass accuracy count as solved (reference, statistics, distill targets). */
+  referenceMinAccuracy: z.number().min(0).max(1).default(1),
+  /** N curriculum (recon): while step < `until`, train on the first `n` tokens of each window; then whole windows. */
+  curriculum: z.array(z.object({ n: z.number().int().min(1), until: z.number().int().min(1) }).strict()).default([]),
 });
 
 export type TrainConfig = z.infer<typeof trainSchema>;
@@ -73,7 +75,7 @@ export const RESUMABLE_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpo
  * Keys added after runs were already checkpointed: a saved config without one was trained with
  * this value, so resuming such a run is not a change of recipe.
  */
-const LATER_KEYS: Record<string, unknown> = { stream: false, maxReference: 20000, curriculum: [] };
+const LATER_KEYS: Record<string, unknown> = { stream: false, maxReference: 20000, curriculum: [], referenceMinAccuracy: 1 };
 
 /** Settings that differ between a saved run and this invocation (resume must not change the recipe). */
 export function recipeDifferences(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
@@ -94,12 +96,12 @@ function list(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), ...items];
 }
 
-/** `2@0,4@500`: N=2 from step 0, N=4 from step 500 (then the whole window). */
-function curriculum(value: string): { from: number; n: number }[] {
+/** `2@400,4@1000`: N=2 until step 400, N=4 until step 1000, then whole windows. */
+function curriculum(value: string): { n: number; until: number }[] {
   return value.split(',').map((part) => {
     const m = /^\s*(\d+)@(\d+)\s*$/.exec(part);
-    if (!m) throw new InvalidArgumentError(`expected stages like 2@0,4@500 (N@from_step), got "${part}"`);
-    return { n: Number(m[1]), from: Number(m[2]) };
+    if (!m) throw new InvalidArgumentError(`expected stages like 2@400,4@1000 (N@until_step), got "${part}"`);
+    return { n: Number(m[1]), until: Number(m[2]) };
   });
 }
 
@@ -146,7 +148,8 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--max-val <n>', 'at most N validation windows', toInt)
     .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
     .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)
-    .option('--curriculum <stages>', 'N curriculum for recon: N@step,... e.g. 2@0,4@400 trains on 2-token prefixes, then 4 from step 400, then whole windows', curriculum)
+    .option('--reference-min-accuracy <x>', 'dataset rows with at least this token accuracy count as solved (default 1; lower it above the model\'s shared-m capacity)', toFloat)
+    .option('--curriculum <stages>', 'N curriculum for recon: N@until,... e.g. 2@400,4@1000 trains on 2-token prefixes until step 400, 4-token ones until 1000, then whole windows', curriculum)
     .option('--preset <name>', 'configs/encoder-<name>.yaml under --config and flags')
     .option('--resume', 'continue the run in checkpoints/<run>/last exactly where it stopped');
 }

@@ -28,6 +28,18 @@ export interface TrainDataOptions {
   maxTrain: number | null;
   /** Cap on validation examples; null = all. Default 512 in the CLI. */
   maxVal: number | null;
+  /**
+   * Dataset rows whose one-pass token accuracy reaches this count as solved (reference set, head
+   * statistics, distill targets). Default 1: only solved rows. Lower it where the model cannot
+   * solve every window with one fixed m (e.g. N above its shared-m capacity): the rows then carry
+   * the solver's best-effort e.
+   */
+  referenceMinAccuracy?: number;
+}
+
+/** Whether a dataset row's e counts as a solution for the encoder stage. */
+export function usableRow(solved: boolean, accuracy: number, minAccuracy = 1): boolean {
+  return solved || accuracy >= minAccuracy;
 }
 
 export interface TrainData {
@@ -86,7 +98,7 @@ export async function loadTrainData(opts: TrainDataOptions, tokenizer: TextToken
       if (row.nTokens !== N) {
         throw wrongNError(opts.dataset, row.nTokens, N, `row "${row.textId}"`);
       }
-      if (!row.solved) continue;
+      if (!usableRow(row.solved, row.accuracy, opts.referenceMinAccuracy)) continue;
       datasetRows++;
       const ex: EncoderExample = { id: row.textId, ids: Int32Array.from(row.tokenIds), e: Float32Array.from(row.e) };
       const split = row.split;
@@ -137,6 +149,8 @@ export interface StreamDataOptions {
   maxReference: number;
   /** Cap on validation rows (the first solved ones); null = all. */
   maxVal: number | null;
+  /** As in TrainDataOptions. Default 1. */
+  referenceMinAccuracy?: number;
 }
 
 /** What a streamed run holds in memory: everything of TrainData but the training examples. */
@@ -162,7 +176,7 @@ export async function loadStreamData(opts: StreamDataOptions, d: number): Promis
     if (scan.settings.length !== N) throw wrongNError(opts.dataset, scan.settings.length ?? NaN, N, 'this dataset');
     for await (const { columns: c } of scan.batches()) {
       for (let r = 0; r < c.rows; r++) {
-        if (c.solved[r] !== 1) continue;
+        if (!usableRow(c.solved[r] === 1, c.accuracy[r], opts.referenceMinAccuracy)) continue;
         datasetRows++;
         const e = c.e.subarray(r * d, (r + 1) * d);
         const ids = (): Int32Array => c.tokenIds.slice(c.tokenOffsets[r], c.tokenOffsets[r + 1]);

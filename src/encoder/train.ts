@@ -36,22 +36,21 @@ export interface TrainLoopOptions {
   /** Write the `last` snapshot every K steps (and at the end, and on interrupt). */
   checkpointEvery: number;
   /**
-   * N curriculum: from step `from` on, train on the first `n` tokens of each window (text and
-   * targets alike). Sorted by `from`; empty or past the last stage = whole windows. recon only.
+   * N curriculum: while step < `until`, train on the first `n` tokens of each window (text and
+   * targets alike); stages in order of `until`, whole windows after the last. recon only.
    */
   curriculum?: readonly CurriculumStage[];
 }
 
 export interface CurriculumStage {
-  from: number;
   n: number;
+  until: number;
 }
 
-/** Tokens per window at `step` (0-based) under `stages`: the last stage started, capped at N. */
+/** Tokens per window at `step` (0-based): the first stage not yet over, else the whole window. */
 export function curriculumLength(stages: readonly CurriculumStage[] | undefined, step: number, N: number): number {
-  let n = N;
-  for (const s of stages ?? []) if (step >= s.from) n = s.n;
-  return Math.min(n, N);
+  const stage = [...(stages ?? [])].sort((a, b) => a.until - b.until).find((s) => step < s.until);
+  return Math.min(stage?.n ?? N, N);
 }
 
 export interface TrainHooks {

@@ -6,7 +6,8 @@ import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
 import { fallbackStats } from '../../src/encoder/head.js';
 import { EncoderOptimizer } from '../../src/encoder/optimizer.js';
-import { type TrainLoopOptions, trainLoop } from '../../src/encoder/train.js';
+import { type TrainLoopOptions, curriculumLength, trainLoop } from '../../src/encoder/train.js';
+import type { CausalLM } from '../../src/lm/types.js';
 import type { EncoderExample } from '../../src/encoder/batch.js';
 import { LOSS_DEFAULTS } from '../../src/encoder/losses.js';
 import { EpochSampler } from '../../src/encoder/sampler.js';
@@ -73,5 +74,22 @@ describe('trainLoop', () => {
     assert.deepEqual([seq[0], seq[1], resumed.next(3), resumed.next(3), resumed.next(3)], seq);
     const epoch0 = seq.flat().slice(0, 7).sort();
     assert.deepEqual(epoch0, [0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('an N curriculum feeds window prefixes until each stage ends, then whole windows', async () => {
+    const stages = [{ n: 2, until: 3 }, { n: 4, until: 5 }];
+    assert.deepEqual([0, 2, 3, 4, 5, 9].map((s) => curriculumLength(stages, s, 5)), [2, 2, 4, 4, 5, 5]);
+    assert.equal(curriculumLength([{ n: 9, until: 3 }], 0, 5), 5, 'a stage longer than the window is the window');
+    // Count the lengths the frozen LM is run at: training steps only (no validation).
+    const lengths: number[] = [];
+    const lm: CausalLM = Object.create(model.lm, {
+      forward: { value: (x: tf.Tensor3D) => (lengths.push(x.shape[1]), model.lm.forward(x)) },
+    }) as CausalLM;
+    const enc = buildEncoder(encoderSpec('transformer', { width: 16, layers: 1, heads: 2, maxLength: 8 }), { lm: model.lm, bosId: model.tokenizer.bosId, stats: fallbackStats(64, 0.5) });
+    const opt = new EncoderOptimizer(enc.variables, { lr: 0.003, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, clipNorm: 1 });
+    await trainLoop(enc, lm, m, { train: examples, val: [] }, opt, { ...OPTS, steps: 7, stopAt: 7, valEvery: 0, curriculum: stages }, { save: async () => undefined });
+    assert.deepEqual(lengths, [2, 2, 2, 4, 4, 5, 5]);
+    opt.dispose();
+    enc.dispose();
   });
 });
