@@ -9,7 +9,7 @@ const LOG_SPAN = 8;
 export const arrangementsSection: Section = {
   id: 'arrangements',
   title: 'Arrangement ablation',
-  howTo: 'prototoken arrangements … --out DIR (then pass DIR/result.json or DIR)',
+  howTo: 'prototoken arrangements --texts FILE --lengths 1,2,4,8 --out DIR (then pass DIR)',
   render: (inputs, ctx) =>
     perInput(inputs, 'arrangements', (i) => `arrangements, ${i.result.model}`, async ({ result }) => {
       if (result.rows.length === 0) return para('The result has no rows.', 'muted');

@@ -13,7 +13,7 @@ const MEASURES = [
 export const distancesSection: Section = {
   id: 'distances',
   title: 'Distances between solutions',
-  howTo: 'prototoken distances … --out DIR (then pass DIR/result.json or DIR)',
+  howTo: 'prototoken distances DATASET_SEED1 DATASET_SEED2 --out DIR, from solve --kind generated --continuations K --text-seed 0 under two --seed (then pass DIR)',
   render: (inputs, ctx) =>
     perInput(inputs, 'distances', (i) => `distances, ${i.result.model}`, async ({ result }) => {
       const table = htmlTable(

@@ -6,7 +6,7 @@ import { type Section, perInput } from './section.js';
 export const interpolateSection: Section = {
   id: 'interpolation',
   title: 'Interpolation between solutions',
-  howTo: 'prototoken interpolate … --out DIR (then pass DIR/result.json or DIR)',
+  howTo: 'prototoken interpolate DATASET --out DIR, DATASET from solve --m M --restarts 4 --keep-all-restarts (then pass DIR)',
   render: (inputs, ctx) =>
     perInput(inputs, 'interpolate', (i) => `interpolation, dataset ${i.result.dataset}`, async ({ result }) => {
       const s = result.summary;

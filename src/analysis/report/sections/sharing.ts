@@ -6,7 +6,7 @@ import { type Section, perInput } from './section.js';
 export const sharingSection: Section = {
   id: 'sharing',
   title: 'Sharing e or m within groups',
-  howTo: 'prototoken sharing … --out DIR (then pass DIR/result.json or DIR)',
+  howTo: 'prototoken sharing --texts FILE --length 8 --group-sizes 1,4,16 --out DIR (then pass DIR)',
   render: (inputs, ctx) =>
     perInput(inputs, 'sharing', (i) => `sharing at N=${i.result.N}, ${i.result.model}`, async ({ result }) => {
       if (result.rows.length === 0) return para('The result has no rows.', 'muted');
