@@ -12,7 +12,7 @@ import { encoderSpec, buildEncoder } from '../encoder/spec.js';
 import { trainLoop } from '../encoder/train.js';
 import type { ProtoEncoder } from '../encoder/types.js';
 import { type EncoderMeta, type TrainState, CHECKPOINT_FORMAT, statsSummary, writeSnapshot } from '../encoder/checkpoint.js';
-import { loadEncoder } from '../encoder/load.js';
+import { initFromCheckpoint, loadEncoder } from '../encoder/load.js';
 import { exists } from '../util/fs_atomic.js';
 import { PrototokenError } from '../util/errors.js';
 import { TfEventsWriter } from '../util/tfevents.js';
@@ -197,6 +197,14 @@ async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<Trai
   const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
   const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: data.reference });
+  if (config.initFrom) {
+    try {
+      await initFromCheckpoint(encoder, spec, config.initFrom, model, m);
+    } catch (err) {
+      encoder.dispose();
+      throw err;
+    }
+  }
   const meta: EncoderMeta = {
     format: CHECKPOINT_FORMAT,
     spec,

@@ -60,6 +60,8 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   stream: z.boolean().default(false),
   /** With stream: the reference set (baselines) is the first N solved training rows. */
   maxReference: z.number().int().min(1).default(20000),
+  /** Start from this checkpoint's weights (same architecture, LM and m); a new optimiser and schedule. */
+  initFrom: z.string().min(1).nullable().default(null),
   /** Dataset rows at or above this one-pass accuracy count as solved (reference, statistics, distill targets). */
   referenceMinAccuracy: z.number().min(0).max(1).default(1),
   /** N curriculum (recon): while step < `until`, train on the first `n` tokens of each window; then whole windows. */
@@ -75,7 +77,7 @@ export const RESUMABLE_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpo
  * Keys added after runs were already checkpointed: a saved config without one was trained with
  * this value, so resuming such a run is not a change of recipe.
  */
-const LATER_KEYS: Record<string, unknown> = { stream: false, maxReference: 20000, curriculum: [], referenceMinAccuracy: 1 };
+const LATER_KEYS: Record<string, unknown> = { stream: false, maxReference: 20000, curriculum: [], referenceMinAccuracy: 1, initFrom: null };
 
 /** Settings that differ between a saved run and this invocation (resume must not change the recipe). */
 export function recipeDifferences(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
@@ -148,6 +150,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--max-val <n>', 'at most N validation windows', toInt)
     .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
     .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)
+    .option('--init-from <checkpoint>', 'start from a trained encoder\'s weights (same architecture, model and m), e.g. one trained at a shorter N')
     .option('--reference-min-accuracy <x>', 'dataset rows with at least this token accuracy count as solved (default 1; lower it above the model\'s shared-m capacity)', toFloat)
     .option('--curriculum <stages>', 'N curriculum for recon: N@until,... e.g. 2@400,4@1000 trains on 2-token prefixes until step 400, 4-token ones until 1000, then whole windows', curriculum)
     .option('--preset <name>', 'configs/encoder-<name>.yaml under --config and flags')

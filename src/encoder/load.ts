@@ -10,7 +10,7 @@ import { fingerprintM } from '../datasets/m_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { type EncoderMeta, type Snapshot, readSnapshot, resolveSnapshotDir } from './checkpoint.js';
 import { fallbackStats } from './head.js';
-import { buildEncoder } from './spec.js';
+import { type EncoderSpec, buildEncoder } from './spec.js';
 import type { ProtoEncoder, ReferenceSet } from './types.js';
 
 export interface LoadedEncoder {
@@ -64,6 +64,24 @@ export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEn
     throw err;
   }
   return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, snapshot };
+}
+
+/**
+ * Start a new run from a trained encoder's weights (`train --init-from`): same architecture, same
+ * LM and m, new optimiser and schedule. E.g. an encoder trained at N = 8 continued at N = 16.
+ */
+export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpec, path: string, model: LoadedModel, m: Float32Array): Promise<number> {
+  const dir = await resolveSnapshotDir(path, 'best');
+  const snapshot = await readSnapshot(dir, false);
+  await checkCompatible(snapshot.meta, dir, model, m);
+  if (JSON.stringify(snapshot.meta.spec) !== JSON.stringify(spec)) {
+    throw new PrototokenError(`--init-from needs the same architecture: the checkpoint has ${JSON.stringify(snapshot.meta.spec)}, this run ${JSON.stringify(spec)}`, {
+      file: dir,
+      fix: 'give this run the checkpoint\'s encoder options (see its config.json), or drop --init-from',
+    });
+  }
+  assignWeights(encoder, snapshot, dir);
+  return snapshot.meta.step;
 }
 
 function assignWeights(encoder: ProtoEncoder, snap: Snapshot, dir: string): void {

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeSafetensors } from '../../src/lm/safetensors.js';
+import { SafetensorsFile, writeSafetensors } from '../../src/lm/safetensors.js';
 import { readTfEvents } from '../../src/util/tfevents.js';
 import { Prng } from '../../src/util/prng.js';
 import { CORPUS, ROOT, assertOk, assertUserError, describeRun, fixtureDir, lastJson, runCli, signalWhenReady, sizeOf, startCli, tempDir, waitFor } from './run.js';
@@ -95,6 +95,27 @@ describe('encoder commands', () => {
     const a = await readFile(p('ck/whole/last/weights.safetensors'));
     const b = await readFile(p('ck/split/last/weights.safetensors'));
     assert.ok(a.equals(b), 'final weights are byte-identical');
+  });
+
+  it('--init-from starts a run at another N from trained weights; another architecture is refused', async () => {
+    const ft = (name: string, extra: string[]): string[] => [
+      'train', '--name', name, '--checkpoints-dir', p('ck'), '--logdir', p(`runs/${name}`), '--texts', p('small.jsonl'), '--window', '6', '--m', p('m.safetensors'),
+      '--encoder', 'transformer', '--width', '32', '--layers', '1', '--heads', '2', '--max-length', '64', '--batch', '8', '--max-train', '8', '--val-every', '0',
+      '--init-from', p('ck/ov'), '--json', ...common, ...extra,
+    ];
+    // A vanishing learning rate: the run's weights must still be the checkpoint's.
+    assertOk(await runCli(ft('ft', ['--steps', '2', '--lr', '1e-12']), { timeoutMs: 120_000 }));
+    const [from, to] = await Promise.all([SafetensorsFile.open(p('ck/ov/best/weights.safetensors')), SafetensorsFile.open(p('ck/ft/last/weights.safetensors'))]);
+    try {
+      for (const name of ['tokens', 'blocks.0.attn.qkv.weight', 'head.proj.weight', 'head.shift']) {
+        const [a, b] = [await from.read(name), await to.read(name)];
+        assert.ok(a.some((x) => x !== 0), name);
+        a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-6, `${name}[${i}]: ${x} vs ${b[i]}`));
+      }
+    } finally {
+      await Promise.all([from.close(), to.close()]);
+    }
+    assertUserError(await runCli(ft('ft2', ['--width', '16'])), /--init-from needs the same architecture/, /checkpoint's encoder options/);
   });
 
   it('Ctrl-C saves last/ and exits 130; --resume continues from the saved step', async () => {
