@@ -100,7 +100,7 @@ async function runCombo(
   for (const s of cut.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < --window ${windows?.window}\n`);
   const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? Array.from(t.ids) : tokenizer.encode(t.text)).slice(0, maxLen) }));
   const init = await loadInitSpec(config.init, config.initScale, model);
-  const recorded = windows ? { ...config, out } : { ...config, out, window: null, stride: null, windowsPerText: null };
+  const recorded = windows ? { ...config, out } : { ...config, out, window: null, stride: null, windowsPerText: null, firstWindow: null };
   const writer = await openRunDataset(recordedWindowConfig(recorded), model, {
     kind: 'capacity',
     arrangement: config.arrangement,

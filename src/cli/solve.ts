@@ -152,7 +152,7 @@ export function solveCommand(): Command {
       seconds,
       ms_per_step: msPerStep,
       skipped_short: prepared.tooShort.length,
-      windows: windows ? { window: windows.window, stride: windows.stride, windows_per_text: windows.windowsPerText ?? null, texts: texts.length - prepared.tooShort.length } : null,
+      windows: windows ? { window: windows.window, stride: windows.stride, windows_per_text: windows.windowsPerText ?? null, first_window: windows.firstWindow ?? 0, texts: texts.length - prepared.tooShort.length } : null,
       already_done: skippedDone,
       interrupted: outcome.interrupted,
     };

@@ -16,6 +16,8 @@ export const windowSchema = z.object({
   stride: z.number().int().min(1).nullable().default(null),
   /** At most this many windows per text; null = all that fit. */
   windowsPerText: z.number().int().min(1).nullable().default(null),
+  /** Skip each text's windows before this index (windows from inside stories); null = from the first. */
+  firstWindow: z.number().int().min(0).nullable().default(null),
 });
 
 export type WindowConfig = z.infer<typeof windowSchema>;
@@ -25,18 +27,19 @@ export function addWindowOptions(cmd: Command): Command {
   return cmd
     .option('--window <n>', 'cut each text into windows of N tokens (ids "<text id>#k"); default: only its first N tokens', toInt)
     .option('--stride <s>', 'tokens between window starts (default: the window, i.e. no overlap)', toInt)
-    .option('--windows-per-text <k>', 'at most K windows per text, the first ones (default: all that fit)', toInt);
+    .option('--windows-per-text <k>', 'at most K windows per text, the first ones (default: all that fit)', toInt)
+    .option('--first-window <k>', 'skip each text\'s windows before index K: windows from inside the texts, past their openings (default 0)', toInt);
 }
 
 /** The window options of a config, or null without --window (then --stride and --windows-per-text are errors). */
 export function windowOptionsOf(config: WindowConfig): WindowOptions | null {
   if (config.window === null) {
-    const stray = config.stride !== null ? '--stride' : config.windowsPerText !== null ? '--windows-per-text' : null;
+    const stray = config.stride !== null ? '--stride' : config.windowsPerText !== null ? '--windows-per-text' : config.firstWindow !== null ? '--first-window' : null;
     if (stray) throw new PrototokenError(`${stray} only applies to windows`, { fix: `also pass --window N, or drop ${stray}` });
     return null;
   }
   const { stride } = checkWindowOptions({ window: config.window, stride: config.stride ?? undefined });
-  return { window: config.window, stride, windowsPerText: config.windowsPerText };
+  return { window: config.window, stride, windowsPerText: config.windowsPerText, firstWindow: config.firstWindow ?? 0 };
 }
 
 /**
@@ -47,9 +50,10 @@ export function windowOptionsOf(config: WindowConfig): WindowOptions | null {
  * the same window under any cap, so a rerun may add windows).
  */
 export function recordedWindowConfig<C extends WindowConfig>(config: C): Omit<C, keyof WindowConfig> & Partial<WindowConfig> {
-  const { window, stride, windowsPerText, ...rest } = config;
+  const { window, stride, windowsPerText, firstWindow, ...rest } = config;
   if (window === null) return rest;
-  return { ...rest, window, stride: stride ?? window, windowsPerText };
+  // firstWindow only when given, so the configs of runs made before it existed compare equal.
+  return { ...rest, window, stride: stride ?? window, windowsPerText, ...(firstWindow !== null ? { firstWindow } : {}) };
 }
 
 /**

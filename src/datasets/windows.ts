@@ -18,8 +18,10 @@ export interface WindowOptions {
   window: number;
   /** Tokens between the starts of consecutive windows (< window: overlapping, > window: gaps). Default = window. */
   stride?: number;
-  /** At most this many windows per story, the first ones; null = all that fit. Default null. */
+  /** At most this many windows per story, the first ones (from `firstWindow` on); null = all that fit. Default null. */
   windowsPerText?: number | null;
+  /** Index of the first window taken: windows from inside stories, past their openings. Default 0. */
+  firstWindow?: number;
 }
 
 /** One window of a story. */
@@ -67,7 +69,8 @@ export function windowTexts(texts: readonly TextItem[], tokenizer: TextTokenizer
       continue;
     }
     const fit = Math.floor((story.length - window) / stride) + 1;
-    for (let k = 0; k < Math.min(fit, cap); k++) {
+    const first = opts.firstWindow ?? 0;
+    for (let k = first; k < Math.min(fit, first + cap); k++) {
       const ids = story.slice(k * stride, k * stride + window);
       windows.push({ id: windowId(t.id, k), storyId: t.id, index: k, ids, text: tokenizer.decode(ids) });
     }

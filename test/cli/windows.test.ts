@@ -22,7 +22,7 @@ describe('solve --window', () => {
     assertOk(r);
     const summary = lastJson<{ texts: number; windows: { window: number; stride: number; windows_per_text: number; texts: number } }>(r);
     assert.equal(summary.texts, 6);
-    assert.deepEqual(summary.windows, { window: 6, stride: 4, windows_per_text: 3, texts: 2 });
+    assert.deepEqual(summary.windows, { window: 6, stride: 4, windows_per_text: 3, first_window: 0, texts: 2 });
     const tok = await loadTokenizer(EMBEDDED_MODEL);
     const stories = (await readTexts(CORPUS)).slice(0, 2);
     const rows = (await readDataset(out)).toRecords().sort((a, b) => a.textId.localeCompare(b.textId));

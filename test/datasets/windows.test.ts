@@ -58,6 +58,14 @@ describe('windows', () => {
     assert.equal(capped.windows.length, 2 * stories.length);
   });
 
+  it('--first-window skips the openings: windows K.. keep their ids, and the cap counts from K', () => {
+    const all = windowTexts(stories, tok, { window: 12 });
+    const inside = windowTexts(stories, tok, { window: 12, firstWindow: 3, windowsPerText: 2 });
+    assert.deepEqual(inside.windows, all.windows.filter((w) => w.index >= 3 && w.index < 5));
+    assert.ok(inside.windows.every((w) => w.id === `${w.storyId}#${w.index}`));
+    assert.equal(windowTexts(stories, tok, { window: 12, firstWindow: 10_000 }).windows.length, 0);
+  });
+
   it('a story shorter than the window gives none and is reported; given ids are used as they are', () => {
     const texts = [{ id: 's', text: 'Hi.' }, { id: 'r', text: 'ignored', ids: [5, 6, 7, 8, 9] }];
     const { windows, tooShort } = windowTexts(texts, tok, { window: 4, stride: 1 });
