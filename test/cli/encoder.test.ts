@@ -177,16 +177,18 @@ describe('encoder commands', () => {
     assertUserError(await runCli(['solve', '--init', `encoder:${p('ck/ov')}`, '--m', p('other-m.safetensors'), '--texts', p('small.jsonl'), '--window', '4', '--out', p('warm2'), ...common]), /m: checkpoint/);
   });
 
-  it('the shipped checkpoint evaluates out of the box', async () => {
-    const r = await runCli(['eval', '--checkpoint', join(ROOT, 'checkpoints', 'stories260k-n8'), '--texts', CORPUS, '--window', '8', '--windows-per-text', '6', '--limit', '24', '--json', ...common]);
-    assertOk(r);
-    const s = lastJson<EvalJson>(r);
-    assert.equal(s.N, 8);
-    assert.equal(s.texts, 24);
-    const enc = s.methods.find((m) => m.method === 'encoder (transformer)');
-    const mean = s.methods.find((m) => m.method === 'mean-e');
-    assert.ok(enc && mean && enc.token_accuracy > mean.token_accuracy, 'the trained encoder beats its own starting point');
-  });
+  for (const N of [8, 16]) {
+    it(`the shipped N=${N} checkpoint evaluates out of the box`, async () => {
+      const r = await runCli(['eval', '--checkpoint', join(ROOT, 'checkpoints', `stories260k-n${N}`), '--texts', CORPUS, '--window', String(N), '--windows-per-text', '3', '--limit', '24', '--json', ...common]);
+      assertOk(r);
+      const s = lastJson<EvalJson>(r);
+      assert.equal(s.N, N);
+      assert.equal(s.texts, 24);
+      const enc = s.methods.find((m) => m.method === 'encoder (transformer)');
+      const mean = s.methods.find((m) => m.method === 'mean-e');
+      assert.ok(enc && mean && enc.token_accuracy > mean.token_accuracy, 'the trained encoder beats its own starting point');
+    });
+  }
 
   it('mismatched checkpoints and bad texts get one clear error', async () => {
     assertUserError(await runCli(['eval', '--checkpoint', p('ck/ov'), '--model', fixtureDir('tiny-random-neox'), '--dataset', p('ds'), ...common]), /made for another setup/, /model weights: checkpoint [0-9a-f]{12}/);
