@@ -37,9 +37,9 @@ export interface TrainDataOptions {
   referenceMinAccuracy?: number;
 }
 
-/** Whether a dataset row's e counts as a solution for the encoder stage. */
+/** Whether a dataset row's e counts as a solution for the encoder stage (by default: the solver's own verdict). */
 export function usableRow(solved: boolean, accuracy: number, minAccuracy = 1): boolean {
-  return solved || accuracy >= minAccuracy;
+  return solved || (minAccuracy < 1 && accuracy >= minAccuracy);
 }
 
 export interface TrainData {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { openDatasetWriter, readDataset, type SolutionRecord } from '../../src/datasets/index.js';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
-import { loadStreamData } from '../../src/encoder/data.js';
+import { loadStreamData, usableRow } from '../../src/encoder/data.js';
 import { eStats, fallbackStats } from '../../src/encoder/head.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
 import { EncoderOptimizer } from '../../src/encoder/optimizer.js';
@@ -57,6 +57,17 @@ describe('streamed encoder data', () => {
   after(async () => {
     model.lm.dispose();
     await cleanup();
+  });
+
+  it('--reference-min-accuracy admits best-effort rows; by default only the solver\'s solved rows count', async () => {
+    const records = (await readDataset(dir)).toRecords().filter((r) => r.split === 'train');
+    const solved = records.filter((r) => r.solved).length;
+    assert.ok(solved < records.length, 'the fixture has unsolved rows (accuracy 1 but not solved)');
+    const strict = await loadStreamData({ dataset: dir, window: N, maxReference: 1000, maxVal: null }, D);
+    const loose = await loadStreamData({ dataset: dir, window: N, maxReference: 1000, maxVal: null, referenceMinAccuracy: 0.5 }, D);
+    assert.equal(strict.reference?.textIds.length, solved);
+    assert.equal(loose.reference?.textIds.length, records.length);
+    assert.deepEqual([usableRow(false, 0.7, 0.5), usableRow(false, 0.4, 0.5), usableRow(false, 1), usableRow(true, 0.2)], [true, false, false, true]);
   });
 
   it('takes the statistics of every solved training e in one pass, and caps reference and val', async () => {
