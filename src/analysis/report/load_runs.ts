@@ -110,7 +110,7 @@ export async function loadCheckpointRun(dir: string): Promise<{ input: Extract<L
   const runDir = dirs.length === 1 && dirs[0].dir === dir ? path.dirname(path.resolve(dir)) : path.resolve(dir);
   const run = path.basename(runDir);
   return {
-    input: { kind: 'checkpoint', path: dir, run, what: `encoder checkpoint run "${run}": ${snapshots.map((s) => `${s.snapshot} at step ${s.step}`).join(', ')}`, warnings: [], snapshots },
+    input: { kind: 'checkpoint', path: dir, run, what: `encoder checkpoint run "${run}": ${snapshots.map((s) => `${s.snapshot} at step ${s.step}`).join(', ')}`, warnings: [], snapshots, logdir },
     logdir,
   };
 }

@@ -43,7 +43,7 @@ export type LoadedInput =
   | (InputBase & { kind: 'sharing'; result: SharingResult })
   | (InputBase & { kind: 'eval'; summary: EvalSummary })
   | (InputBase & { kind: 'events'; run: string; scalars: ScalarPoint[] })
-  | (InputBase & { kind: 'checkpoint'; run: string; snapshots: SnapshotInfo[] });
+  | (InputBase & { kind: 'checkpoint'; run: string; snapshots: SnapshotInfo[]; /** The TensorBoard folder its training config names. */ logdir: string | null });
 
 export type InputKind = LoadedInput['kind'];
 

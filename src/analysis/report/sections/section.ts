@@ -1,4 +1,5 @@
 /** What every report section is: a title, the command that makes its data, and a renderer. */
+import { isAbsolute, relative } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { fromInput } from '../html.js';
 import { type InputKind, type LoadedInput, inputsOf } from '../types.js';
@@ -36,4 +37,14 @@ export async function perInput<K extends InputKind>(
   const parts: string[] = [];
   for (const input of mine) parts.push(fromInput(title(input), input.path) + (await body(input)));
   return parts.join('\n');
+}
+
+/**
+ * A model folder as the page shows it: relative to the working directory when it lies inside it,
+ * so a page made in a checkout does not print the machine's absolute paths.
+ */
+export function shownModel(model: string): string {
+  if (!isAbsolute(model)) return model;
+  const rel = relative(process.cwd(), model);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : model;
 }

@@ -28,7 +28,7 @@ export const trainingSection: Section = {
         `Every logged scalar against the training step (${runs.map((r) => r.run).join(', ')}).`,
       ));
     } else {
-      parts.push(para(runs.length ? 'The event files hold no scalars yet.' : 'No TensorBoard folder given: pass runs/RUN for the curves.', 'muted'));
+      parts.push(para(runs.length ? 'The event files hold no scalars yet.' : noCurves(checkpoints.map((c) => c.logdir)), 'muted'));
     }
     if (checkpoints.length > 0) {
       parts.push(htmlTable(
@@ -43,3 +43,10 @@ export const trainingSection: Section = {
     return parts.join('');
   },
 };
+
+/** Where the curves would come from: the folders the checkpoints were trained into (runs/ stays on the machine that trained). */
+function noCurves(logdirs: readonly (string | null)[]): string {
+  const named = [...new Set(logdirs.filter((d): d is string => d !== null))];
+  if (named.length === 0) return 'No TensorBoard folder given: pass runs/RUN for the curves.';
+  return `No TensorBoard folder read: these checkpoints were trained into ${named.join(', ')}; pass it where it exists (training writes it) for the curves.`;
+}
