@@ -117,6 +117,18 @@ describe('report with some sections empty', () => {
     assert.ok(r.html.includes('<td>12 for 12 texts (read from data.arrow)</td>'));
   });
 
+  it('keeps two capacity runs apart (a run column) and still counts each text of one run once', async () => {
+    const other = path.join(dir, 'capacity-windows.json');
+    const texts = [0, 1].map((i) => ({ source: 'natural', m: 'per-text', id: `cap-${i}`, capacity: 32, h_lm_nats: 40 + i }));
+    await writeFile(other, JSON.stringify({ out: path.join(dir, 'capacity-windows'), interrupted: false, texts, table: capacityTable(texts) }));
+    const r = await buildReport([path.dirname(f.capacityDataset), f.capacityJson, other]);
+    const html = r.html.slice(r.html.indexOf('<section id="capacity"'), r.html.indexOf('<section id="datasets"'));
+    assert.ok(html.includes('<th>run</th><th>source</th>'), 'a run column');
+    assert.equal(count(html, '<td>natural</td><td>per-text</td>'), 2, 'one natural row per run');
+    assert.ok(html.includes('<td>natural</td><td>per-text</td><td class="num">2</td><td>32.0 ± 0.0</td>'), 'the second run alone');
+    assert.ok(html.includes('6 texts were given by more than one input and are counted once.'));
+  });
+
   it('reads an input given twice (as a folder and as its result.json) once', async () => {
     const inputs = await loadInputs([f.interpolate, path.join(f.interpolate, 'result.json'), path.join(f.sharingFile), path.dirname(f.sharingFile)]);
     assert.deepEqual(inputs.map((i) => i.kind), ['interpolate', 'sharing']);

@@ -96,7 +96,8 @@ const LOOK = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
   view: { stroke: '#ddd' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee', labelLimit: 260 },
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
+  // Vega measures text by estimate in Node (no canvas), about a third wider than drawn: limits are generous.
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400, titleLimit: 400 },
   header: { labelFontSize: 11, titleFontSize: 12, labelLimit: 200 },
 } as const;
 

@@ -140,6 +140,7 @@ function fromJson(value: unknown, file: string): LoadedInput {
       path: file,
       what: `capacity summary of ${summary.out}: ${summary.texts.length} texts in ${summary.table.length} (source, m) runs`,
       warnings: summary.interrupted ? ['the capacity run was interrupted: some texts are missing'] : [],
+      run: summary.out,
       capacity: summary.texts,
     };
   }

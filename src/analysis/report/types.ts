@@ -36,7 +36,7 @@ export interface SnapshotInfo {
 
 export type LoadedInput =
   | (InputBase & { kind: 'dataset'; summary: InspectSummary; capacity: CapacityTextRow[] | null })
-  | (InputBase & { kind: 'capacity-summary'; capacity: CapacityTextRow[] })
+  | (InputBase & { kind: 'capacity-summary'; /** The capacity run's --out folder. */ run: string; capacity: CapacityTextRow[] })
   | (InputBase & { kind: 'interpolate'; result: InterpolateResult })
   | (InputBase & { kind: 'distances'; result: DistancesResult })
   | (InputBase & { kind: 'arrangements'; result: ArrangementsResult })

@@ -1,7 +1,7 @@
 /** The arrangement ablation: one-pass accuracy after solving, per arrangement and N. */
 import { lineChart } from '../charts.js';
 import { fixed, htmlTable, meanStd, num, para } from '../html.js';
-import { type Section, perInput, shownModel } from './section.js';
+import { type Section, perInput, shownPath } from './section.js';
 
 /** Grids spanning at least this ratio get a log-2 N axis (the paper's lengths double every two steps). */
 const LOG_SPAN = 8;
@@ -11,7 +11,7 @@ export const arrangementsSection: Section = {
   title: 'Arrangement ablation',
   howTo: 'prototoken arrangements --texts FILE --lengths 1,2,4,8 --out DIR (then pass DIR)',
   render: (inputs, ctx) =>
-    perInput(inputs, 'arrangements', (i) => `arrangements, ${shownModel(i.result.model)}`, async ({ result }) => {
+    perInput(inputs, 'arrangements', (i) => `arrangements, ${shownPath(i.result.model)}`, async ({ result }) => {
       if (result.rows.length === 0) return para('The result has no rows.', 'muted');
       const rows = result.rows.map((r) => ({ arrangement: r.arrangement, N: r.N, accuracy: r.accuracy.mean }));
       const ns = result.rows.map((r) => r.N);

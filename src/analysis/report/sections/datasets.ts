@@ -2,7 +2,7 @@
 import type { HistogramBin, InspectSummary } from '../../../datasets/inspect.js';
 import { barChart } from '../charts.js';
 import { fixed, htmlTable, num, para } from '../html.js';
-import { type Section, perInput, shownModel } from './section.js';
+import { type Section, perInput, shownPath } from './section.js';
 
 export const datasetsSection: Section = {
   id: 'datasets',
@@ -23,7 +23,7 @@ export const datasetsSection: Section = {
 function facts(s: InspectSummary): string {
   const pct = s.solvedRate === null ? 'n/a' : `${(100 * s.solvedRate).toFixed(1)}%`;
   return htmlTable(['property', 'value'], [
-    ['model', `${shownModel(s.model.id)} (d_model ${s.model.dModel})`],
+    ['model', `${shownPath(s.model.id)} (d_model ${s.model.dModel})`],
     ['N', s.length === null ? 'varies per row' : String(s.length)],
     ['arrangement', s.arrangement],
     ['m', s.m.mode === 'shared' ? 'shared (m.safetensors)' : 'per text'],

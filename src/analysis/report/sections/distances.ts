@@ -2,7 +2,7 @@
 import type { DistanceGroup } from '../../results.js';
 import { histogramChart } from '../charts.js';
 import { fixed, htmlTable, meanStd } from '../html.js';
-import { type Section, perInput, shownModel } from './section.js';
+import { type Section, perInput, shownPath } from './section.js';
 
 /** The two measures, each drawn as one histogram per pair type. */
 const MEASURES = [
@@ -15,7 +15,7 @@ export const distancesSection: Section = {
   title: 'Distances between solutions',
   howTo: 'prototoken distances DATASET_SEED1 DATASET_SEED2 --out DIR, from solve --kind generated --continuations K --text-seed 0 under two --seed (then pass DIR)',
   render: (inputs, ctx) =>
-    perInput(inputs, 'distances', (i) => `distances, ${shownModel(i.result.model)}`, async ({ result }) => {
+    perInput(inputs, 'distances', (i) => `distances, ${shownPath(i.result.model)}`, async ({ result }) => {
       const table = htmlTable(
         ['pair type', 'pairs', 'e cosine distance mean ± std', 'median', 'TF-IDF distance mean ± std', 'median'],
         result.groups.map((g) => [g.type, g.pairs, meanStd(g.cosine), fixed(g.cosine.median), meanStd(g.tfidf), fixed(g.tfidf.median)]),

@@ -40,11 +40,11 @@ export async function perInput<K extends InputKind>(
 }
 
 /**
- * A model folder as the page shows it: relative to the working directory when it lies inside it,
+ * A folder as the page shows it: relative to the working directory when it lies inside it,
  * so a page made in a checkout does not print the machine's absolute paths.
  */
-export function shownModel(model: string): string {
-  if (!isAbsolute(model)) return model;
-  const rel = relative(process.cwd(), model);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : model;
+export function shownPath(folder: string): string {
+  if (!isAbsolute(folder)) return folder;
+  const rel = relative(process.cwd(), folder);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : folder;
 }

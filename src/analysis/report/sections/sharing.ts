@@ -1,14 +1,14 @@
 /** Sharing e (with per-text m) or m (with per-text e) within groups of S_g texts. */
 import { barChart } from '../charts.js';
 import { fixed, htmlTable, meanStd, para } from '../html.js';
-import { type Section, perInput, shownModel } from './section.js';
+import { type Section, perInput, shownPath } from './section.js';
 
 export const sharingSection: Section = {
   id: 'sharing',
   title: 'Sharing e or m within groups',
   howTo: 'prototoken sharing --texts FILE --length 8 --group-sizes 1,4,16 --out DIR (then pass DIR)',
   render: (inputs, ctx) =>
-    perInput(inputs, 'sharing', (i) => `sharing at N=${i.result.N}, ${shownModel(i.result.model)}`, async ({ result }) => {
+    perInput(inputs, 'sharing', (i) => `sharing at N=${i.result.N}, ${shownPath(i.result.model)}`, async ({ result }) => {
       if (result.rows.length === 0) return para('The result has no rows.', 'muted');
       const label = (shared: 'e' | 'm'): string => (shared === 'e' ? 'e shared, m per text' : 'm shared, e per text');
       const chart = await ctx.chart(
