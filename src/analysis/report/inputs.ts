@@ -87,8 +87,8 @@ async function loadPath(p: string, ctx: LoadContext, top: boolean): Promise<Load
   if (await isDatasetFolder(p)) return [await loadDataset(p, ctx.verify)];
   if ((await eventFilesIn(p)).length > 0) return [await loadEventsRun(p, true)];
   if ((await snapshotDirs(p)).length > 0) {
-    const { input, logdir } = await loadCheckpointRun(p);
-    if (logdir) ctx.logdirs.push({ logdir, from: p });
+    const input = await loadCheckpointRun(p);
+    if (input.logdir) ctx.logdirs.push({ logdir: input.logdir, from: p });
     return [input];
   }
   if (top) {

@@ -92,8 +92,8 @@ export async function snapshotDirs(dir: string): Promise<{ name: string; dir: st
   return out;
 }
 
-/** A checkpoint run's snapshots, and where its training config says the event files went. */
-export async function loadCheckpointRun(dir: string): Promise<{ input: Extract<LoadedInput, { kind: 'checkpoint' }>; logdir: string | null }> {
+/** A checkpoint run's snapshots, and where its training config says the event files went (`logdir`). */
+export async function loadCheckpointRun(dir: string): Promise<Extract<LoadedInput, { kind: 'checkpoint' }>> {
   const dirs = await snapshotDirs(dir);
   if (dirs.length === 0) throw new PrototokenError('no encoder.json here nor in best/ or last/', { file: dir, fix: 'pass checkpoints/RUN written by `prototoken train`' });
   const snapshots: SnapshotInfo[] = [];
@@ -109,10 +109,7 @@ export async function loadCheckpointRun(dir: string): Promise<{ input: Extract<L
   // checkpoints/RUN/best given directly: the run is the parent folder.
   const runDir = dirs.length === 1 && dirs[0].dir === dir ? path.dirname(path.resolve(dir)) : path.resolve(dir);
   const run = path.basename(runDir);
-  return {
-    input: { kind: 'checkpoint', path: dir, run, what: `encoder checkpoint run "${run}": ${snapshots.map((s) => `${s.snapshot} at step ${s.step}`).join(', ')}`, warnings: [], snapshots, logdir },
-    logdir,
-  };
+  return { kind: 'checkpoint', path: dir, run, what: `encoder checkpoint run "${run}": ${snapshots.map((s) => `${s.snapshot} at step ${s.step}`).join(', ')}`, warnings: [], snapshots, logdir };
 }
 
 /** `logdir` of the training config, or `runs/NAME` as train defaults it; relative to the current folder, as train resolved it. */
