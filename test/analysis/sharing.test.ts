@@ -3,12 +3,12 @@
  * the shared solver itself, then `prototoken sharing` end to end.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
+import { type LoadedModel } from '../../src/lm/load.js';
 import { solverSchema } from '../../src/solver/config.js';
 import { readConfigFile, resolveConfig } from '../../src/util/config.js';
 import { presetFile } from '../../src/cli/common.js';
@@ -19,21 +19,20 @@ import { type SharedSolveOptions, solveShared } from '../../src/solver/shared_m.
 import { prepareTargets } from '../../src/solver/targets.js';
 import type { SolveTarget } from '../../src/solver/types.js';
 import type { SharingResult } from '../../src/analysis/results.js';
-import { useBackend } from '../helpers/backend.js';
-import { CORPUS, EMBEDDED_MODEL } from '../helpers/fixtures.js';
+import { loadEmbeddedModel } from '../helpers/backend.js';
+import { CORPUS, corpusStories } from '../helpers/fixtures.js';
 import { assertOk, assertUserError, lastJson, runCli, tempDir } from '../cli/run.js';
 
 /** The real `--preset fast` recipe (configs/solver-fast.yaml), through the commands' own config path. */
 const fast = resolveConfig(solverSchema, [readConfigFile(presetFile('solver', 'fast'))]);
 const FAST: SharedSolveOptions = { ...solverOptionsOf({ ...fast, seed: 0 }, { kind: 'scaled', scale: fast.initScale }, { kind: 'per-text' }), maxSteps: 400, batchSize: 8 };
 
-const stories = readFileSync(CORPUS, 'utf8').trim().split('\n').slice(0, 4).map((l) => JSON.parse(l) as { id: string; text: string });
+const stories = corpusStories(4);
 
 describe('the shared solver', () => {
   let model: LoadedModel;
   before(async () => {
-    await useBackend('wasm');
-    model = await loadModelDir(EMBEDDED_MODEL);
+    model = await loadEmbeddedModel();
   });
   after(() => model.lm.dispose());
 

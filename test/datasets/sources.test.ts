@@ -1,19 +1,18 @@
 /** Random and model-generated text sources on the embedded model. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
+import { type LoadedModel } from '../../src/lm/load.js';
 import { loadSource, randomTexts } from '../../src/datasets/sources.js';
 import { prepareTargets } from '../../src/solver/targets.js';
 import { readTexts } from '../../src/datasets/texts.js';
 import { storyOf } from '../../src/datasets/windows.js';
-import { useBackend } from '../helpers/backend.js';
-import { CORPUS, EMBEDDED_MODEL } from '../helpers/fixtures.js';
+import { loadEmbeddedModel } from '../helpers/backend.js';
+import { CORPUS } from '../helpers/fixtures.js';
 
 describe('text sources', () => {
   let model: LoadedModel;
   before(async () => {
-    await useBackend('wasm');
-    model = await loadModelDir(EMBEDDED_MODEL);
+    model = await loadEmbeddedModel();
   });
   after(() => model.lm.dispose());
 

@@ -2,7 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
+import { type LoadedModel } from '../../src/lm/load.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
 import { eStats } from '../../src/encoder/head.js';
 import { EncoderOptimizer } from '../../src/encoder/optimizer.js';
@@ -10,8 +10,7 @@ import { encoderLoss, LOSS_DEFAULTS } from '../../src/encoder/losses.js';
 import type { ProtoEncoder, ReferenceSet } from '../../src/encoder/types.js';
 import { baselineE } from '../../src/encoder/baselines.js';
 import { Prng } from '../../src/util/prng.js';
-import { useBackend } from '../helpers/backend.js';
-import { EMBEDDED_MODEL } from '../helpers/fixtures.js';
+import { loadEmbeddedModel } from '../helpers/backend.js';
 
 const SPECS = [
   encoderSpec('transformer', { width: 32, layers: 2, heads: 4, maxLength: 16, seed: 3 }),
@@ -27,8 +26,7 @@ describe('encoder architectures', () => {
   const rng = new Prng(11);
   const solved = (n: number): Float32Array => rng.normals(n * 64, 0.7).map((x, i) => x + (i % 64) * 0.01);
   before(async () => {
-    await useBackend('wasm');
-    model = await loadModelDir(EMBEDDED_MODEL);
+    model = await loadEmbeddedModel();
     d = model.lm.config.hiddenSize;
   });
   after(() => model.lm.dispose());
@@ -129,8 +127,7 @@ describe('encoder architectures', () => {
 describe('retrieve-edit', () => {
   let model: LoadedModel;
   before(async () => {
-    await useBackend('wasm');
-    model = await loadModelDir(EMBEDDED_MODEL);
+    model = await loadEmbeddedModel();
   });
   after(() => model.lm.dispose());
   const spec = encoderSpec('retrieve-edit', { width: 16, layers: 1, heads: 2, maxLength: 8, seed: 1 });

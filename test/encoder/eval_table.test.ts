@@ -1,7 +1,6 @@
 /** The evaluation table: numbers on hand-made rows, and real one-pass runs on stories260k with solved e. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { solveTexts } from '../../src/solver/solve.js';
@@ -13,7 +12,7 @@ import { baselineE, exactCopies, meanE } from '../../src/encoder/baselines.js';
 import type { OnePassRow, ReferenceSet } from '../../src/encoder/types.js';
 import { Prng } from '../../src/util/prng.js';
 import { useBackend } from '../helpers/backend.js';
-import { CORPUS, fixtureDir } from '../helpers/fixtures.js';
+import { fixtureDir, corpusStories } from '../helpers/fixtures.js';
 
 const row = (N: number, firstError: number, right: number): OnePassRow => ({ N, firstError, accuracy: right / N, exact: right === N });
 
@@ -56,7 +55,7 @@ describe('evalTable on hand-made rows', () => {
 
 describe('evaluateMethods on stories260k', () => {
   let model: LoadedModel;
-  const stories = readFileSync(CORPUS, 'utf8').trim().split('\n').slice(0, 3).map((l) => JSON.parse(l) as { id: string; text: string });
+  const stories = corpusStories(3);
   // A small fixed m with which these short texts solve in about a hundred steps.
   const m = new Prng(7).normals(64, 0.3);
   const solver: SolverOptions = {

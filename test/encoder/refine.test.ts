@@ -1,7 +1,6 @@
 /** refine: the same texts solved from several starts on stories260k, and the report's arithmetic. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
@@ -10,7 +9,7 @@ import type { SolveResult, SolverOptions, SolveTarget } from '../../src/solver/t
 import { refineStarts, renderRefineReport, startStats, withRatios } from '../../src/encoder/refine.js';
 import { Prng } from '../../src/util/prng.js';
 import { useBackend } from '../helpers/backend.js';
-import { CORPUS, fixtureDir } from '../helpers/fixtures.js';
+import { fixtureDir, corpusStories } from '../helpers/fixtures.js';
 
 const result = (steps: number, solved: boolean): SolveResult => ({
   id: 'x', targetIndex: 0, restart: 0, seed: 0, e: new Float32Array(0), m: null, steps, accuracy: solved ? 1 : 0.5, cTokens: 0, prefixLen: 0, loss: 0, seconds: 0, solved,
@@ -56,7 +55,7 @@ describe('refineStarts on stories260k', () => {
   before(async () => {
     await useBackend('wasm');
     model = await loadModelDir(fixtureDir('stories260k'));
-    const stories = readFileSync(CORPUS, 'utf8').trim().split('\n').slice(0, 3).map((l) => JSON.parse(l) as { id: string; text: string });
+    const stories = corpusStories(3);
     targets = prepareTargets(stories, model.tokenizer, 4, 'corpus').targets;
     tf.tidy(() => model.lm.forward(tf.zeros([1, 4, 64]) as tf.Tensor3D)); // the LM builds its per-length position tables once
   });

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { openDatasetWriter, readDataset, type SolutionRecord } from '../../src/datasets/index.js';
-import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
+import { type LoadedModel } from '../../src/lm/load.js';
 import { loadStreamData, usableRow } from '../../src/encoder/data.js';
 import { eStats, fallbackStats } from '../../src/encoder/head.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
@@ -17,8 +17,7 @@ import { openStreamSource } from '../../src/encoder/sources.js';
 import { type TrainLoopOptions, trainLoop } from '../../src/encoder/train.js';
 import type { TrainState } from '../../src/encoder/checkpoint.js';
 import { Prng } from '../../src/util/prng.js';
-import { useBackend } from '../helpers/backend.js';
-import { EMBEDDED_MODEL } from '../helpers/fixtures.js';
+import { loadEmbeddedModel } from '../helpers/backend.js';
 import { assertUserError, runCli } from '../cli/run.js';
 import { recipeDifferences } from '../../src/cli/train_config.js';
 import { tempDir, testOptions } from '../datasets/helpers.js';
@@ -46,8 +45,7 @@ describe('streamed encoder data', () => {
   let cleanup: () => Promise<void>;
   const m = new Prng(2).normals(D, 0.3);
   before(async () => {
-    await useBackend('wasm');
-    model = await loadModelDir(EMBEDDED_MODEL);
+    model = await loadEmbeddedModel();
     ({ dir, cleanup } = await tempDir());
     const w = await openDatasetWriter(dir, testOptions({ model: { id: 'test/tiny', fingerprint: 'f'.repeat(64), tokenizerHash: 't'.repeat(64), dModel: D }, length: N, m }));
     // Several record batches, so the loader's per-epoch shuffle has units to permute.

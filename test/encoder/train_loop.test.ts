@@ -2,7 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
+import { type LoadedModel } from '../../src/lm/load.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
 import { fallbackStats } from '../../src/encoder/head.js';
 import { EncoderOptimizer } from '../../src/encoder/optimizer.js';
@@ -12,8 +12,7 @@ import type { EncoderExample } from '../../src/encoder/batch.js';
 import { LOSS_DEFAULTS } from '../../src/encoder/losses.js';
 import { EpochSampler } from '../../src/encoder/sampler.js';
 import { Prng } from '../../src/util/prng.js';
-import { useBackend } from '../helpers/backend.js';
-import { EMBEDDED_MODEL } from '../helpers/fixtures.js';
+import { loadEmbeddedModel } from '../helpers/backend.js';
 
 const OPTS: TrainLoopOptions = {
   loss: { kind: 'recon', ...LOSS_DEFAULTS }, batchSize: 4, steps: 12, stopAt: 12, lr: 0.003, warmupSteps: 2, minLrFactor: 0.1,
@@ -25,8 +24,7 @@ describe('trainLoop', () => {
   const examples: EncoderExample[] = Array.from({ length: 10 }, (_, i) => ({ id: `t${i}`, ids: Int32Array.from({ length: 5 }, (_, j) => 3 + ((i * 31 + j * 7) % 400)), e: null }));
   const m = new Prng(2).normals(64, 0.3);
   before(async () => {
-    await useBackend('wasm');
-    model = await loadModelDir(EMBEDDED_MODEL);
+    model = await loadEmbeddedModel();
   });
   after(() => model.lm.dispose());
 

@@ -16,6 +16,11 @@ export function fixtureDir(name: string): string {
   return join(FIXTURES, name);
 }
 
+/** The first `count` stories of the embedded corpus. */
+export function corpusStories(count: number): { id: string; text: string }[] {
+  return readFileSync(CORPUS, 'utf8').trim().split('\n').slice(0, count).map((l) => JSON.parse(l) as { id: string; text: string });
+}
+
 export function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }

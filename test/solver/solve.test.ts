@@ -1,9 +1,8 @@
 /** The solver on the real stories260k model: solving, reproducibility, fixed m, early leave, errors. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
+import { type LoadedModel } from '../../src/lm/load.js';
 import { solveTexts } from '../../src/solver/solve.js';
 import { solveShared } from '../../src/solver/shared_m.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
@@ -11,8 +10,8 @@ import { layoutFor, arrange } from '../../src/solver/arrangements.js';
 import { argmaxHits } from '../../src/lm/cross_entropy.js';
 import { prepareTargets } from '../../src/solver/targets.js';
 import type { SolveResult, SolverOptions } from '../../src/solver/types.js';
-import { useBackend } from '../helpers/backend.js';
-import { CORPUS, EMBEDDED_MODEL } from '../helpers/fixtures.js';
+import { loadEmbeddedModel } from '../helpers/backend.js';
+import { corpusStories } from '../helpers/fixtures.js';
 
 const paper: SolverOptions = {
   arrangement: 'e-m',
@@ -28,13 +27,12 @@ const paper: SolverOptions = {
   patience: 0,
 };
 
-const stories = readFileSync(CORPUS, 'utf8').trim().split('\n').slice(0, 4).map((l) => JSON.parse(l) as { id: string; text: string });
+const stories = corpusStories(4);
 
 describe('solver on stories260k', () => {
   let model: LoadedModel;
   before(async () => {
-    await useBackend('wasm');
-    model = await loadModelDir(EMBEDDED_MODEL);
+    model = await loadEmbeddedModel();
   });
   after(() => model.lm.dispose());
 
