@@ -76,9 +76,14 @@ export function adamwMath(
   });
 }
 
-/** Keep only rows `keep` of a state (texts leaving the batch). */
-export function selectRows(s: AdamState, keep: tf.Tensor1D): AdamState {
-  return tf.tidy(() => ({ param: tf.gather(s.param, keep), m1: tf.gather(s.m1, keep), m2: tf.gather(s.m2, keep) }));
+/** The state of rows `keep` only (texts or groups leaving the batch); `s` is disposed. */
+export function keepRows(s: AdamState, keep: tf.Tensor1D | readonly number[]): AdamState {
+  const out = tf.tidy(() => {
+    const idx = Array.isArray(keep) ? tf.tensor1d(keep as number[], 'int32') : (keep as tf.Tensor1D);
+    return { param: tf.gather(s.param, idx), m1: tf.gather(s.m1, idx), m2: tf.gather(s.m2, idx) };
+  });
+  disposeState(s);
+  return out;
 }
 
 /** Stack states row-wise (texts joining the batch). */

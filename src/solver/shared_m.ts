@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { type AdamState, adamState, adamwUpdate, disposeState, selectRows } from './adamw.js';
+import { type AdamState, adamState, adamwUpdate, disposeState, keepRows } from './adamw.js';
 import { type Arrangement, type Layout, checkPositions, layoutFor } from './arrangements.js';
 import { type InitSpec, initialRow, rowSeed } from './init.js';
 import { rateAt } from './schedule.js';
@@ -154,12 +154,12 @@ export async function solveShared(lm: CausalLM, targets: readonly SolveTarget[],
       [ownState, sharedState] = [nextOwn, nextShared];
       if (finishing.some((f) => f)) {
         solvedLeft += rows.filter((_r, i) => finishing[localGroup[i]] && solvedRow[i]).length;
-        const keepRows = rows.map((_, i) => i).filter((i) => !finishing[localGroup[i]]);
+        const keepRowIdx = rows.map((_, i) => i).filter((i) => !finishing[localGroup[i]]);
         const keepGroups = groups.map((_, gi) => gi).filter((gi) => !finishing[gi]);
         const renumber = new Map(keepGroups.map((gi, k) => [gi, k]));
-        [ownState, sharedState, targetIds] = [selectState(ownState, keepRows), selectState(sharedState, keepGroups), selectTensor(targetIds, keepRows)];
-        localGroup = Int32Array.from(keepRows, (i) => renumber.get(localGroup[i]) as number);
-        rows = keepRows.map((i) => rows[i]);
+        [ownState, sharedState, targetIds] = [keepRows(ownState, keepRowIdx), keepRows(sharedState, keepGroups), selectTensor(targetIds, keepRowIdx)];
+        localGroup = Int32Array.from(keepRowIdx, (i) => renumber.get(localGroup[i]) as number);
+        rows = keepRowIdx.map((i) => rows[i]);
         groups = keepGroups.map((gi) => groups[gi]);
       }
     }
@@ -232,14 +232,6 @@ function sharedStart(init: InitSpec, share: SharedVector, seed: number, d: numbe
     });
   }
   return initialRow(init, d, '', seed, false).e;
-}
-
-function selectState(s: AdamState, indices: number[]): AdamState {
-  const idx = tf.tensor1d(indices, 'int32');
-  const out = selectRows(s, idx);
-  idx.dispose();
-  disposeState(s);
-  return out;
 }
 
 function selectTensor(t: tf.Tensor2D, indices: number[]): tf.Tensor2D {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { type AdamState, adamState, adamwUpdate, concatRows, disposeState, selectRows } from './adamw.js';
+import { type AdamState, adamState, adamwUpdate, concatRows, disposeState, keepRows } from './adamw.js';
 import { checkPositions, layoutFor } from './arrangements.js';
 import { initialRow, rowSeed } from './init.js';
 import { lossAndGrads, rowMetrics } from './step.js';
@@ -157,8 +157,8 @@ export async function solveTexts(
         const keepIdx = rows.map((_, i) => i).filter((i) => !leaving.includes(i));
         const keep = tf.tensor1d(keepIdx, 'int32');
         [eState, mState, targetIds] = [
-          replaceRows(eState, keep),
-          mState ? replaceRows(mState, keep) : null,
+          keepRows(eState, keep),
+          mState ? keepRows(mState, keep) : null,
           swap(targetIds as tf.Tensor2D, tf.gather(targetIds as tf.Tensor2D, keep)),
         ];
         keep.dispose();
@@ -225,12 +225,6 @@ function appendTensor(a: tf.Tensor2D | null, b: tf.Tensor2D): tf.Tensor2D {
   const out = tf.concat([a, b]);
   a.dispose();
   b.dispose();
-  return out;
-}
-
-function replaceRows(s: AdamState, keep: tf.Tensor1D): AdamState {
-  const out = selectRows(s, keep);
-  disposeState(s);
   return out;
 }
 
