@@ -29,16 +29,21 @@ export const baseSchema = z.object({
 /** Options that steer the run but are not part of the recorded config. */
 const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet', 'resume']);
 
-/** Add the options every command takes. */
+/** Add the options every command that runs a model takes. */
 export function withCommonOptions(cmd: Command): Command {
-  return cmd
+  return withConfigOptions(cmd
     .option('--model <dir|org/name>', 'Hugging Face model folder or hub id (default: the embedded stories260k)')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')} (default auto)`)
-    .option('--seed <n>', 'random seed', toInt)
+    .option('--seed <n>', 'random seed', toInt));
+}
+
+/** Add the config and output options (also for commands that run no model). */
+export function withConfigOptions(cmd: Command, quietHelp = 'no progress output'): Command {
+  return cmd
     .option('--config <file>', 'YAML/JSON config file (flags override it)')
     .option('--print-config', 'print the resolved config and exit')
     .option('--json', 'print the final summary as one JSON object on stdout')
-    .option('--quiet', 'no progress output');
+    .option('--quiet', quietHelp);
 }
 
 /**

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { commandConfig, printConfigIfAsked, report, toInt } from './common.js';
+import { commandConfig, printConfigIfAsked, report, toInt, withConfigOptions } from './common.js';
 import { DISTANCES_DEFAULTS, distanceGroups, renderDistances } from '../analysis/distances.js';
 import { loadDistanceInputs } from '../analysis/distance_inputs.js';
 import { RESULT_VERSION, type DistancesResult } from '../analysis/results.js';
@@ -32,11 +32,8 @@ export function distancesCommand(): Command {
     .option('--out <dir>', 'folder for result.json and config.json')
     .option('--max-pairs <k>', `pairs per pair type at most, drawn at random (default ${DISTANCES_DEFAULTS.maxPairs})`, toInt)
     .option('--include-unsolved', 'also use rows whose text the solver did not reproduce exactly')
-    .option('--seed <n>', 'seed of the pair draws', toInt)
-    .option('--config <file>', 'YAML/JSON config file (flags override it)')
-    .option('--print-config', 'print the resolved config and exit')
-    .option('--json', 'print the final summary as one JSON object on stdout')
-    .option('--quiet', 'no notes on stderr');
+    .option('--seed <n>', 'seed of the pair draws', toInt);
+  withConfigOptions(cmd, 'no notes on stderr');
   cmd.action(async (datasets: string[]) => {
     const fromFlags = commandConfig(cmd, schema);
     const config = datasets.length > 0 ? { ...fromFlags, datasets } : fromFlags;
