@@ -11,9 +11,8 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  inspectDataset, mergeDataset, openDatasetWriter, openSolutionLoader, shardOf, verifyDataset, type SolutionBatch,
-} from '../src/datasets/index.js';
+import { inspectDataset, mergeDataset, openDatasetWriter, openSolutionLoader, verifyDataset, type SolutionBatch } from '../src/datasets/index.js';
+import { shardOf } from '../src/jobs/shard.js';
 import { Prng } from '../src/util/prng.js';
 import { arg } from './common.js';
 

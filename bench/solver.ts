@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
 import { loadModelDir } from '../src/lm/load.js';
 import { solveTexts } from '../src/solver/solve.js';
-import { prepareTargets } from '../src/solver/targets.js';
+import { prepareTargets } from '../src/texts/targets.js';
 import type { SolveResult, SolverOptions } from '../src/solver/types.js';
 import { readConfigFile, resolveConfig } from '../src/util/config.js';
 import { solverSchema } from '../src/solver/config.js';

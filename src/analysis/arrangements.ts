@@ -8,7 +8,7 @@ import type { CausalLM } from '../lm/types.js';
 import { type Arrangement, layoutFor } from '../solver/arrangements.js';
 import { solveTexts } from '../solver/solve.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../solver/types.js';
-import { summarize } from '../datasets/stats.js';
+import { summarize } from '../util/stats.js';
 import { type Cell, type TextOutcome, targetsHash, textOutcome } from './cells.js';
 import { type ArrangementsResult, RESULT_VERSION } from './results.js';
 import { PrototokenError } from '../util/errors.js';

@@ -2,7 +2,7 @@
  * The capacity summary of `prototoken capacity` (its `--json` object), and how it is computed from
  * a capacity dataset's rows, shared by the command and by `prototoken report`.
  */
-import { summarize } from './stats.js';
+import { summarize } from '../util/stats.js';
 
 /** One text of `prototoken capacity --json` (`texts`): its capacity in one (source, m mode) run. */
 export interface CapacityTextRow {

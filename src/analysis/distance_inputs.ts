@@ -16,7 +16,7 @@
 import { resolve } from 'node:path';
 import { readDataset } from '../datasets/reader.js';
 import type { DatasetSettings } from '../datasets/info.js';
-import { storyOf } from '../datasets/windows.js';
+import { storyOf } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
 import type { Solution } from './distances.js';
 

@@ -11,7 +11,7 @@
  * `maxPairs` of them, so a cap never favours the texts that happen to come first.
  */
 import { DISTANCE_PAIR_TYPES, type DistanceGroup, type DistancePairType } from './results.js';
-import { summarize, type Summary } from '../datasets/stats.js';
+import { summarize, type Summary } from '../util/stats.js';
 import { vectorDistances } from '../encoder/compare.js';
 import { TfidfIndex } from '../encoder/tfidf.js';
 import { Prng, deriveSeed } from '../util/prng.js';

@@ -5,7 +5,7 @@
  * (mode connectivity, as for the weights of networks). See paths.ts for the tensor side.
  */
 import type { CausalLM } from '../lm/types.js';
-import { summarize } from '../datasets/stats.js';
+import { summarize } from '../util/stats.js';
 import { RESULT_VERSION, type InterpolatePair, type InterpolateResult } from './results.js';
 import {
   CONTROL_POINT_DEFAULTS, type ControlPointOptions, arcLengths, disposePairTensors, evaluatePath, midpoint, pairTensors, trainControlPoints,

@@ -8,7 +8,7 @@
  * (dataset_info.json; accuracy and steps histograms), a capacity output folder, an `eval --json`
  * object saved to a file, and an encoder run (checkpoints/RUN or runs/RUN with TensorBoard events).
  */
-import type { Summary } from '../datasets/stats.js';
+import type { Summary } from '../util/stats.js';
 
 /** Bumped when a result's shape changes incompatibly; readers refuse versions they do not know. */
 export const RESULT_VERSION = 1;

@@ -8,7 +8,7 @@
 import type { CausalLM } from '../lm/types.js';
 import { type SharedSolveOptions, type SharedVector, solveShared } from '../solver/shared_m.js';
 import type { SolveTarget } from '../solver/types.js';
-import { summarize } from '../datasets/stats.js';
+import { summarize } from '../util/stats.js';
 import { type Cell, type TextOutcome, targetsHash, textOutcome } from './cells.js';
 import { RESULT_VERSION, type SharingResult } from './results.js';
 import { PrototokenError } from '../util/errors.js';

@@ -18,18 +18,18 @@ import { solverOptionsOf } from './solver_options.js';
 import { solverSchema } from '../solver/config.js';
 import { describeInit } from '../solver/init.js';
 import { CAPACITY_GRID, type CapacityOutcome, capacitySearch } from '../solver/capacity.js';
-import { SOURCE_KINDS, loadSource, maxSourceLength } from '../datasets/sources.js';
+import { TEXT_KINDS, textsOfKind, maxTextLength } from '../texts/kinds.js';
 import { readDataset } from '../datasets/index.js';
-import { CAPACITY_M_NOTE, type CapacitySummary, type CapacityTextRow, capacityOfRow, capacityTable } from '../datasets/capacity.js';
+import { CAPACITY_M_NOTE, type CapacitySummary, type CapacityTextRow, capacityOfRow, capacityTable } from '../analysis/capacity.js';
 import type { LoadedModel } from '../lm/load.js';
 import { PrototokenError } from '../util/errors.js';
-import { type WindowOptions, windowTargets } from '../datasets/windows.js';
+import { type WindowOptions, windowTargets } from '../texts/windows.js';
 import { addWindowOptions, recordedWindowConfig, windowOptionsOf, windowSchema } from './window_options.js';
 
 const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
   texts: z.string().nullable().default(null),
   limit: z.number().int().min(1).nullable().default(32),
-  kinds: z.array(z.enum(SOURCE_KINDS)).min(1).default(['natural']),
+  kinds: z.array(z.enum(TEXT_KINDS)).min(1).default(['natural']),
   sharedM: z.boolean().default(false),
   bothM: z.boolean().default(false),
   threshold: z.number().gt(0).max(1).default(0.99),
@@ -85,7 +85,7 @@ export function capacityCommand(): Command {
 async function runCombo(
   config: z.infer<typeof schema>,
   model: LoadedModel,
-  kind: (typeof SOURCE_KINDS)[number],
+  kind: (typeof TEXT_KINDS)[number],
   shared: boolean,
   out: string,
   windows: WindowOptions | null,
@@ -93,9 +93,9 @@ async function runCombo(
   stopped: () => boolean,
 ): Promise<{ outcomes: { id: string; capacity: number; hLm: number }[]; interrupted: boolean }> {
   const { lm, tokenizer } = model;
-  const maxLen = Math.min(Math.max(...config.grid), maxSourceLength(kind, lm.config.maxPositions, tokenizer));
+  const maxLen = Math.min(Math.max(...config.grid), maxTextLength(kind, lm.config.maxPositions, tokenizer));
   if (kind !== 'random' && !config.texts) throw new PrototokenError(`the ${kind} source needs --texts FILE`);
-  const items = await loadSource({ kind, file: config.texts, count: config.limit, length: maxLen, seed: config.seed }, tokenizer, lm);
+  const items = await textsOfKind({ kind, file: config.texts, count: config.limit, length: maxLen, seed: config.seed }, tokenizer, lm);
   const cut = windows ? windowTargets(items, tokenizer, windows, config.texts ?? kind) : { targets: items, tooShort: [] };
   for (const s of cut.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < --window ${windows?.window}\n`);
   const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? Array.from(t.ids) : tokenizer.encode(t.text)).slice(0, maxLen) }));

@@ -9,7 +9,9 @@ import { toFloat, toInt } from './common.js';
 import { solverSchema } from '../solver/config.js';
 import { writeFileAtomic } from '../util/fs_atomic.js';
 import type { LoadedModel } from '../lm/load.js';
-import { type DatasetKind, type DatasetWriter, type RestartsInfo, mergeDataset, openDatasetWriter, resolveShard, runWorkers } from '../datasets/index.js';
+import { type DatasetKind, type DatasetWriter, type RestartsInfo, mergeDataset, openDatasetWriter } from '../datasets/index.js';
+import { runWorkers } from '../jobs/workers.js';
+import { resolveShard } from '../jobs/shard.js';
 import { PrototokenError } from '../util/errors.js';
 
 export const datasetSchema = z.object({

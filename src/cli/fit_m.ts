@@ -10,12 +10,12 @@ import { addSolverOptions } from './dataset_run.js';
 import { solverOptionsOf } from './solver_options.js';
 import { solverSchema } from '../solver/config.js';
 import { solveShared } from '../solver/shared_m.js';
-import { prepareTargets } from '../solver/targets.js';
-import { readTexts } from '../datasets/index.js';
+import { prepareTargets } from '../texts/targets.js';
+import { readTexts } from '../texts/text_file.js';
 import { writeSafetensors } from '../lm/safetensors.js';
 import { PrototokenError } from '../util/errors.js';
-import { splitOf } from '../datasets/shard.js';
-import { windowTargets } from '../datasets/windows.js';
+import { splitOf } from '../texts/split.js';
+import { windowTargets } from '../texts/windows.js';
 import { addWindowOptions, lengthOf, windowOptionsOf, windowSchema } from './window_options.js';
 import { Progress } from '../util/progress.js';
 

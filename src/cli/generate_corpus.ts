@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { stopIdsFor } from './generate.js';
-import { sampleBatch } from '../datasets/sample_batch.js';
+import { sampleBatch } from '../lm/sample_batch.js';
 import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
 import { deriveSeed } from '../util/prng.js';
 import { Progress, formatSeconds } from '../util/progress.js';

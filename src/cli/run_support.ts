@@ -10,7 +10,6 @@ import { scoreTexts } from '../lm/score.js';
 import type { InitSpec } from '../solver/init.js';
 import type { SolveResult, SolveTarget } from '../solver/types.js';
 import { readDataset, type SolutionRecord } from '../datasets/index.js';
-import { medianOfSorted } from '../datasets/stats.js';
 import { PrototokenError } from '../util/errors.js';
 
 /** Metadata key under which m files record the weights they were fitted to. */
@@ -108,10 +107,4 @@ export async function recordsFor(
     solved: r.solved,
     seconds: r.seconds,
   }));
-}
-
-/** Median of a list (0 for none). */
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return 0;
-  return medianOfSorted([...xs].sort((a, b) => a - b));
 }

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { baseSchema, commandConfig, openModel, printConfigIfAsked, toInt, withCommonOptions } from './common.js';
 import { scoreTexts } from '../lm/score.js';
-import { readTexts } from '../datasets/texts.js';
+import { readTexts } from '../texts/text_file.js';
 import { PrototokenError } from '../util/errors.js';
 
 const schema = baseSchema.extend({

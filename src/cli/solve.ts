@@ -3,19 +3,20 @@ import { basename } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { baseSchema, commandConfig, openModel, presetFile, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
-import { installInterrupt, loadInitSpec, median, readVector, recordsFor } from './run_support.js';
+import { installInterrupt, loadInitSpec, readVector, recordsFor } from './run_support.js';
+import { median } from '../util/stats.js';
 import { addDatasetOptions, addSolverOptions, datasetSchema, openRunDataset, runWorkersAndMerge } from './dataset_run.js';
 import { solverSchema } from '../solver/config.js';
 import { solverOptionsOf } from './solver_options.js';
 import { describeInit } from '../solver/init.js';
 import { checkPositions, layoutFor } from '../solver/arrangements.js';
-import { prepareTargets } from '../solver/targets.js';
-import { windowTargets } from '../datasets/windows.js';
+import { prepareTargets } from '../texts/targets.js';
+import { windowTargets } from '../texts/windows.js';
 import { addWindowOptions, lengthOf, recordedWindowConfig, windowOptionsOf, windowSchema } from './window_options.js';
 import { PrototokenError } from '../util/errors.js';
 import { solveTexts } from '../solver/solve.js';
 import type { MSpec } from '../solver/types.js';
-import { SOURCE_KINDS, loadSource } from '../datasets/sources.js';
+import { TEXT_KINDS, textsOfKind } from '../texts/kinds.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 import { ENCODER_INIT, encoderStarts } from './encoder_support.js';
 
@@ -23,7 +24,7 @@ const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowS
   /** Corpus file: the texts (natural) or the prompts (generated); not needed for random. */
   texts: z.string().min(1).nullable().default(null),
   /** natural: the file's texts; random: uniform non-special tokens; generated: the model's own continuations. */
-  kind: z.enum(SOURCE_KINDS).default('natural'),
+  kind: z.enum(TEXT_KINDS).default('natural'),
   /** N; may be left out with --window (which then sets N). */
   length: z.number().int().min(1).nullable().default(null),
   limit: z.number().int().min(1).nullable().default(null),
@@ -68,7 +69,7 @@ export function solveCommand(): Command {
     const model = await openModel(config, quiet);
     const { lm, tokenizer } = model;
     const d = lm.config.hiddenSize;
-    const texts = await loadSource(
+    const texts = await textsOfKind(
       { kind: config.kind, file: config.texts, count: config.limit, length: N, seed: config.textSeed ?? config.seed, continuations: config.continuations },
       tokenizer,
       lm,

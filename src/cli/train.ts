@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import type { LoadedModel } from '../lm/load.js';
 import { fingerprintM } from '../datasets/m_file.js';
 import { type StreamTrainData, type TrainData, loadStreamData, loadTrainData } from '../encoder/data.js';
-import { type ExampleSource, memorySource, openStreamSource } from '../encoder/sources.js';
+import { type ExampleSource, memorySource, openStreamSource } from '../encoder/train_feed.js';
 import { embeddingStd } from '../lm/embeddings.js';
 import { fallbackStats } from '../encoder/head.js';
 import { EncoderOptimizer } from '../encoder/optimizer.js';

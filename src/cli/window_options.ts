@@ -1,11 +1,11 @@
 /**
  * `--window N [--stride S] [--windows-per-text K]`: the flags that cut corpus texts into N-token
- * windows (src/datasets/windows.ts), shared by every command that reads texts.
+ * windows (src/texts/windows.ts), shared by every command that reads texts.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { toInt } from './common.js';
-import { type WindowOptions, checkWindowOptions } from '../datasets/windows.js';
+import { type WindowOptions, checkWindowOptions } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
 
 /** Config keys of the window flags; all null = no windows (each text's first N tokens). */

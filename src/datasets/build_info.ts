@@ -4,7 +4,7 @@
  */
 import { settingsOf, type DatasetInfo, type DatasetMeta, type PartSummary } from './info.js';
 import { describeSchema, type SchemaShape } from './schema.js';
-import type { DatasetStats } from './stats.js';
+import type { DatasetStats } from './dataset_stats.js';
 
 /** What dataset_info.json lists of a part. */
 export interface PartFacts {

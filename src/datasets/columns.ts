@@ -5,7 +5,7 @@
  * record batch without per-row work, and e / m stay [rows * d] buffers end to end.
  */
 import { PrototokenError } from '../util/errors.js';
-import { splitOf, type SplitRatios } from './shard.js';
+import { splitOf, type SplitRatios } from '../texts/split.js';
 
 /** One solved (text, restart), as the solver hands it over. `n_tokens` and `split` are derived. */
 export interface SolutionRecord {

@@ -17,7 +17,7 @@ import { recordBatchFromColumns, columnsFromTable } from './arrow_columns.js';
 import { concatColumns, takeRows, type SolutionColumns } from './columns.js';
 import { RowFilter } from './dedup.js';
 import { DATASET_META_KEY, compatDiff, settingsOf, type DatasetMeta, type DatasetSettings } from './info.js';
-import type { LoadedDataFile, LoadedPart } from './parts.js';
+import type { LoadedDataFile, LoadedPart } from './folder.js';
 import { solutionSchema, type SchemaShape } from './schema.js';
 
 /** The combined rows and what was dropped on the way. */

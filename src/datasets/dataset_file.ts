@@ -12,14 +12,14 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 import { columnsOfRecordBatch } from './arrow_columns.js';
-import { FILE_MAGIC, openArrowFile, openArrowStream, type ArrowFile, type BatchRef, type ReadBatch } from './arrow_io.js';
+import { FILE_MAGIC, openArrowFile, openArrowStream, type ArrowFile, type BatchRef, type ReadBatch } from './arrow_read.js';
 import { checksum, checksumMismatch, readIndex, type IndexEntry, type LoadedIndex } from './checksums.js';
 import {
   DATASET_META_KEY, PART_META_KEY, parseDatasetMeta, parsePartMeta, type DatasetMeta, type DatasetSettings, type PartMeta,
 } from './info.js';
 import type { SolutionColumns } from './columns.js';
 import { checkSchema, type SchemaShape } from './schema.js';
-import { parsePartFileName } from './shard.js';
+import { parsePartFileName } from './folder.js';
 
 const PART_FIX = 'the part is damaged: delete it (and its .index.jsonl) and rerun its shard; resume re-solves only its texts';
 const DATA_FIX = 'delete it and run `prototoken merge` on the folder to rebuild it (and data.index.jsonl) from the parts';

@@ -4,15 +4,7 @@
  */
 import type { Table } from 'apache-arrow';
 import type { SolutionColumns } from './columns.js';
-
-/** Mean, spread and order statistics of one numeric column; null fields when there are no rows. */
-export interface Summary {
-  mean: number | null;
-  std: number | null;
-  min: number | null;
-  median: number | null;
-  max: number | null;
-}
+import { type Summary, summarize } from '../util/stats.js';
 
 /** What dataset_info.json reports about the rows. */
 export interface DatasetStats {
@@ -80,22 +72,6 @@ export function computeStats(c: StatColumns): DatasetStats {
     seconds: { ...summarize(c.seconds), total },
     splits,
   };
-}
-
-/** Mean, population std, min, median and max of `values` (NaN entries skipped). */
-export function summarize(values: ArrayLike<number>): Summary {
-  const xs = Array.from(values).filter((v) => !Number.isNaN(v));
-  if (xs.length === 0) return { mean: null, std: null, min: null, median: null, max: null };
-  xs.sort((a, b) => a - b);
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
-  return { mean, std: Math.sqrt(variance), min: xs[0], median: medianOfSorted(xs), max: xs[xs.length - 1] };
-}
-
-/** The median of ascending, non-empty `xs`: the middle value, or the mean of the two middle ones. */
-export function medianOfSorted(xs: readonly number[]): number {
-  const mid = xs.length >> 1;
-  return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
 }
 
 /** The per-row fields statistics need, gathered batch by batch (never e or m). */

@@ -14,8 +14,8 @@ import { PrototokenError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs_atomic.js';
 import { parseDatasetInfo, type DatasetInfo, type DatasetMeta, type PartMeta, type SourceStamp } from './info.js';
 import type { SchemaShape } from './schema.js';
-import { parsePartFileName, type ShardSpec } from './shard.js';
-import { openDataSource, openPartSource, type SourceFile } from './source_file.js';
+import type { ShardSpec } from '../jobs/shard.js';
+import { openDataSource, openPartSource, type SourceFile } from './dataset_file.js';
 
 /** The consolidated Arrow IPC file written by merge. */
 export const DATA_FILE = 'data.arrow';
@@ -197,4 +197,21 @@ export async function currentStamp(file: string): Promise<SourceStamp> {
 /** Whether `dir` holds data.arrow. */
 export function hasDataFile(dir: string): Promise<boolean> {
   return exists(path.join(dir, DATA_FILE));
+}
+
+/** `part-00003-of-00008.arrows`. */
+export function partFileName(shard: ShardSpec): string {
+  return `part-${pad5(shard.index)}-of-${pad5(shard.count)}.arrows`;
+}
+
+/** The shard a part file name stands for, or null if `name` is not a part file. */
+export function parsePartFileName(name: string): ShardSpec | null {
+  const m = /^part-(\d{5})-of-(\d{5})\.arrows$/.exec(name);
+  if (!m) return null;
+  const spec = { index: Number(m[1]), count: Number(m[2]) };
+  return spec.count >= 1 && spec.index < spec.count ? spec : null;
+}
+
+function pad5(n: number): string {
+  return String(n).padStart(5, '0');
 }

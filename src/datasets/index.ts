@@ -1,7 +1,7 @@
 /**
  * Solution datasets: Arrow stream parts written batch by batch (resumable after any crash),
- * merged into data.arrow with dataset_info.json and a dataset card; plus text sources, sharding
- * across machines and local worker processes. See docs/datasets.md for the on-disk format.
+ * merged into data.arrow with dataset_info.json and a dataset card, and the operations on them
+ * (read, stream, merge, verify, inspect, export). See docs/datasets.md for the on-disk format.
  */
 export { openDatasetWriter, type DatasetWriter, type DatasetWriterOptions } from './writer.js';
 export type { SolutionBatch, SolutionRecord } from './columns.js';
@@ -16,15 +16,10 @@ export {
   inspectDataset, renderInspect,
   type CapacityRow, type HeadRow, type HistogramBin, type InspectOptions, type InspectSummary,
 } from './inspect.js';
-export {
-  DEFAULT_SPLIT_RATIOS, MAX_SHARDS, parsePartFileName, parseShardSpec, partFileName, resolveShard, shardOf, splitOf,
-  stableHash64, type ResolveShardOptions, type ShardSpec, type SplitRatios,
-} from './shard.js';
-export { runWorkers, type RunWorkersOptions, type WorkerResult } from './workers.js';
-export { readTexts, type SourceText } from './texts.js';
+export { parsePartFileName, partFileName } from './folder.js';
 export { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
 export { renderCard } from './card.js';
-export { CARD_FILE, DATA_FILE, INFO_FILE, M_FILE } from './parts.js';
+export { CARD_FILE, DATA_FILE, INFO_FILE, M_FILE } from './folder.js';
 export type { DatasetInfo, DatasetKind, DatasetSettings, MInfo, PartMeta, PartSummary, RestartsInfo } from './info.js';
 export { COLUMN_DESCRIPTIONS, type ColumnName, type ColumnTypes } from './schema.js';
-export type { DatasetStats, Summary } from './stats.js';
+export type { DatasetStats } from './dataset_stats.js';

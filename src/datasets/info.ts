@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { PrototokenError } from '../util/errors.js';
 import type { ColumnName } from './schema.js';
-import type { DatasetStats } from './stats.js';
+import type { DatasetStats } from './dataset_stats.js';
 
 /** Which solver mode produced the rows. Capacity rows vary in length, so `length` is null. */
 export type DatasetKind = 'solve' | 'capacity' | 'fit-m';

@@ -5,7 +5,8 @@
  */
 import { formatTable } from '../util/table.js';
 import { scanDataset } from './scan.js';
-import { StatAccumulator, summarize, type StatColumns, type Summary } from './stats.js';
+import { StatAccumulator, type StatColumns } from './dataset_stats.js';
+import { summarize, type Summary } from '../util/stats.js';
 
 /** What to include. */
 export interface InspectOptions {

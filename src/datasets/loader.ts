@@ -13,9 +13,9 @@
  */
 import { PrototokenError } from '../util/errors.js';
 import { Prng, deriveSeed } from '../util/prng.js';
-import type { BatchRef } from './arrow_io.js';
+import type { BatchRef } from './arrow_read.js';
 import { scanDataset, type DatasetScan } from './scan.js';
-import { readColumns } from './source_file.js';
+import { readColumns } from './dataset_file.js';
 import type { SolutionColumns } from './columns.js';
 
 export interface SolutionLoaderOptions {

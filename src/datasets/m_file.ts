@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { SafetensorsFile, writeSafetensors } from '../lm/safetensors.js';
 import { PrototokenError } from '../util/errors.js';
 import { exists, fsyncDir } from '../util/fs_atomic.js';
-import { M_FILE } from './parts.js';
+import { M_FILE } from './folder.js';
 
 /** sha256 (hex) of the float32 bytes of `m`. */
 export function fingerprintM(m: Float32Array): string {

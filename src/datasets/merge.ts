@@ -19,12 +19,12 @@ import { checkCompatible, mergedMeta } from './combine.js';
 import { createDataFileSink } from './data_file_writer.js';
 import { RowFilter } from './dedup.js';
 import { DATASET_META_KEY, type DatasetInfo, type DatasetMeta, type PartMeta, type PartSummary } from './info.js';
-import { CARD_FILE, DATA_FILE, INFO_FILE, currentStamp, listParts, readInfoFile } from './parts.js';
+import { CARD_FILE, DATA_FILE, INFO_FILE, currentStamp, listParts, readInfoFile } from './folder.js';
 import { openPreviousData } from './previous_data.js';
 import { solutionSchema } from './schema.js';
-import { partFileName } from './shard.js';
-import { forEachColumns, openPartSource, type SourceFile } from './source_file.js';
-import { StatAccumulator, computeStats } from './stats.js';
+import { partFileName } from './folder.js';
+import { forEachColumns, openPartSource, type SourceFile } from './dataset_file.js';
+import { StatAccumulator, computeStats } from './dataset_stats.js';
 import { indexFileFor } from './checksums.js';
 
 /** How strict merge is. */

@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { PrototokenError } from '../util/errors.js';
 import { exists } from '../util/fs_atomic.js';
 import type { DatasetInfo, DatasetMeta } from './info.js';
-import { DATA_FILE, sha256OfFile } from './parts.js';
-import { openDataSource, type SourceFile } from './source_file.js';
+import { DATA_FILE, sha256OfFile } from './folder.js';
+import { openDataSource, type SourceFile } from './dataset_file.js';
 
 /** data.arrow of `dir`, open, or null when there is none. */
 export async function openPreviousData(dir: string, info: DatasetInfo | null, verify: boolean): Promise<(SourceFile<DatasetMeta> & { infoMatches: boolean; indexIgnored: boolean }) | null> {

@@ -13,8 +13,8 @@ import { missingShards } from './merge.js';
 import {
   DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile,
   type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing,
-} from './parts.js';
-import { computeStats, statColumns, type DatasetStats } from './stats.js';
+} from './folder.js';
+import { computeStats, statColumns, type DatasetStats } from './dataset_stats.js';
 import type { ColumnName, ColumnTypes } from './schema.js';
 
 /** One stored row. `e` and `m` are views into the dataset's `e` / `m` arrays (no copy). */

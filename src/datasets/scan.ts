@@ -11,7 +11,7 @@ import type { DatasetInfo, DatasetMeta, DatasetSettings, PartMeta } from './info
 import { missingShards } from './merge.js';
 import { openPreviousData } from './previous_data.js';
 import { notADataset, openDatasetFolder, staleParts } from './reader.js';
-import { openPartSource, readColumns, type SourceFile } from './source_file.js';
+import { openPartSource, readColumns, type SourceFile } from './dataset_file.js';
 
 /** How to read. */
 export interface ScanOptions {

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs_atomic.js';
 import type { DatasetInfo } from './info.js';
-import { DATA_FILE, listParts, readInfoFile, sha256OfFile } from './parts.js';
-import { openDataSource, openPartSource, type SourceFile } from './source_file.js';
+import { DATA_FILE, listParts, readInfoFile, sha256OfFile } from './folder.js';
+import { openDataSource, openPartSource, type SourceFile } from './dataset_file.js';
 
 /** What to report about. */
 export interface VerifyOptions {

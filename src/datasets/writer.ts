@@ -14,7 +14,7 @@ import { PrototokenError } from '../util/errors.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { columnsFromBatch, columnsFromRecords, type SolutionBatch, type SolutionColumns, type SolutionRecord } from './columns.js';
 import { checksum, indexFileFor, indexHeader, indexLine, splitRowsOf, type IndexEntry } from './checksums.js';
-import { forEachColumns, openPartSource, type SourceFile } from './source_file.js';
+import { forEachColumns, openPartSource, type SourceFile } from './dataset_file.js';
 import { openPreviousData } from './previous_data.js';
 import { exists, removeStaleTemps, writeAll, writeFileAtomic } from '../util/fs_atomic.js';
 import {
@@ -25,9 +25,11 @@ import { DoneRows } from './done_rows.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
 import { mergeDataset, type MergeReport } from './merge.js';
-import { DATA_FILE, M_FILE, listParts, readInfoFile } from './parts.js';
+import { DATA_FILE, M_FILE, listParts, readInfoFile } from './folder.js';
 import { solutionSchema } from './schema.js';
-import { DEFAULT_SPLIT_RATIOS, checkSplitRatios, partFileName, shardOf, type ShardSpec, type SplitRatios } from './shard.js';
+import { shardOf, type ShardSpec } from '../jobs/shard.js';
+import { partFileName } from './folder.js';
+import { DEFAULT_SPLIT_RATIOS, checkSplitRatios, type SplitRatios } from '../texts/split.js';
 import { softwareVersion } from './version.js';
 
 /** The run a writer records; everything here except `shard` and `mergeOnClose` must match on resume. */

@@ -4,7 +4,7 @@
  * the accuracy columns say whether it matters.
  */
 import type { CausalLM } from '../lm/types.js';
-import { summarize } from '../datasets/stats.js';
+import { summarize } from '../util/stats.js';
 import { formatTable } from '../util/table.js';
 import { type EvaluateOptions, evaluateMethods } from './eval_table.js';
 

@@ -8,7 +8,7 @@ import type { CausalLM } from '../lm/types.js';
 import type { InitSpec } from '../solver/init.js';
 import { solveTexts } from '../solver/solve.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../solver/types.js';
-import { summarize } from '../datasets/stats.js';
+import { summarize } from '../util/stats.js';
 import { PrototokenError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 

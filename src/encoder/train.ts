@@ -11,7 +11,7 @@ import { type EncoderExample, disposeBatch, toBatch } from './batch.js';
 import type { TrainState } from './checkpoint.js';
 import { type LossOptions, encoderLoss } from './losses.js';
 import type { EncoderOptimizer } from './optimizer.js';
-import { type ExampleSource, isExampleSource, memorySource } from './sources.js';
+import { type ExampleSource, isExampleSource, memorySource } from './train_feed.js';
 import type { ProtoEncoder } from './types.js';
 import { type ValMetrics, validate } from './validate.js';
 import { yieldToEventLoop } from '../util/progress.js';

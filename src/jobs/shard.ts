@@ -1,15 +1,13 @@
 /**
- * Which slice of the texts this process solves, and the stable hashes that decide it.
+ * Which slice of the texts this process solves.
  *
  * Every process of a sharded run must agree on which shard owns a text without talking to the
  * others, on any machine and Node version. So ownership is a pure function of the text id:
- * the first 8 bytes of SHA-256(UTF-8 text id), read as an unsigned big-endian 64-bit integer,
- * modulo the shard count. The train/val/test split uses the same construction with a prefix
- * (`"prototoken-split:" + story id`) so that it does not line up with the shards.
+ * stableHash64(text id) modulo the shard count. (The train/val/test split, src/texts/split.ts,
+ * hashes the story id with a prefix so that splits do not line up with shards.)
  */
-import { createHash } from 'node:crypto';
 import { PrototokenError } from '../util/errors.js';
-import { storyOf } from './windows.js';
+import { stableHash64 } from '../util/hash.js';
 
 /** Shard `index` of `count` (0 <= index < count). */
 export interface ShardSpec {
@@ -20,65 +18,10 @@ export interface ShardSpec {
 /** Part file names have 5 digits, so this is the most shards a dataset can have. */
 export const MAX_SHARDS = 99_999;
 
-/** First 8 bytes of SHA-256 of the UTF-8 string, as an unsigned big-endian 64-bit integer. */
-export function stableHash64(s: string): bigint {
-  return createHash('sha256').update(s, 'utf8').digest().readBigUInt64BE(0);
-}
-
 /** The shard (0..count-1) that owns `textId`: stableHash64(textId) mod count. */
 export function shardOf(textId: string, count: number): number {
   checkCount(count, 'shardOf');
   return Number(stableHash64(textId) % BigInt(count));
-}
-
-/** Fractions of texts per split; must be >= 0 and sum to 1. */
-export interface SplitRatios {
-  train: number;
-  val: number;
-  test: number;
-}
-
-/** 90 / 5 / 5. */
-export const DEFAULT_SPLIT_RATIOS: Readonly<SplitRatios> = Object.freeze({ train: 0.9, val: 0.05, test: 0.05 });
-
-/** Throw a PrototokenError unless `r` is usable (each >= 0, sum 1 within 1e-6). */
-export function checkSplitRatios(r: SplitRatios): void {
-  const parts = [r.train, r.val, r.test];
-  const sum = parts.reduce((a, b) => a + b, 0);
-  if (parts.some((p) => !Number.isFinite(p) || p < 0) || Math.abs(sum - 1) > 1e-6) {
-    throw new PrototokenError(`split ratios train=${r.train} val=${r.val} test=${r.test} must be >= 0 and sum to 1`, {
-      fix: 'pass ratios such as 0.9/0.05/0.05',
-    });
-  }
-}
-
-/**
- * The split of a text: u = top 53 bits of stableHash64("prototoken-split:" + storyOf(id)) / 2^53,
- * in [0, 1); train if u < train, val if u < train + val, else test. Hashing the story rather than
- * the window keeps every window of a story in one split, so no test story is seen in training; an
- * id without a window marker is its own story, so older datasets keep their splits.
- */
-export function splitOf(textId: string, ratios: SplitRatios = DEFAULT_SPLIT_RATIOS): 'train' | 'val' | 'test' {
-  const u = Number(stableHash64(`prototoken-split:${storyOf(textId)}`) >> 11n) / 2 ** 53;
-  if (u < ratios.train) return 'train';
-  return u < ratios.train + ratios.val ? 'val' : 'test';
-}
-
-/** `part-00003-of-00008.arrows`. */
-export function partFileName(shard: ShardSpec): string {
-  return `part-${pad5(shard.index)}-of-${pad5(shard.count)}.arrows`;
-}
-
-/** The shard a part file name stands for, or null if `name` is not a part file. */
-export function parsePartFileName(name: string): ShardSpec | null {
-  const m = /^part-(\d{5})-of-(\d{5})\.arrows$/.exec(name);
-  if (!m) return null;
-  const spec = { index: Number(m[1]), count: Number(m[2]) };
-  return spec.count >= 1 && spec.index < spec.count ? spec : null;
-}
-
-function pad5(n: number): string {
-  return String(n).padStart(5, '0');
 }
 
 /** Where `resolveShard` looks. */

@@ -8,9 +8,9 @@
  * the logits; rows are grouped deterministically by the caller, so the same seeds and batch size
  * give the same texts on the same backend.
  */
-import type { CausalLM } from '../lm/types.js';
-import { KvCache } from '../lm/kv_cache.js';
-import { chooseToken, nextLogits } from '../lm/generate.js';
+import type { CausalLM } from './types.js';
+import { KvCache } from './kv_cache.js';
+import { chooseToken, nextLogits } from './generate.js';
 import { Prng } from '../util/prng.js';
 
 export interface SampleBatchOptions {

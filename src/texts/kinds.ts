@@ -8,16 +8,16 @@ import type { TextTokenizer } from '../lm/tokenizer.js';
 import { generate } from '../lm/generate.js';
 import { Prng, deriveSeed } from '../util/prng.js';
 import { PrototokenError } from '../util/errors.js';
-import { readTexts } from './texts.js';
+import { readTexts } from './text_file.js';
 import { windowId } from './windows.js';
-import type { TextItem } from '../solver/targets.js';
+import type { TextItem } from './targets.js';
 
-export const SOURCE_KINDS = ['natural', 'random', 'generated'] as const;
-export type SourceKind = (typeof SOURCE_KINDS)[number];
+export const TEXT_KINDS = ['natural', 'random', 'generated'] as const;
+export type TextKind = (typeof TEXT_KINDS)[number];
 
 
-export interface SourceOptions {
-  kind: SourceKind;
+export interface TextKindOptions {
+  kind: TextKind;
   /** Corpus file: the texts (natural) or the prefixes (generated). Not used by random. */
   file: string | null;
   /** How many texts (random), prompts (generated); natural: the first `count`, null = all. */
@@ -37,7 +37,7 @@ export interface SourceOptions {
 const PROMPT_TOKENS = 4;
 
 /** Build the texts of one source. */
-export async function loadSource(opts: SourceOptions, tokenizer: TextTokenizer, lm: CausalLM): Promise<TextItem[]> {
+export async function textsOfKind(opts: TextKindOptions, tokenizer: TextTokenizer, lm: CausalLM): Promise<TextItem[]> {
   switch (opts.kind) {
     case 'natural': {
       const texts = await readTexts(needFile(opts));
@@ -69,12 +69,12 @@ export function randomTexts(tokenizer: TextTokenizer, vocabSize: number, count: 
  * corpus index (not by the prompts kept), and continuation 0 uses the stream of a single
  * continuation, so adding continuations or skipping repeated prompts changes no other text.
  */
-async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: readonly { id: string; text: string }[], opts: SourceOptions): Promise<TextItem[]> {
+async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: readonly { id: string; text: string }[], opts: TextKindOptions): Promise<TextItem[]> {
   const count = Math.min(opts.count ?? 32, corpus.length);
   const continuations = opts.continuations ?? 1;
   if (!Number.isInteger(continuations) || continuations < 1) throw new Error(`generatedTexts: continuations must be a whole number >= 1, got ${continuations}`);
   const promptTokens = PROMPT_TOKENS + (tokenizer.bosId === null ? 0 : 1);
-  const room = maxSourceLength('generated', lm.config.maxPositions, tokenizer);
+  const room = maxTextLength('generated', lm.config.maxPositions, tokenizer);
   if (opts.length > room) {
     throw new PrototokenError(`generated texts of ${opts.length} tokens after a ${promptTokens}-token prompt exceed the model's ${lm.config.maxPositions} positions`, {
       fix: `use a length of at most ${room}`,
@@ -102,11 +102,11 @@ async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: re
 }
 
 /** The longest text `kind` can provide on a model with `maxPositions` (generated texts need room for their prompt). */
-export function maxSourceLength(kind: SourceKind, maxPositions: number, tokenizer: TextTokenizer): number {
+export function maxTextLength(kind: TextKind, maxPositions: number, tokenizer: TextTokenizer): number {
   return kind === 'generated' ? maxPositions - PROMPT_TOKENS - (tokenizer.bosId === null ? 0 : 1) : maxPositions;
 }
 
-function needFile(opts: SourceOptions): string {
+function needFile(opts: TextKindOptions): string {
   if (!opts.file) throw new PrototokenError(`the ${opts.kind} texts need a corpus file`, { fix: 'pass --texts FILE (JSONL or plain text)' });
   return opts.file;
 }

@@ -3,7 +3,6 @@
  * A text shorter than N is reported and skipped, never padded.
  */
 import type { TextTokenizer } from '../lm/tokenizer.js';
-import type { SolveTarget } from './types.js';
 import { PrototokenError } from '../util/errors.js';
 
 /** A text to solve; `ids` (when set) are the exact target tokens (random or generated texts). */
@@ -13,9 +12,16 @@ export interface TextItem {
   ids?: readonly number[];
 }
 
+/** One text as the LM must emit it: its id and N target token ids. */
+export interface TextTarget {
+  id: string;
+  ids: Int32Array;
+  /** The decoded N-token target, i.e. exactly what the LM is asked to emit. */
+  text: string;
+}
+
 export interface PreparedTargets {
-  /** `text` is the decoded N-token target, i.e. exactly what the LM is asked to emit. */
-  targets: (SolveTarget & { text: string })[];
+  targets: TextTarget[];
   /** Texts with fewer than N tokens: id and token count. */
   tooShort: { id: string; tokens: number }[];
 }

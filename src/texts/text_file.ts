@@ -1,5 +1,5 @@
 /**
- * Text sources: the texts a solve run works through, each with a stable id (ids decide shards,
+ * Text files: the texts a run works through, each with a stable id (ids decide shards,
  * splits and resume, so they must not change between runs).
  *
  * - `.jsonl` / `.ndjson`: one JSON object per line, `{"id": ..., "text": "..."}`; `id` (string or
@@ -17,7 +17,7 @@ import { promises as fsp } from 'node:fs';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 
 /** One text and its id. */
-export interface SourceText {
+export interface CorpusText {
   id: string;
   text: string;
 }
@@ -25,7 +25,7 @@ export interface SourceText {
 const END_OF_TEXT = '<|endoftext|>';
 
 /** Read the texts of `file` (format by extension, see the module comment). */
-export async function readTexts(file: string): Promise<SourceText[]> {
+export async function readTexts(file: string): Promise<CorpusText[]> {
   let content: string;
   try {
     content = await fsp.readFile(file, 'utf8');
@@ -58,7 +58,7 @@ export async function readTexts(file: string): Promise<SourceText[]> {
   return texts.map(({ id, text }) => ({ id, text }));
 }
 
-interface Located extends SourceText {
+interface Located extends CorpusText {
   line: number;
 }
 

@@ -9,7 +9,7 @@
  * in `#<digits>` counts as a window of the story before the `#` for the split (see `splitOf`).
  */
 import type { TextTokenizer } from '../lm/tokenizer.js';
-import type { PreparedTargets, TextItem } from '../solver/targets.js';
+import type { PreparedTargets, TextItem } from './targets.js';
 import { PrototokenError } from '../util/errors.js';
 
 /** How stories are cut into windows. */

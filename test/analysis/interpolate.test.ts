@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { solveTexts } from '../../src/solver/solve.js';
-import { prepareTargets } from '../../src/solver/targets.js';
+import { prepareTargets } from '../../src/texts/targets.js';
 import type { SolveResult } from '../../src/solver/types.js';
 import { interpolatePairs, expectation, summarizePairs, tauGrid } from '../../src/analysis/interpolate.js';
 import { arcLengths, disposePairTensors, midpoint, pairTensors, trainControlPoints } from '../../src/analysis/paths.js';

@@ -11,7 +11,7 @@ import { renderSvg } from '../../src/analysis/report/render.js';
 import { loadInputs } from '../../src/analysis/report/inputs.js';
 import { SECTIONS } from '../../src/analysis/report/sections/index.js';
 import { inputsOf } from '../../src/analysis/report/types.js';
-import { capacityTable } from '../../src/datasets/capacity.js';
+import { capacityTable } from '../../src/analysis/capacity.js';
 import { PrototokenError } from '../../src/util/errors.js';
 import { assertOk, assertUserError, lastJson, runCli, tempDir } from '../cli/run.js';
 import { HOSTILE_ID, type ReportFixture, allInputs, makeReportInputs } from './report_inputs.js';

@@ -7,9 +7,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { RESULT_VERSION, type ArrangementsResult, type DistancesResult, type InterpolateResult, type SharingResult } from '../../src/analysis/results.js';
-import { CAPACITY_M_NOTE, type CapacitySummary, type CapacityTextRow, capacityTable } from '../../src/datasets/capacity.js';
+import { CAPACITY_M_NOTE, type CapacitySummary, type CapacityTextRow, capacityTable } from '../../src/analysis/capacity.js';
 import { fingerprintM, openDatasetWriter, type SolutionRecord } from '../../src/datasets/index.js';
-import { summarize } from '../../src/datasets/stats.js';
+import { summarize } from '../../src/util/stats.js';
 import { CHECKPOINT_FORMAT, type EncoderMeta, writeSnapshot } from '../../src/encoder/checkpoint.js';
 import type { EvalSummary } from '../../src/encoder/eval_table.js';
 import { TfEventsWriter } from '../../src/util/tfevents.js';

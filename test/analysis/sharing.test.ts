@@ -16,7 +16,7 @@ import { solverOptionsOf } from '../../src/cli/solver_options.js';
 import { arrange, layoutFor } from '../../src/solver/arrangements.js';
 import { argmaxHits } from '../../src/lm/cross_entropy.js';
 import { type SharedSolveOptions, solveShared } from '../../src/solver/shared_m.js';
-import { prepareTargets } from '../../src/solver/targets.js';
+import { prepareTargets } from '../../src/texts/targets.js';
 import type { SolveTarget } from '../../src/solver/types.js';
 import type { SharingResult } from '../../src/analysis/results.js';
 import { loadEmbeddedModel } from '../helpers/backend.js';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readTexts } from '../../src/datasets/texts.js';
+import { readTexts } from '../../src/texts/text_file.js';
 import { assertOk, assertUserError, lastJson, runCli, sizeOf, startCli, tempDir, waitFor } from './run.js';
 
 const WASM = ['--backend', 'wasm', '--quiet'];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readDataset } from '../../src/datasets/index.js';
-import { readTexts } from '../../src/datasets/texts.js';
+import { readTexts } from '../../src/texts/text_file.js';
 import { loadTokenizer } from '../../src/lm/tokenizer.js';
 import { CORPUS, EMBEDDED_MODEL, assertOk, assertUserError, lastJson, runCli, tempDir } from './run.js';
 

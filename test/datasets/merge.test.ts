@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { mergeDataset, openDatasetWriter, readDataset, shardOf, type SolutionDataset } from '../../src/datasets/index.js';
+import { mergeDataset, openDatasetWriter, readDataset, type SolutionDataset } from '../../src/datasets/index.js';
+import { shardOf } from '../../src/jobs/shard.js';
 import { D, idOf, recordOf, tempDir, testOptions } from './helpers.js';
 
 const TOTAL = 30;

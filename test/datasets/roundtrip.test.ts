@@ -3,9 +3,8 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import {
-  inspectDataset, openDatasetWriter, readDataset, readSharedM, renderInspect, splitOf, type SolutionRecord,
-} from '../../src/datasets/index.js';
+import { inspectDataset, openDatasetWriter, readDataset, readSharedM, renderInspect, type SolutionRecord } from '../../src/datasets/index.js';
+import { splitOf } from '../../src/texts/split.js';
 import { D, idOf, recordOf, tempDir, testOptions } from './helpers.js';
 
 function assertSameRecord(got: SolutionRecord & { nTokens: number; split: string }, want: SolutionRecord): void {

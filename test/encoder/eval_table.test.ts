@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { solveTexts } from '../../src/solver/solve.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
-import { prepareTargets } from '../../src/solver/targets.js';
+import { prepareTargets } from '../../src/texts/targets.js';
 import type { SolveResult, SolverOptions } from '../../src/solver/types.js';
 import { evalTable, evaluateMethods, renderEvalTable } from '../../src/encoder/eval_table.js';
 import { baselineE, exactCopies, meanE } from '../../src/encoder/baselines.js';

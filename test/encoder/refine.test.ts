@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { loadModelDir, type LoadedModel } from '../../src/lm/load.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
-import { prepareTargets } from '../../src/solver/targets.js';
+import { prepareTargets } from '../../src/texts/targets.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../../src/solver/types.js';
 import { refineStarts, renderRefineReport, startStats, withRatios } from '../../src/encoder/refine.js';
 import { Prng } from '../../src/util/prng.js';

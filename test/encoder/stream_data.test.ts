@@ -13,7 +13,7 @@ import { eStats, fallbackStats } from '../../src/encoder/head.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
 import { EncoderOptimizer } from '../../src/encoder/optimizer.js';
 import { LOSS_DEFAULTS } from '../../src/encoder/losses.js';
-import { openStreamSource } from '../../src/encoder/sources.js';
+import { openStreamSource } from '../../src/encoder/train_feed.js';
 import { type TrainLoopOptions, trainLoop } from '../../src/encoder/train.js';
 import type { TrainState } from '../../src/encoder/checkpoint.js';
 import { Prng } from '../../src/util/prng.js';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  parsePartFileName, partFileName, resolveShard, shardOf, splitOf, stableHash64,
-} from '../../src/datasets/index.js';
+import { parsePartFileName, partFileName } from '../../src/datasets/index.js';
+import { splitOf } from '../../src/texts/split.js';
+import { stableHash64 } from '../../src/util/hash.js';
+import { resolveShard, shardOf } from '../../src/jobs/shard.js';
 
 test('shardOf and splitOf are pinned: first 8 bytes of sha256, big-endian', () => {
   // Values computed independently with Python's hashlib; they must never change.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { runWorkers } from '../../src/datasets/index.js';
+import { runWorkers } from '../../src/jobs/workers.js';
 
 function sink(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();

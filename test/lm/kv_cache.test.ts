@@ -12,7 +12,7 @@ import { loadCausalLM } from '../../src/lm/load.js';
 import type { CausalLM } from '../../src/lm/types.js';
 import { KvCache } from '../../src/lm/kv_cache.js';
 import { chooseToken, generate } from '../../src/lm/generate.js';
-import { sampleBatch } from '../../src/datasets/sample_batch.js';
+import { sampleBatch } from '../../src/lm/sample_batch.js';
 import { Prng } from '../../src/util/prng.js';
 import { useBackend, TEST_BACKENDS } from '../helpers/backend.js';
 import { MODEL_FIXTURES, fixtureDir } from '../helpers/fixtures.js';

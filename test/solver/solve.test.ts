@@ -8,7 +8,7 @@ import { solveShared } from '../../src/solver/shared_m.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
 import { layoutFor, arrange } from '../../src/solver/arrangements.js';
 import { argmaxHits } from '../../src/lm/cross_entropy.js';
-import { prepareTargets } from '../../src/solver/targets.js';
+import { prepareTargets } from '../../src/texts/targets.js';
 import type { SolveResult, SolverOptions } from '../../src/solver/types.js';
 import { loadEmbeddedModel } from '../helpers/backend.js';
 import { corpusStories } from '../helpers/fixtures.js';

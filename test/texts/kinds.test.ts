@@ -2,10 +2,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type LoadedModel } from '../../src/lm/load.js';
-import { loadSource, randomTexts } from '../../src/datasets/sources.js';
-import { prepareTargets } from '../../src/solver/targets.js';
-import { readTexts } from '../../src/datasets/texts.js';
-import { storyOf } from '../../src/datasets/windows.js';
+import { textsOfKind, randomTexts } from '../../src/texts/kinds.js';
+import { prepareTargets } from '../../src/texts/targets.js';
+import { readTexts } from '../../src/texts/text_file.js';
+import { storyOf } from '../../src/texts/windows.js';
 import { loadEmbeddedModel } from '../helpers/backend.js';
 import { CORPUS } from '../helpers/fixtures.js';
 
@@ -43,9 +43,9 @@ describe('text sources', () => {
 
   it('generated texts continue corpus prefixes, reproducibly from the seed', async () => {
     const opts = { kind: 'generated' as const, file: CORPUS, count: 2, length: 12, seed: 9 };
-    const a = await loadSource(opts, model.tokenizer, model.lm);
-    const b = await loadSource(opts, model.tokenizer, model.lm);
-    const c = await loadSource({ ...opts, seed: 10 }, model.tokenizer, model.lm);
+    const a = await textsOfKind(opts, model.tokenizer, model.lm);
+    const b = await textsOfKind(opts, model.tokenizer, model.lm);
+    const c = await textsOfKind({ ...opts, seed: 10 }, model.tokenizer, model.lm);
     assert.deepEqual(a, b);
     assert.notDeepEqual(a.map((t) => t.ids), c.map((t) => t.ids));
     assert.deepEqual(a.map((t) => t.id), ['generated-validation-0', 'generated-validation-1']);
@@ -57,9 +57,9 @@ describe('text sources', () => {
 
   it('continuations: K per distinct prompt, grouped by id, seeded, continuation 0 = the single continuation', async () => {
     const opts = { kind: 'generated' as const, file: CORPUS, count: 3, length: 6, seed: 9, continuations: 3 };
-    const a = await loadSource(opts, model.tokenizer, model.lm);
-    assert.deepEqual(await loadSource(opts, model.tokenizer, model.lm), a);
-    assert.notDeepEqual((await loadSource({ ...opts, seed: 10 }, model.tokenizer, model.lm)).map((t) => t.ids), a.map((t) => t.ids));
+    const a = await textsOfKind(opts, model.tokenizer, model.lm);
+    assert.deepEqual(await textsOfKind(opts, model.tokenizer, model.lm), a);
+    assert.notDeepEqual((await textsOfKind({ ...opts, seed: 10 }, model.tokenizer, model.lm)).map((t) => t.ids), a.map((t) => t.ids));
     assert.equal(a.length, 9);
     const contexts = [...new Set(a.map((t) => storyOf(t.id)))];
     assert.equal(contexts.length, 3);
@@ -76,12 +76,12 @@ describe('text sources', () => {
     assert.ok(skipped.length > 0, 'the first corpus texts share prompts, so some are passed over');
     for (const i of skipped) assert.ok(chosen.some((j) => j < i && promptOf(j) === promptOf(i)), `corpus text ${i} was passed over`);
     // Continuation 0 is the text a single continuation gives.
-    const single = await loadSource({ ...opts, continuations: 1, count: last + 1 }, model.tokenizer, model.lm);
+    const single = await textsOfKind({ ...opts, continuations: 1, count: last + 1 }, model.tokenizer, model.lm);
     for (const c of contexts) assert.deepEqual(a.find((t) => t.id === `${c}#0`)?.ids, single.find((t) => t.id === c)?.ids);
   });
 
   it('natural texts come from the file, limited to count', async () => {
-    const texts = await loadSource({ kind: 'natural', file: CORPUS, count: 3, length: 8, seed: 0 }, model.tokenizer, model.lm);
+    const texts = await textsOfKind({ kind: 'natural', file: CORPUS, count: 3, length: 8, seed: 0 }, model.tokenizer, model.lm);
     assert.equal(texts.length, 3);
     assert.equal(texts[0].id, 'validation-0');
   });

@@ -3,8 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readTexts } from '../../src/datasets/index.js';
-import { tempDir } from './helpers.js';
+import { readTexts } from '../../src/texts/text_file.js';
+import { tempDir } from '../datasets/helpers.js';
 
 const STORIES = fileURLToPath(new URL('../../../data/tinystories/stories.jsonl', import.meta.url));
 

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadTokenizer, type TextTokenizer } from '../../src/lm/tokenizer.js';
-import { countExactCopies, storyOf, windowId, windowTargets, windowTexts } from '../../src/datasets/windows.js';
-import { splitOf } from '../../src/datasets/shard.js';
-import { readTexts } from '../../src/datasets/texts.js';
+import { countExactCopies, storyOf, windowId, windowTargets, windowTexts } from '../../src/texts/windows.js';
+import { splitOf } from '../../src/texts/split.js';
+import { readTexts } from '../../src/texts/text_file.js';
 import { CORPUS, EMBEDDED_MODEL } from '../helpers/fixtures.js';
 
 describe('windows', () => {
@@ -90,7 +90,7 @@ describe('windows', () => {
     for (const w of windows) perStory.set(w.storyId, (perStory.get(w.storyId) ?? new Set()).add(splitOf(w.id, ratios)));
     for (const [id, splits] of perStory) assert.equal(splits.size, 1, `story ${id} is in ${[...splits].join(', ')}`);
     assert.ok(new Set(windows.map((w) => splitOf(w.id, ratios))).size > 1, 'the ratios do split the stories');
-    // Pinned by test/datasets/shard.test.ts before windows existed.
+    // Pinned by test/jobs/shard.test.ts before windows existed.
     assert.deepEqual(['validation-0', 'validation-1', 't0', 'hello'].map((id) => splitOf(id)), ['train', 'train', 'val', 'val']);
   });
 

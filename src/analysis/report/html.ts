@@ -3,7 +3,7 @@
  * through `escapeHtml` here or in `htmlTable`; the SVG comes from vega, which escapes its own text.
  * The page has no script and no external reference, so it renders the same offline.
  */
-import type { Summary } from '../../datasets/stats.js';
+import type { Summary } from '../../util/stats.js';
 
 /** `&`, `<`, `>`, `"` and `'` as entities: safe in element content and in quoted attributes. */
 export function escapeHtml(text: string): string {

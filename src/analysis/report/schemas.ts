@@ -4,8 +4,8 @@
  * matching check here fails to compile instead of reaching a chart as `undefined`.
  */
 import { z } from 'zod';
-import type { CapacitySummary } from '../../datasets/capacity.js';
-import type { Summary } from '../../datasets/stats.js';
+import type { CapacitySummary } from '../capacity.js';
+import type { Summary } from '../../util/stats.js';
 import type { EvalStats, EvalSummary, MethodEval } from '../../encoder/eval_table.js';
 import {
   DISTANCE_PAIR_TYPES, type ArrangementsResult, type DistanceGroup, type DistancesResult, type InterpolatePair, type InterpolateResult, type SharingResult,

@@ -1,5 +1,5 @@
 /** What `prototoken report` makes of each input, after recognising and loading it. */
-import type { CapacityTextRow } from '../../datasets/capacity.js';
+import type { CapacityTextRow } from '../capacity.js';
 import type { InspectSummary } from '../../datasets/inspect.js';
 import type { EvalSummary } from '../../encoder/eval_table.js';
 import type { ArrangementsResult, DistancesResult, InterpolateResult, SharingResult } from '../results.js';

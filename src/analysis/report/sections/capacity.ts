@@ -1,6 +1,6 @@
 /** Capacity: the paper's table (capacity and H_LM per source and m) and capacity against H_LM per text. */
 import * as path from 'node:path';
-import { type CapacityTextRow, capacityTable } from '../../../datasets/capacity.js';
+import { type CapacityTextRow, capacityTable } from '../../capacity.js';
 import { scatterChart } from '../charts.js';
 import { htmlTable, meanStd, para } from '../html.js';
 import { inputsOf } from '../types.js';
