@@ -38,7 +38,7 @@ import { EncoderOptimizer } from '../src/encoder/optimizer.js';
 import { buildEncoder, encoderSpec } from '../src/encoder/spec.js';
 import { trainLoop } from '../src/encoder/train.js';
 import type { EncoderKind } from '../src/encoder/types.js';
-import { trainSchema } from '../src/cli/train_config.js';
+import { trainSchema } from '../src/encoder/config.js';
 import { CORPUS_FILE, EMBEDDED_MODEL_DIR, arg, timeSteps } from './common.js';
 
 const lengths = arg('lengths', '8,16').split(',').map(Number);

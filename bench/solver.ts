@@ -12,8 +12,7 @@ import { solveTexts } from '../src/solver/solve.js';
 import { prepareTargets } from '../src/texts/targets.js';
 import type { SolveResult, SolverOptions } from '../src/solver/types.js';
 import { readConfigFile, resolveConfig } from '../src/util/config.js';
-import { solverSchema } from '../src/solver/config.js';
-import { solverOptionsOf } from '../src/cli/solver_options.js';
+import { solverSchema, solverOptionsOf } from '../src/solver/config.js';
 import { CORPUS_FILE, EMBEDDED_MODEL_DIR, ROOT, arg } from './common.js';
 
 const count = Number(arg('texts', '32'));

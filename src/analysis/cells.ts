@@ -13,9 +13,10 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { SolveResult, SolveTarget } from '../solver/types.js';
-import { type AnalysisResult } from './results.js';
+import type { AnalysisResult } from './results.js';
 import { exists, removeStaleTemps, writeFileAtomic } from '../util/fs_atomic.js';
 import { PrototokenError } from '../util/errors.js';
+import { compareRecorded } from '../util/recipe.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 
 /** One cell of an experiment. */
@@ -112,7 +113,7 @@ async function readCell<T>(dir: string, cell: Cell<T>): Promise<T | null> {
   } catch (err) {
     throw new PrototokenError(`not a readable cell file (${(err as Error).message})`, { file: path, fix: 'delete it; the rerun computes that cell again' });
   }
-  const differ = Object.keys({ ...cell.recipe, ...file.recipe }).filter((k) => canonical(cell.recipe[k]) !== canonical(file.recipe?.[k]));
+  const differ = compareRecorded(file.recipe ?? {}, cell.recipe).map((line) => line.slice(0, line.indexOf(':')));
   if (differ.length > 0) {
     throw new PrototokenError(`this cell was computed with other settings (${differ.join(', ')} differ)`, {
       file: path,
@@ -120,13 +121,6 @@ async function readCell<T>(dir: string, cell: Cell<T>): Promise<T | null> {
     });
   }
   return file.value;
-}
-
-/** JSON with sorted object keys, so equal values compare equal whatever their key order. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) =>
-    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x,
-  ) ?? 'undefined';
 }
 
 /** A short hash of the exact targets (ids and tokens): a cell's texts are part of its recipe, whatever file or flags produced them. */

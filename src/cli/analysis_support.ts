@@ -4,11 +4,13 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { baseSchema, report, toInt, withCommonOptions } from './common.js';
-import { addSolverOptions, recipeOf } from './dataset_run.js';
+import { report, toInt, withCommonOptions } from './common.js';
+import { baseSchema } from '../lm/open_model.js';
+import { addSolverOptions } from './dataset_run.js';
 import { installInterrupt } from './run_support.js';
-import { addWindowOptions, windowOptionsOf, windowSchema } from './window_options.js';
-import { solverSchema } from '../solver/config.js';
+import { addWindowOptions } from './window_options.js';
+import { windowOptionsOf, windowSchema, WINDOW_RECIPE } from '../texts/window_config.js';
+import { solverSchema, SOLVER_RECIPE } from '../solver/config.js';
 import { type TextItem, prepareTargets } from '../texts/targets.js';
 import type { SolveTarget } from '../solver/types.js';
 import { readTexts } from '../texts/text_file.js';
@@ -69,7 +71,7 @@ export function targetsAt(texts: readonly TextItem[], tokenizer: TextTokenizer, 
 
 /** What decides every cell of a run besides the cell's own settings: the solver recipe, the seed and the exact weights. */
 export async function baseRecipe(config: SolvingAnalysisConfig, model: LoadedModel): Promise<Record<string, unknown>> {
-  return { ...recipeOf(config), model: await model.fingerprint() };
+  return { ...SOLVER_RECIPE.with(WINDOW_RECIPE).pick(config), model: await model.fingerprint() };
 }
 
 /** How a command turns its finished cells into output. */

@@ -1,11 +1,13 @@
 /** `prototoken arrangements`: the paper's arrangement ablation (accuracy after solving, per arrangement and N). */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { commandConfig, openModel, printConfigIfAsked } from './common.js';
+import { commandConfig, printConfigIfAsked } from './common.js';
+import { openModel } from '../lm/open_model.js';
 import { presetsOf } from './solve.js';
-import { loadInitSpec } from './run_support.js';
-import { solverOptionsOf } from './solver_options.js';
-import { windowOptionsOf } from './window_options.js';
+import { loadInitSpec } from '../solver/init.js';
+import { eByTextId } from '../datasets/solve_records.js';
+import { solverOptionsOf } from '../solver/config.js';
+import { windowOptionsOf } from '../texts/window_config.js';
 import { baseRecipe, loadRunTexts, runAnalysis, solvingAnalysisSchema, targetsAt, toIntList, toList, withSolvingAnalysisOptions } from './analysis_support.js';
 import { ARRANGEMENTS, parseArrangement } from '../solver/arrangements.js';
 import type { SolveTarget } from '../solver/types.js';
@@ -43,7 +45,7 @@ export function arrangementsCommand(): Command {
     checkArrangementLengths(arrangements, lengths, model.lm.config.maxPositions);
     const texts = await loadRunTexts(config, model.tokenizer, quiet);
     const targets = new Map<number, SolveTarget[]>(lengths.map((N) => [N, targetsAt(texts, model.tokenizer, N, config.texts, quiet)]));
-    const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model), { kind: 'per-text' });
+    const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), { kind: 'per-text' });
     const recipe = await baseRecipe(config, model);
     await runAnalysis(cmd, config, model, (shouldStop) => arrangementCells(model.lm, (N) => targets.get(N) as SolveTarget[], { arrangements, lengths, solver, recipe, shouldStop }), {
       unit: 'texts',

@@ -10,13 +10,15 @@
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
-import { installInterrupt, loadInitSpec, recordsFor } from './run_support.js';
+import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { baseSchema, openModel } from '../lm/open_model.js';
+import { installInterrupt } from './run_support.js';
+import { loadInitSpec, describeInit } from '../solver/init.js';
+import { eByTextId, recordsFor } from '../datasets/solve_records.js';
 import { presetsOf } from './solve.js';
-import { addDatasetOptions, addSolverOptions, datasetSchema, openRunDataset } from './dataset_run.js';
-import { solverOptionsOf } from './solver_options.js';
-import { solverSchema } from '../solver/config.js';
-import { describeInit } from '../solver/init.js';
+import { addDatasetOptions, addSolverOptions } from './dataset_run.js';
+import { datasetSchema, openRunDataset } from '../datasets/run_output.js';
+import { solverOptionsOf, solverSchema, SOLVER_RECIPE } from '../solver/config.js';
 import { CAPACITY_GRID, type CapacityOutcome, capacitySearch } from '../solver/capacity.js';
 import { TEXT_KINDS, textsOfKind, maxTextLength } from '../texts/kinds.js';
 import { readDataset } from '../datasets/index.js';
@@ -24,7 +26,9 @@ import { CAPACITY_M_NOTE, type CapacitySummary, type CapacityTextRow, capacityOf
 import type { LoadedModel } from '../lm/load.js';
 import { PrototokenError } from '../util/errors.js';
 import { type WindowOptions, windowTargets } from '../texts/windows.js';
-import { addWindowOptions, recordedWindowConfig, windowOptionsOf, windowSchema } from './window_options.js';
+import { addWindowOptions } from './window_options.js';
+import { recordedWindowConfig, windowOptionsOf, windowSchema, WINDOW_RECIPE } from '../texts/window_config.js';
+import { Recipe } from '../util/recipe.js';
 
 const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
   texts: z.string().nullable().default(null),
@@ -35,6 +39,9 @@ const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowS
   threshold: z.number().gt(0).max(1).default(0.99),
   grid: z.array(z.number().int().min(1)).min(1).default([...CAPACITY_GRID]),
 });
+
+/** What decides a capacity dataset's row: the solver recipe, the windows, the pass threshold and the grid. */
+const CAPACITY_RECIPE = SOLVER_RECIPE.with(WINDOW_RECIPE).with(new Recipe(['threshold', 'grid']));
 
 export function capacityCommand(): Command {
   const cmd = addWindowOptions(addDatasetOptions(addSolverOptions(withCommonOptions(new Command('capacity')))))
@@ -99,7 +106,7 @@ async function runCombo(
   const cut = windows ? windowTargets(items, tokenizer, windows, config.texts ?? kind) : { targets: items, tooShort: [] };
   for (const s of cut.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < --window ${windows?.window}\n`);
   const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? Array.from(t.ids) : tokenizer.encode(t.text)).slice(0, maxLen) }));
-  const init = await loadInitSpec(config.init, config.initScale, model);
+  const init = await loadInitSpec(config.init, config.initScale, model.lm, eByTextId);
   const recorded = windows ? { ...config, out } : { ...config, out, window: null, stride: null, windowsPerText: null, firstWindow: null };
   const writer = await openRunDataset(recordedWindowConfig(recorded), model, {
     kind: 'capacity',
@@ -108,6 +115,7 @@ async function runCombo(
     init: describeInit(init) + CAPACITY_M_NOTE[shared ? 'shared' : 'per-text'],
     m: 'per-text',
     source: config.source ?? kind,
+    recipe: CAPACITY_RECIPE,
   });
   const pending = writer.pendingTexts(texts);
   let interrupted: boolean;

@@ -1,30 +1,11 @@
 /**
- * What every command shares: the global options, the layered config, the backend, the model.
+ * What every command shares: the global options, the layered config (schema defaults, presets,
+ * --config, flags), printing the summary, and the argument parsers.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
-import { BACKEND_CHOICES, type BackendChoice, initBackend } from '../backend/index.js';
-import { resolveModel } from '../lm/hub.js';
-import { loadModelDir, type LoadedModel } from '../lm/load.js';
+import type { z } from 'zod';
+import { BACKEND_CHOICES } from '../backend/index.js';
 import { type ConfigLayer, readConfigFile, resolveConfig } from '../util/config.js';
-import { PrototokenError } from '../util/errors.js';
-
-/** The package root (dist/src/cli/ -> ../../..), where configs/ and models/ live. */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** The model every command uses unless told otherwise: shipped with the package. */
-export const EMBEDDED_MODEL = join(PACKAGE_ROOT, 'models', 'stories260k');
-export const CONFIG_DIR = join(PACKAGE_ROOT, 'configs');
-
-/** Keys every command's config has. */
-export const baseSchema = z.object({
-  /** A local Hugging Face folder or a hub id `org/name[@revision]`. */
-  model: z.string().min(1).default(EMBEDDED_MODEL),
-  backend: z.enum(BACKEND_CHOICES as [BackendChoice, ...BackendChoice[]]).default('auto'),
-  seed: z.number().int().min(0).default(0),
-});
 
 /** Options that steer the run but are not part of the recorded config. */
 const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet', 'resume']);
@@ -70,15 +51,6 @@ export function printConfigIfAsked(cmd: Command, config: object): boolean {
   return true;
 }
 
-/** Start the backend and load the model named by the config. */
-export async function openModel(config: { model: string; backend: BackendChoice }, quiet = false): Promise<LoadedModel> {
-  await initBackend(config.backend, { quiet });
-  const dir = await resolveModel(config.model, {
-    onDownload: quiet ? undefined : (f) => process.stderr.write(`downloading ${f}\n`),
-  });
-  return loadModelDir(dir);
-}
-
 /** Commander argument parsers with readable errors. */
 export function toInt(value: string): number {
   const n = Number(value);
@@ -90,16 +62,6 @@ export function toFloat(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
   return n;
-}
-
-/** A preset name -> its file in configs/. */
-export function presetFile(prefix: string, name: string): string {
-  const file = join(CONFIG_DIR, `${prefix}-${name}.yaml`);
-  if (!existsSync(file)) {
-    const known = readdirSync(CONFIG_DIR).filter((f) => f.startsWith(`${prefix}-`)).map((f) => f.slice(prefix.length + 1).replace(/\.yaml$/, ''));
-    throw new PrototokenError(`unknown preset "${name}"`, { file, fix: `use one of: ${known.join(', ')}` });
-  }
-  return file;
 }
 
 /** Print the summary: JSON on stdout with --json, else the human text. */

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { compareToOptimized, renderComparison } from '../encoder/compare.js';
 import { encodeAll } from '../encoder/encode.js';
 import { PrototokenError } from '../util/errors.js';
-import { commandConfig, openModel, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { openModel } from '../lm/open_model.js';
 import { addEncoderRunOptions, encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
 
 export function compareCommand(): Command {

@@ -1,32 +1,12 @@
 /**
- * The dataset side of the solver commands: output/shard/worker flags, opening the writer with
- * everything dataset_info.json records, and `--workers K` (K local shard processes, then merge).
+ * The flags of the commands that solve (solver settings) and write a solution dataset (output,
+ * shards, workers, provenance), and `--workers K`: K local shard processes, then merge.
  */
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { basename, join } from 'node:path';
 import { toFloat, toInt } from './common.js';
-import { solverSchema } from '../solver/config.js';
-import { writeFileAtomic } from '../util/fs_atomic.js';
-import type { LoadedModel } from '../lm/load.js';
-import { type DatasetKind, type DatasetWriter, type RestartsInfo, mergeDataset, openDatasetWriter } from '../datasets/index.js';
+import { mergeDataset } from '../datasets/index.js';
 import { runWorkers } from '../jobs/workers.js';
-import { resolveShard } from '../jobs/shard.js';
 import { PrototokenError } from '../util/errors.js';
-
-export const datasetSchema = z.object({
-  out: z.string().min(1),
-  /** "i/n": this process's shard. */
-  shard: z.string().nullable().default(null),
-  /** Shard count for Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX gives the index). */
-  numShards: z.number().int().min(1).nullable().default(null),
-  workers: z.number().int().min(1).default(1),
-  /** Name of the text source, for the dataset card (default: the texts file's name). */
-  source: z.string().nullable().default(null),
-  /** License of the source texts (a Hugging Face license id). */
-  license: z.string().default('unknown'),
-  splitRatios: z.object({ train: z.number().min(0), val: z.number().min(0), test: z.number().min(0) }).strict().default({ train: 0.9, val: 0.05, test: 0.05 }),
-});
 
 /** Solver flags shared by solve, capacity and fit-m. */
 export function addSolverOptions(cmd: Command): Command {
@@ -53,51 +33,6 @@ export function addDatasetOptions(cmd: Command): Command {
     .option('--workers <k>', 'run K local processes over K shards, then merge', toInt)
     .option('--source <name>', 'name of the text source for the dataset card')
     .option('--license <id>', 'license of the source texts (e.g. cdla-sharing-1.0)');
-}
-
-type DatasetConfig = z.infer<typeof datasetSchema> & Record<string, unknown>;
-
-/** Open (or resume) this process's part of the output dataset. */
-export async function openRunDataset(
-  config: DatasetConfig,
-  model: LoadedModel,
-  run: { kind: DatasetKind; arrangement: string; length: number | null; init: string; m: 'per-text' | Float32Array; restarts?: RestartsInfo; source: string },
-): Promise<DatasetWriter> {
-  const shard = resolveShard({ shard: config.shard ?? undefined, numShards: config.numShards ?? undefined, env: process.env });
-  const writer = await openDatasetWriter(config.out, {
-    kind: run.kind,
-    model: {
-      id: typeof config.model === 'string' ? config.model : model.dir,
-      fingerprint: await model.fingerprint(),
-      tokenizerHash: model.tokenizer.hash,
-      dModel: model.lm.config.hiddenSize,
-    },
-    arrangement: run.arrangement,
-    length: run.length,
-    init: run.init,
-    m: run.m,
-    restarts: run.restarts,
-    solverConfig: recipeOf(config),
-    source: { name: run.source, license: config.license },
-    shard,
-    splitRatios: config.splitRatios,
-  });
-  // The whole resolved config (paths, limits, backend too) beside this shard's part.
-  const name = basename(writer.partPath).replace(/\.arrows$/, '.config.json');
-  await writeFileAtomic(join(config.out, name), JSON.stringify(config, null, 2) + '\n');
-  return writer;
-}
-
-/**
- * The settings that decide what a row is (and so must match on resume): the solver recipe and the
- * seed. Paths, limits, shards, workers and the backend may change between runs of one dataset.
- */
-export function recipeOf(config: Record<string, unknown>): Record<string, unknown> {
-  const keys = [...Object.keys(solverSchema.shape), 'seed', 'threshold', 'grid', 'window', 'stride', 'textSeed'];
-  const out: Record<string, unknown> = {};
-  // textSeed only when given, so datasets made before it existed still resume.
-  for (const k of keys) if (k in config && k !== 'batch' && !(k === 'textSeed' && config[k] === null)) out[k] = config[k];
-  return out;
 }
 
 /** Re-run this very command as K shard processes, then merge their parts. */

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { LoadedModel } from '../lm/load.js';
 import { readDataset } from '../datasets/reader.js';
-import { fingerprintM } from '../datasets/m_file.js';
+import { fingerprintM, readVector } from '../lm/vector_file.js';
 import { splitOf } from '../texts/split.js';
 import { readTexts } from '../texts/text_file.js';
 import { windowTexts } from '../texts/windows.js';
@@ -16,9 +16,10 @@ import type { Arrangement } from '../solver/arrangements.js';
 import type { InitSpec } from '../solver/init.js';
 import type { SolveTarget } from '../solver/types.js';
 import { PrototokenError } from '../util/errors.js';
-import { baseSchema, toInt } from './common.js';
-import { readVector } from './run_support.js';
-import { addWindowOptions, windowOptionsOf, windowSchema } from './window_options.js';
+import { toInt } from './common.js';
+import { baseSchema } from '../lm/open_model.js';
+import { addWindowOptions } from './window_options.js';
+import { windowOptionsOf, windowSchema } from '../texts/window_config.js';
 
 export const SPLITS = ['train', 'val', 'test', 'all'] as const;
 

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from '../encoder/baselines.js';
 import { encodeAll } from '../encoder/encode.js';
 import { type EvalSummary, type MethodVectors, evaluateMethods, renderEvalTable } from '../encoder/eval_table.js';
-import { commandConfig, openModel, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { openModel } from '../lm/open_model.js';
 import { addEncoderRunOptions, encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
 
 const schema = encoderRunSchema.extend({

@@ -3,20 +3,23 @@ import { basename } from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
-import { M_MODEL_KEY, installInterrupt, loadInitSpec } from './run_support.js';
+import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { baseSchema, openModel } from '../lm/open_model.js';
+import { installInterrupt } from './run_support.js';
+import { loadInitSpec } from '../solver/init.js';
+import { eByTextId } from '../datasets/solve_records.js';
 import { presetsOf } from './solve.js';
 import { addSolverOptions } from './dataset_run.js';
-import { solverOptionsOf } from './solver_options.js';
-import { solverSchema } from '../solver/config.js';
+import { solverOptionsOf, solverSchema } from '../solver/config.js';
 import { solveShared } from '../solver/shared_m.js';
 import { prepareTargets } from '../texts/targets.js';
 import { readTexts } from '../texts/text_file.js';
-import { writeSafetensors } from '../lm/safetensors.js';
+import { VECTOR_MODEL_KEY, writeVectorFile } from '../lm/vector_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { splitOf } from '../texts/split.js';
 import { windowTargets } from '../texts/windows.js';
-import { addWindowOptions, lengthOf, windowOptionsOf, windowSchema } from './window_options.js';
+import { addWindowOptions } from './window_options.js';
+import { lengthOf, windowOptionsOf, windowSchema } from '../texts/window_config.js';
 import { Progress } from '../util/progress.js';
 
 const schema = baseSchema.merge(solverSchema).merge(windowSchema).extend({
@@ -52,7 +55,7 @@ export function fitMCommand(): Command {
     const targets = prepared.targets.filter((t) => config.split === 'all' || splitOf(t.id) === config.split).slice(0, config.limit ?? undefined);
     if (targets.length === 0) throw new PrototokenError(`no texts of N=${N} in the ${config.split} split`, { file: config.texts, fix: 'check --split and --length' });
     if (!windows) for (const s of prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${N}\n`);
-    const init = await loadInitSpec(config.init, config.initScale, model);
+    const init = await loadInitSpec(config.init, config.initScale, model.lm, eByTextId);
     const interrupt = installInterrupt(quiet);
     const progress = new Progress(config.maxSteps, { unit: 'steps', quiet });
     const started = Date.now();
@@ -64,8 +67,8 @@ export function fitMCommand(): Command {
     const meanAcc = run.results.reduce((a, r) => a + r.accuracy, 0) / run.results.length;
     const fingerprint = await model.fingerprint();
     const m = run.shared[0];
-    await writeSafetensors(config.out, { m: { shape: [m.length], data: m } }, {
-      [M_MODEL_KEY]: fingerprint,
+    await writeVectorFile(config.out, 'm', m, {
+      [VECTOR_MODEL_KEY]: fingerprint,
       model: config.model,
       arrangement: config.arrangement,
       length: String(N),

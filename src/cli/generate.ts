@@ -1,7 +1,8 @@
 /** `prototoken generate`: sample a continuation of a prompt. */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { baseSchema, openModel } from '../lm/open_model.js';
 import { generate } from '../lm/generate.js';
 import type { TextTokenizer } from '../lm/tokenizer.js';
 import { PrototokenError } from '../util/errors.js';

@@ -1,7 +1,8 @@
 /** `prototoken info`: what model and backend a run would use, with a short greedy sample. */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { baseSchema, commandConfig, openModel, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { baseSchema, openModel } from '../lm/open_model.js';
 import { generate } from '../lm/generate.js';
 import { currentBackend } from '../backend/index.js';
 import { stopIdsFor } from './generate.js';

@@ -8,13 +8,13 @@ import { meanE } from '../encoder/baselines.js';
 import { encodeAll } from '../encoder/encode.js';
 import { type RefineStart, refineStarts, renderRefineReport } from '../encoder/refine.js';
 import type { LoadedEncoder } from '../encoder/load.js';
-import { solverSchema } from '../solver/config.js';
+import { solverSchema, solverOptionsOf } from '../solver/config.js';
 import { PrototokenError } from '../util/errors.js';
-import { commandConfig, openModel, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { openModel } from '../lm/open_model.js';
 import { addSolverOptions } from './dataset_run.js';
 import { addEncoderRunOptions, encoderRunSchema, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
 import { installInterrupt } from './run_support.js';
-import { solverOptionsOf } from './solver_options.js';
 import { presetsOf } from './solve.js';
 
 const schema = encoderRunSchema.merge(solverSchema);

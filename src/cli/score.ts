@@ -1,7 +1,8 @@
 /** `prototoken score FILE`: H_LM of every text (nats and bits) under the plain LM. */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { baseSchema, commandConfig, openModel, printConfigIfAsked, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, toInt, withCommonOptions } from './common.js';
+import { baseSchema, openModel } from '../lm/open_model.js';
 import { scoreTexts } from '../lm/score.js';
 import { readTexts } from '../texts/text_file.js';
 import { PrototokenError } from '../util/errors.js';

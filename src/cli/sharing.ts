@@ -1,11 +1,13 @@
 /** `prototoken sharing`: the paper's sharing experiment (one e or one m per group of S_g texts). */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { commandConfig, openModel, printConfigIfAsked, toInt } from './common.js';
+import { commandConfig, printConfigIfAsked, toInt } from './common.js';
+import { openModel } from '../lm/open_model.js';
 import { presetsOf } from './solve.js';
-import { loadInitSpec } from './run_support.js';
-import { solverOptionsOf } from './solver_options.js';
-import { lengthOf, windowOptionsOf } from './window_options.js';
+import { loadInitSpec } from '../solver/init.js';
+import { eByTextId } from '../datasets/solve_records.js';
+import { solverOptionsOf } from '../solver/config.js';
+import { lengthOf, windowOptionsOf } from '../texts/window_config.js';
 import { baseRecipe, loadRunTexts, runAnalysis, solvingAnalysisSchema, targetsAt, toIntList, toList, withSolvingAnalysisOptions } from './analysis_support.js';
 import { checkShareable } from '../solver/shared_m.js';
 import { checkGroupSizes, sharingCells, sharingResult } from '../analysis/sharing.js';
@@ -43,7 +45,7 @@ export function sharingCommand(): Command {
     checkShareable(config.arrangement, N, model.lm.config.maxPositions);
     const targets = targetsAt(await loadRunTexts(config, model.tokenizer, quiet), model.tokenizer, N, config.texts, quiet);
     checkGroupSizes(groupSizes, targets.length);
-    const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model), { kind: 'per-text' });
+    const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), { kind: 'per-text' });
     const recipe = await baseRecipe(config, model);
     await runAnalysis(cmd, config, model, (shouldStop) => sharingCells(model.lm, targets, { share, groupSizes, seeds, solver, recipe, shouldStop }), {
       unit: 'texts',

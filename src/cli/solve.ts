@@ -2,23 +2,29 @@
 import { basename } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { baseSchema, commandConfig, openModel, presetFile, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
-import { installInterrupt, loadInitSpec, readVector, recordsFor } from './run_support.js';
+import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { baseSchema, openModel } from '../lm/open_model.js';
+import { presetFile } from '../util/package.js';
+import { installInterrupt } from './run_support.js';
+import { loadInitSpec, describeInit } from '../solver/init.js';
+import { eByTextId, recordsFor } from '../datasets/solve_records.js';
+import { readVector } from '../lm/vector_file.js';
 import { median } from '../util/stats.js';
-import { addDatasetOptions, addSolverOptions, datasetSchema, openRunDataset, runWorkersAndMerge } from './dataset_run.js';
-import { solverSchema } from '../solver/config.js';
-import { solverOptionsOf } from './solver_options.js';
-import { describeInit } from '../solver/init.js';
+import { addDatasetOptions, addSolverOptions, runWorkersAndMerge } from './dataset_run.js';
+import { datasetSchema, openRunDataset } from '../datasets/run_output.js';
+import { solverSchema, solverOptionsOf, SOLVER_RECIPE } from '../solver/config.js';
 import { checkPositions, layoutFor } from '../solver/arrangements.js';
 import { prepareTargets } from '../texts/targets.js';
 import { windowTargets } from '../texts/windows.js';
-import { addWindowOptions, lengthOf, recordedWindowConfig, windowOptionsOf, windowSchema } from './window_options.js';
+import { addWindowOptions } from './window_options.js';
+import { lengthOf, recordedWindowConfig, windowOptionsOf, windowSchema, WINDOW_RECIPE } from '../texts/window_config.js';
 import { PrototokenError } from '../util/errors.js';
 import { solveTexts } from '../solver/solve.js';
 import type { MSpec } from '../solver/types.js';
 import { TEXT_KINDS, textsOfKind } from '../texts/kinds.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 import { ENCODER_INIT, encoderStarts } from './encoder_support.js';
+import { Recipe } from '../util/recipe.js';
 
 const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
   /** Corpus file: the texts (natural) or the prompts (generated); not needed for random. */
@@ -37,6 +43,9 @@ const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowS
   /** Store every restart as its own row (a `restart` column) instead of the best one per text. */
   keepAllRestarts: z.boolean().default(false),
 });
+
+/** What decides a row of a solved dataset: the solver recipe, the windows and the seed of made-up texts (added later). */
+const SOLVE_RECIPE = SOLVER_RECIPE.with(WINDOW_RECIPE).with(new Recipe(['textSeed'], { textSeed: null }));
 
 export function solveCommand(): Command {
   const cmd = addWindowOptions(addDatasetOptions(addSolverOptions(withCommonOptions(new Command('solve')))))
@@ -85,7 +94,7 @@ export function solveCommand(): Command {
     const m: MSpec = fromEncoder
       ? { kind: 'fixed', vector: fromEncoder.m, source: fromEncoder.mSource }
       : givenM && config.m ? { kind: 'fixed', vector: givenM, source: config.m } : { kind: 'per-text' };
-    const init = fromEncoder?.init ?? (await loadInitSpec(config.init, config.initScale, model));
+    const init = fromEncoder?.init ?? (await loadInitSpec(config.init, config.initScale, model.lm, eByTextId));
     const usesM = layoutFor(config.arrangement, N).usesM;
     const writer = await openRunDataset(recordedWindowConfig({ ...config, length: N }), model, {
       kind: 'solve',
@@ -96,6 +105,7 @@ export function solveCommand(): Command {
       m: m.kind === 'fixed' ? m.vector : usesM ? 'per-text' : new Float32Array(d),
       restarts: config.keepAllRestarts ? { keep: 'all', count: config.restarts } : undefined,
       source: config.source ?? sourceName(config.kind, config.texts),
+      recipe: SOLVE_RECIPE,
     });
     // With every restart kept, a text may be partly done: solve only its missing restarts.
     const pending = writer.pendingTexts(prepared.targets).map((t) => ({ ...t, restarts: writer.missingRestarts(t.id) ?? undefined }));

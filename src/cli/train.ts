@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { LoadedModel } from '../lm/load.js';
-import { fingerprintM } from '../datasets/m_file.js';
+import { fingerprintM, readVector } from '../lm/vector_file.js';
 import { type StreamTrainData, type TrainData, loadStreamData, loadTrainData } from '../encoder/data.js';
 import { type ExampleSource, memorySource, openStreamSource } from '../encoder/train_feed.js';
 import { embeddingStd } from '../lm/embeddings.js';
@@ -18,10 +18,13 @@ import { PrototokenError } from '../util/errors.js';
 import { TfEventsWriter } from '../util/tfevents.js';
 import { TrainProgress } from '../util/progress_bar.js';
 import { formatSeconds } from '../util/progress.js';
-import { commandConfig, openModel, presetFile, printConfigIfAsked, report, withCommonOptions } from './common.js';
-import { installInterrupt, readVector } from './run_support.js';
-import { type TrainConfig, addTrainOptions, recipeDifferences, trainSchema } from './train_config.js';
-import { windowOptionsOf } from './window_options.js';
+import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { openModel } from '../lm/open_model.js';
+import { presetFile } from '../util/package.js';
+import { installInterrupt } from './run_support.js';
+import { addTrainOptions } from './train_options.js';
+import { type TrainConfig, recipeDifferences, trainSchema } from '../encoder/config.js';
+import { windowOptionsOf } from '../texts/window_config.js';
 
 export function trainCommand(): Command {
   const cmd = addTrainOptions(withCommonOptions(new Command('train'))).description('train an encoder that maps a text straight to its proto-token e');

@@ -2,8 +2,7 @@
  * Columns <-> Arrow record batches, built buffer by buffer with `makeData` (no row-wise builders):
  * numeric columns are handed to Arrow as they are, strings are UTF-8 encoded once per column.
  */
-import { Data, RecordBatch, Struct, Table, makeData } from 'apache-arrow';
-import type { DataType, FixedSizeList, Float, Float32, Int, Int32, List, Schema, Utf8 } from 'apache-arrow';
+import { Data, RecordBatch, Struct, Table, makeData, type DataType, type FixedSizeList, type Float, type Float32, type Int, type Int32, type List, type Schema, type Utf8 } from 'apache-arrow';
 import { PrototokenError } from '../util/errors.js';
 import type { SolutionColumns } from './columns.js';
 import type { ColumnName, ColumnTypes } from './schema.js';

@@ -6,8 +6,7 @@
  * O(one batch) however large the file.
  */
 import { promises as fsp } from 'node:fs';
-import { tableFromIPC } from 'apache-arrow';
-import type { RecordBatch, Schema } from 'apache-arrow';
+import { tableFromIPC, type RecordBatch, type Schema } from 'apache-arrow';
 import { FileBlock, Footer } from 'apache-arrow/ipc/metadata/file';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 import { parseFrame, scanFrames, schemaMessageBytes, type StreamMessage, type StreamScan } from './ipc_stream.js';

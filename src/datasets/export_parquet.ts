@@ -4,8 +4,7 @@
  * one batch. The file is written to a temporary name, fsync'd and renamed.
  */
 import * as path from 'node:path';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream } from 'parquet-wasm';
-import type { RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import { Compression, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { PrototokenError } from '../util/errors.js';
 import { openFileAtomic } from '../util/fs_atomic.js';
 import { recordBatchFromColumns } from './arrow_columns.js';

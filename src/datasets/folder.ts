@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Table } from 'apache-arrow';
-import type { RecordBatch } from 'apache-arrow';
+import { Table, type RecordBatch } from 'apache-arrow';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs_atomic.js';
 import { parseDatasetInfo, type DatasetInfo, type DatasetMeta, type PartMeta, type SourceStamp } from './info.js';
 import type { SchemaShape } from './schema.js';
 import type { ShardSpec } from '../jobs/shard.js';
+import { M_FILE_NAME, readVector, writeVectorFile } from '../lm/vector_file.js';
 import { openDataSource, openPartSource, type SourceFile } from './dataset_file.js';
 
 /** The consolidated Arrow IPC file written by merge. */
@@ -24,7 +24,7 @@ export const INFO_FILE = 'dataset_info.json';
 /** Hugging Face dataset card (written by merge). */
 export const CARD_FILE = 'README.md';
 /** The shared m, when m is not per text. */
-export const M_FILE = 'm.safetensors';
+export const M_FILE = M_FILE_NAME;
 
 /** Bytes hashed at the end of a part to notice that it changed after a merge. */
 const TAIL_BYTES = 4096;
@@ -214,4 +214,16 @@ export function parsePartFileName(name: string): ShardSpec | null {
 
 function pad5(n: number): string {
   return String(n).padStart(5, '0');
+}
+
+/** Write `m` as `<dir>/m.safetensors` with string `metadata` in the header. Returns its fingerprint. */
+export function writeSharedM(dir: string, m: Float32Array, metadata: Record<string, string> = {}): Promise<string> {
+  return writeVectorFile(path.join(dir, M_FILE), 'm', m, metadata);
+}
+
+/** The shared m of the dataset in `dir`, or null when it has no m.safetensors. */
+export async function readSharedM(dir: string): Promise<Float32Array | null> {
+  const file = path.join(dir, M_FILE);
+  if (!(await exists(file))) return null;
+  return readVector(file, 'm', null, null, { soleTensor: false });
 }

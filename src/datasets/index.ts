@@ -17,7 +17,7 @@ export {
   type CapacityRow, type HeadRow, type HistogramBin, type InspectOptions, type InspectSummary,
 } from './inspect.js';
 export { parsePartFileName, partFileName } from './folder.js';
-export { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
+export { readSharedM, writeSharedM } from './folder.js';
 export { renderCard } from './card.js';
 export { CARD_FILE, DATA_FILE, INFO_FILE, M_FILE } from './folder.js';
 export type { DatasetInfo, DatasetKind, DatasetSettings, MInfo, PartMeta, PartSummary, RestartsInfo } from './info.js';

@@ -10,8 +10,7 @@
  * not parse (a bad marker, metadata that is not a message, a message of the wrong kind) is
  * corruption and an error that names the file.
  */
-import { Message, MessageHeader, RecordBatchStreamWriter } from 'apache-arrow';
-import type { RecordBatch, Schema } from 'apache-arrow';
+import { Message, MessageHeader, RecordBatchStreamWriter, type RecordBatch, type Schema } from 'apache-arrow';
 import { PrototokenError } from '../util/errors.js';
 
 const CONTINUATION = 0xffffffff;

@@ -8,12 +8,8 @@ import { buildDatasetInfo } from './build_info.js';
 import type { SolutionRecord } from './columns.js';
 import { combineSources, type Combined } from './combine.js';
 import type { DatasetInfo, DatasetMeta } from './info.js';
-import { readSharedM } from './m_file.js';
+import { readSharedM, DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile, type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing } from './folder.js';
 import { missingShards } from './merge.js';
-import {
-  DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile,
-  type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing,
-} from './folder.js';
 import { computeStats, statColumns, type DatasetStats } from './dataset_stats.js';
 import type { ColumnName, ColumnTypes } from './schema.js';
 

@@ -6,8 +6,7 @@
  * `restart` only when every restart of a text is kept as its own row (`solve --keep-all-restarts`),
  * so datasets written without it keep the layout they always had and read as restart 0.
  */
-import { Bool, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Utf8 } from 'apache-arrow';
-import type { DataType } from 'apache-arrow';
+import { Bool, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Schema, Utf8, type DataType } from 'apache-arrow';
 import { PrototokenError } from '../util/errors.js';
 
 /** Arrow types of every column, for typed `column(name)` access. */

@@ -23,14 +23,13 @@ import {
 } from './info.js';
 import { DoneRows } from './done_rows.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
-import { fingerprintM, readSharedM, writeSharedM } from './m_file.js';
+import { readSharedM, writeSharedM, DATA_FILE, M_FILE, listParts, readInfoFile, partFileName } from './folder.js';
+import { fingerprintM } from '../lm/vector_file.js';
 import { mergeDataset, type MergeReport } from './merge.js';
-import { DATA_FILE, M_FILE, listParts, readInfoFile } from './folder.js';
 import { solutionSchema } from './schema.js';
 import { shardOf, type ShardSpec } from '../jobs/shard.js';
-import { partFileName } from './folder.js';
 import { DEFAULT_SPLIT_RATIOS, checkSplitRatios, type SplitRatios } from '../texts/split.js';
-import { softwareVersion } from './version.js';
+import { softwareVersion } from '../util/package.js';
 
 /** The run a writer records; everything here except `shard` and `mergeOnClose` must match on resume. */
 export interface DatasetWriterOptions {

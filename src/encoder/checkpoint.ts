@@ -15,7 +15,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { SafetensorsFile, writeSafetensors, type F32Tensor } from '../lm/safetensors.js';
-import { fingerprintM } from '../datasets/m_file.js';
+import { fingerprintM, writeVectorFile } from '../lm/vector_file.js';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
 import type { EStats } from './head.js';
@@ -79,7 +79,7 @@ export async function writeSnapshot(dir: string, snap: Snapshot): Promise<void> 
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(tmp);
   await writeSafetensors(path.join(tmp, FILES.weights), Object.fromEntries(snap.weights));
-  await writeSafetensors(path.join(tmp, FILES.m), { m: { shape: [snap.m.length], data: snap.m } }, { sha256: snap.meta.mSha256 });
+  await writeVectorFile(path.join(tmp, FILES.m), 'm', snap.m);
   if (snap.reference) {
     const r = snap.reference;
     const n = r.textIds.length;

@@ -6,7 +6,7 @@
  */
 import type { TextTokenizer } from '../lm/tokenizer.js';
 import { readDataset } from '../datasets/reader.js';
-import { readSharedM } from '../datasets/m_file.js';
+import { readSharedM } from '../datasets/folder.js';
 import { scanDataset } from '../datasets/scan.js';
 import { splitOf } from '../texts/split.js';
 import { readTexts } from '../texts/text_file.js';

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../lm/load.js';
 import { embeddingStd } from '../lm/embeddings.js';
-import { fingerprintM } from '../datasets/m_file.js';
+import { fingerprintM } from '../lm/vector_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { type EncoderMeta, type Snapshot, readSnapshot, resolveSnapshotDir } from './checkpoint.js';
 import { fallbackStats } from './head.js';

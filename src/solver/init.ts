@@ -3,6 +3,10 @@
  * derived from the run seed and the text's id, so a text gets the same start whatever batch,
  * shard or resume it is solved in.
  */
+import { promises as fsp } from 'node:fs';
+import { embeddingStd } from '../lm/embeddings.js';
+import type { CausalLM } from '../lm/types.js';
+import { readVector } from '../lm/vector_file.js';
 import { Prng, deriveSeed } from '../util/prng.js';
 import { PrototokenError } from '../util/errors.js';
 
@@ -76,4 +80,28 @@ export function describeInit(spec: InitSpec): string {
     case 'perText':
       return `perText: per-text starts from ${spec.source}`;
   }
+}
+
+/**
+ * `--init normal | scaled | embed-std | FILE.safetensors | FOLDER` as an InitSpec. A folder is a
+ * solution dataset whose e become per-text starts; the dataset layer reads it (`perTextFrom`), since
+ * the solver sits below it.
+ */
+export async function loadInitSpec(
+  init: string,
+  scale: number,
+  lm: CausalLM,
+  perTextFrom: (dir: string) => Promise<ReadonlyMap<string, Float32Array>>,
+): Promise<InitSpec> {
+  if (init === 'normal') return scale === 1 ? { kind: 'normal' } : { kind: 'scaled', scale };
+  if (init === 'scaled') return { kind: 'scaled', scale };
+  if (init === 'embed-std') return { kind: 'scaled', scale: scale * embeddingStd(lm) };
+  const stat = await fsp.stat(init).catch(() => null);
+  if (!stat) {
+    throw new PrototokenError(`--init "${init}" is neither a known choice nor an existing file`, {
+      fix: 'use normal, scaled, embed-std, a .safetensors file with one vector "e", or a solution dataset folder',
+    });
+  }
+  if (stat.isDirectory()) return { kind: 'perText', e: await perTextFrom(init), source: init };
+  return { kind: 'vector', e: await readVector(init, 'e', lm.config.hiddenSize, null), source: init };
 }

@@ -14,7 +14,7 @@ import type { SolveResult } from '../../src/solver/types.js';
 import { interpolatePairs, expectation, summarizePairs, tauGrid } from '../../src/analysis/interpolate.js';
 import { arcLengths, disposePairTensors, midpoint, pairTensors, trainControlPoints } from '../../src/analysis/paths.js';
 import type { SolutionPairs } from '../../src/analysis/solutions.js';
-import { readVector } from '../../src/cli/run_support.js';
+import { readVector } from '../../src/lm/vector_file.js';
 import { useBackend } from '../helpers/backend.js';
 import { CORPUS, SHIPPED_M, fixtureDir } from '../helpers/fixtures.js';
 

@@ -2,7 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { type LoadedModel } from '../../src/lm/load.js';
+import type { LoadedModel } from '../../src/lm/load.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
 import { eStats } from '../../src/encoder/head.js';
 import { EncoderOptimizer } from '../../src/encoder/optimizer.js';

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { openDatasetWriter, readDataset, type SolutionRecord } from '../../src/datasets/index.js';
-import { type LoadedModel } from '../../src/lm/load.js';
+import type { LoadedModel } from '../../src/lm/load.js';
 import { loadStreamData, usableRow } from '../../src/encoder/data.js';
 import { eStats, fallbackStats } from '../../src/encoder/head.js';
 import { buildEncoder, encoderSpec } from '../../src/encoder/spec.js';
@@ -19,7 +19,7 @@ import type { TrainState } from '../../src/encoder/checkpoint.js';
 import { Prng } from '../../src/util/prng.js';
 import { loadEmbeddedModel } from '../helpers/backend.js';
 import { assertUserError, runCli } from '../cli/run.js';
-import { recipeDifferences } from '../../src/cli/train_config.js';
+import { recipeDifferences } from '../../src/encoder/config.js';
 import { tempDir, testOptions } from '../datasets/helpers.js';
 
 const D = 64; // the embedded model's width

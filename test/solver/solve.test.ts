@@ -2,7 +2,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { type LoadedModel } from '../../src/lm/load.js';
+import type { LoadedModel } from '../../src/lm/load.js';
 import { solveTexts } from '../../src/solver/solve.js';
 import { solveShared } from '../../src/solver/shared_m.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';

@@ -1,7 +1,7 @@
 /** Random and model-generated text sources on the embedded model. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { type LoadedModel } from '../../src/lm/load.js';
+import type { LoadedModel } from '../../src/lm/load.js';
 import { textsOfKind, randomTexts } from '../../src/texts/kinds.js';
 import { prepareTargets } from '../../src/texts/targets.js';
 import { readTexts } from '../../src/texts/text_file.js';

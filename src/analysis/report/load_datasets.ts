@@ -7,9 +7,8 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { type CapacityTextRow, capacityMMode, capacityOfRow } from '../capacity.js';
 import { inspectDataset } from '../../datasets/inspect.js';
-import { DATA_FILE, INFO_FILE } from '../../datasets/folder.js';
+import { DATA_FILE, INFO_FILE, parsePartFileName } from '../../datasets/folder.js';
 import { scanDataset } from '../../datasets/scan.js';
-import { parsePartFileName } from '../../datasets/folder.js';
 import { exists } from '../../util/fs_atomic.js';
 import type { LoadedInput } from './types.js';
 

@@ -1,0 +1,71 @@
+/** `prototoken train`'s flags (its config keys and recipe: src/encoder/config.ts). */
+import { type Command, InvalidArgumentError } from 'commander';
+import { ENCODER_KINDS } from '../encoder/types.js';
+import { LOSS_KINDS } from '../encoder/losses.js';
+import { toFloat, toInt } from './common.js';
+import { addWindowOptions } from './window_options.js';
+
+function list(value: string, previous: string[] | undefined): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('expected one or more files, comma-separated');
+  return [...(previous ?? []), ...items];
+}
+
+/** `2@400,4@1000`: N=2 until step 400, N=4 until step 1000, then whole windows. */
+function curriculum(value: string): { n: number; until: number }[] {
+  return value.split(',').map((part) => {
+    const m = /^\s*(\d+)@(\d+)\s*$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`expected stages like 2@400,4@1000 (N@until_step), got "${part}"`);
+    return { n: Number(m[1]), until: Number(m[2]) };
+  });
+}
+
+function bool(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError(`expected true or false, got "${value}"`);
+}
+
+export function addTrainOptions(cmd: Command): Command {
+  return addWindowOptions(cmd)
+    .option('--name <run>', 'run name: checkpoints/<run>/ and runs/<run>/')
+    .option('--checkpoints-dir <dir>', 'where run folders go (default checkpoints)')
+    .option('--logdir <dir>', 'TensorBoard folder (default runs/<run>)')
+    .option('--texts <files>', 'raw text files for the recon loss (comma-separated, or repeat the flag)', list)
+    .option('--dataset <dir>', 'solution dataset solved with one fixed m (distill targets, statistics, baselines)')
+    .option('--m <file>', 'the fixed m (default: the dataset\'s m.safetensors)')
+    .option('--encoder <kind>', `architecture: ${ENCODER_KINDS.join(' | ')}`)
+    .option('--width <n>', 'transformer width', toInt)
+    .option('--layers <n>', 'transformer blocks', toInt)
+    .option('--heads <n>', 'attention heads', toInt)
+    .option('--ff-mult <n>', 'MLP width as a multiple of the width', toInt)
+    .option('--freeze-embeddings <bool>', 'keep the token embeddings at the LM\'s', bool)
+    .option('--max-length <n>', 'longest text the encoder accepts', toInt)
+    .option('--pool-queries <n>', 'learned pooling queries', toInt)
+    .option('--lm-layer <n>', 'lm-pool: LM blocks to run before pooling', toInt)
+    .option('--mlp-hidden <n>', 'lm-pool: MLP width', toInt)
+    .option('--cache-features <bool>', 'lm-pool: keep each text\'s LM features', bool)
+    .option('--loss <kind>', `${LOSS_KINDS.join(' | ')}`)
+    .option('--distill-weight <w>', 'weight of the distill term in mixed', toFloat)
+    .option('--cosine-weight <w>', 'weight of the cosine part of distill', toFloat)
+    .option('--norm-penalty <w>', 'weight of mean ||e_hat||^2 / d', toFloat)
+    .option('--batch <n>', 'windows per step', toInt)
+    .option('--steps <n>', 'length of the schedule', toInt)
+    .option('--max-steps <n>', 'stop at this step (resume later with --resume)', toInt)
+    .option('--lr <x>', 'peak learning rate', toFloat)
+    .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', toFloat)
+    .option('--clip-norm <x>', 'global gradient-norm clip (0: none)', toFloat)
+    .option('--warmup-steps <n>', 'linear warmup steps', toInt)
+    .option('--val-every <n>', 'validate every N steps', toInt)
+    .option('--log-every <n>', 'log every N steps', toInt)
+    .option('--checkpoint-every <n>', 'write last/ every N steps', toInt)
+    .option('--max-train <n>', 'at most N training windows', toInt)
+    .option('--max-val <n>', 'at most N validation windows', toInt)
+    .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
+    .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)
+    .option('--init-from <checkpoint>', 'start from a trained encoder\'s weights (same architecture, model and m), e.g. one trained at a shorter N')
+    .option('--reference-min-accuracy <x>', 'dataset rows with at least this token accuracy count as solved (default 1; lower it above the model\'s shared-m capacity)', toFloat)
+    .option('--curriculum <stages>', 'N curriculum for recon: N@until,... e.g. 2@400,4@1000 trains on 2-token prefixes until step 400, 4-token ones until 1000, then whole windows', curriculum)
+    .option('--preset <name>', 'configs/encoder-<name>.yaml under --config and flags')
+    .option('--resume', 'continue the run in checkpoints/<run>/last exactly where it stopped');
+}
