@@ -5,13 +5,15 @@
  * m), reporting the final token accuracy, the solved count and the steps.
  */
 import type { CausalLM } from '../lm/types.js';
-import { type Arrangement, layoutFor } from '../solver/arrangements.js';
+import { type Arrangement, layoutFor, ARRANGEMENTS } from '../solver/arrangements.js';
 import { solveTexts } from '../solver/solve.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../solver/types.js';
 import { summarize } from '../util/stats.js';
 import { type Cell, type TextOutcome, targetsHash, textOutcome } from './cells.js';
 import { type ArrangementsResult, RESULT_VERSION } from './results.js';
 import { PrototokenError } from '../util/errors.js';
+import { solvingAnalysisSchema } from './solving_run.js';
+import { z } from 'zod';
 
 export interface ArrangementsOptions {
   /** The arrangements compared (no default: the CLI's default is all five). */
@@ -91,3 +93,11 @@ export function arrangementRow(cell: ArrangementCell): ArrangementsResult['rows'
 export function arrangementsResult(model: string, cells: readonly ArrangementCell[]): ArrangementsResult {
   return { kind: 'arrangements', version: RESULT_VERSION, model, created: new Date().toISOString(), rows: cells.map(arrangementRow) };
 }
+
+/** `prototoken arrangements`' config keys. */
+export const arrangementsSchema = solvingAnalysisSchema.extend({
+  /** Target lengths N; each is a cell per arrangement. */
+  lengths: z.array(z.number().int().min(1)).min(1).default([1, 2, 4, 8, 16, 32]),
+  /** Arrangements compared (names as in --arrangement). */
+  arrangements: z.array(z.string()).min(1).default([...ARRANGEMENTS]),
+});

@@ -3,9 +3,12 @@
  * IPC file (pyarrow: `pa.ipc.open_file`, polars: `pl.read_ipc`), written atomically.
  */
 import { Float32, Float64, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs_atomic.js';
-import type { CurvePoint } from './interpolate.js';
-import type { InterpolatePair } from './results.js';
+import { type CurvePoint, type InterpolateRun, interpolateResult } from './interpolate.js';
+import type { InterpolatePair, InterpolateResult } from './results.js';
+import type { SolutionPairs } from './solutions.js';
 
 /** The file's name beside result.json. */
 export const CURVES_FILE = 'curves.arrow';
@@ -28,4 +31,17 @@ export function curvesTable(points: readonly CurvePoint[], pairs: readonly Inter
 /** Write `points` to `file` (temporary file, fsync, rename). */
 export async function writeCurvesFile(file: string, points: readonly CurvePoint[], pairs: readonly InterpolatePair[]): Promise<void> {
   await writeFileAtomic(file, tableToIPC(curvesTable(points, pairs), 'file'));
+}
+
+/**
+ * Write an interpolate run into `out`: curves.arrow, config.json, then result.json last, so its
+ * presence means the whole set is there. Returns the result.
+ */
+export async function writeInterpolateRun(out: string, run: InterpolateRun, input: SolutionPairs, config: { model: string }): Promise<InterpolateResult> {
+  const result = interpolateResult(run, input, config.model, CURVES_FILE);
+  await fsp.mkdir(out, { recursive: true });
+  await writeCurvesFile(join(out, CURVES_FILE), run.curves, run.pairs);
+  await writeFileAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  await writeFileAtomic(join(out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+  return result;
 }

@@ -10,7 +10,11 @@
  * its pairs uniformly without replacement (Floyd's algorithm) from its own seeded stream, at most
  * `maxPairs` of them, so a cap never favours the texts that happen to come first.
  */
-import { DISTANCE_PAIR_TYPES, type DistanceGroup, type DistancePairType } from './results.js';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../util/fs_atomic.js';
+import { DISTANCE_PAIR_TYPES, RESULT_VERSION, type DistanceGroup, type DistancePairType, type DistancesResult } from './results.js';
 import { summarize, type Summary } from '../util/stats.js';
 import { vectorDistances } from '../encoder/compare.js';
 import { TfidfIndex } from '../encoder/tfidf.js';
@@ -203,4 +207,27 @@ export function renderDistances(groups: readonly DistanceGroup[]): string[] {
   const header = ['pair type', 'pairs', 'e 1-cos mean ± std', 'median', 'TF-IDF 1-cos mean ± std', 'median'];
   const hints = groups.filter((g) => g.pairs === 0).map((g) => `  (${g.type}: ${EMPTY_HINTS[g.type]})`);
   return [...formatTable([header, ...rows], [false, true, true, true, true, true]), ...hints];
+}
+
+/** `prototoken distances`' config keys. */
+export const distancesSchema = z.object({
+  /** Solution dataset folders; the command's arguments replace these when given. */
+  datasets: z.array(z.string().min(1)).default([]),
+  /** Folder for result.json and config.json. */
+  out: z.string().min(1),
+  /** Seed of the pair draws. */
+  seed: z.number().int().min(0).default(DISTANCES_DEFAULTS.seed),
+  maxPairs: z.number().int().min(1).default(DISTANCES_DEFAULTS.maxPairs),
+  includeUnsolved: z.boolean().default(false),
+});
+
+/** Draw the pairs, compute the distances, and write `config.out`/result.json and config.json. */
+export async function writeDistances(config: z.infer<typeof distancesSchema>, inputs: { solutions: readonly Solution[]; model: string }): Promise<{ groups: DistanceGroup[]; resultFile: string }> {
+  const groups = distanceGroups(inputs.solutions, { maxPairs: config.maxPairs, seed: config.seed });
+  const result: DistancesResult = { kind: 'distances', version: RESULT_VERSION, model: inputs.model, created: new Date().toISOString(), groups };
+  await fsp.mkdir(config.out, { recursive: true });
+  const resultFile = join(config.out, 'result.json');
+  await writeFileAtomic(resultFile, JSON.stringify(result) + '\n');
+  await writeFileAtomic(join(config.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  return { groups, resultFile };
 }

@@ -4,6 +4,8 @@
  * along a quadratic Bezier curve whose control point is trained to keep the LM emitting the text
  * (mode connectivity, as for the weights of networks). See paths.ts for the tensor side.
  */
+import { z } from 'zod';
+import { baseSchema } from '../lm/open_model.js';
 import type { CausalLM } from '../lm/types.js';
 import { summarize } from '../util/stats.js';
 import { RESULT_VERSION, type InterpolatePair, type InterpolateResult } from './results.js';
@@ -153,3 +155,21 @@ export function interpolateResult(run: InterpolateRun, input: SolutionPairs, mod
     curvesFile,
   };
 }
+
+/** `prototoken interpolate`'s config keys. */
+export const interpolateSchema = baseSchema.extend({
+  /** Dataset folders; the command line's DATASET arguments replace this list. */
+  datasets: z.array(z.string().min(1)).default([]),
+  out: z.string().min(1),
+  /** At most this many pairs of solutions, round-robin over texts. */
+  pairs: z.number().int().min(1).default(16),
+  taus: z.number().int().min(33).default(INTERPOLATE_DEFAULTS.taus),
+  steps: z.number().int().min(0).default(INTERPOLATE_DEFAULTS.steps),
+  tausPerStep: z.number().int().min(1).default(INTERPOLATE_DEFAULTS.tausPerStep),
+  lr: z.number().positive().default(INTERPOLATE_DEFAULTS.adamw.lr),
+  beta1: z.number().min(0).max(1).default(INTERPOLATE_DEFAULTS.adamw.beta1),
+  beta2: z.number().min(0).max(1).default(INTERPOLATE_DEFAULTS.adamw.beta2),
+  eps: z.number().positive().default(INTERPOLATE_DEFAULTS.adamw.eps),
+  weightDecay: z.number().min(0).default(INTERPOLATE_DEFAULTS.adamw.weightDecay),
+  evalRows: z.number().int().min(1).default(INTERPOLATE_DEFAULTS.evalRows),
+});

@@ -12,6 +12,8 @@ import { summarize } from '../util/stats.js';
 import { type Cell, type TextOutcome, targetsHash, textOutcome } from './cells.js';
 import { RESULT_VERSION, type SharingResult } from './results.js';
 import { PrototokenError } from '../util/errors.js';
+import { solvingAnalysisSchema } from './solving_run.js';
+import { z } from 'zod';
 
 export interface SharingOptions {
   /** Which vectors are shared, one experiment each (no default: the CLI's default is e,m). */
@@ -97,3 +99,15 @@ export function sharingResult(model: string, N: number, cells: readonly SharingC
   }
   return { kind: 'sharing', version: RESULT_VERSION, model, created: new Date().toISOString(), N, rows };
 }
+
+/** `prototoken sharing`' config keys. */
+export const sharingSchema = solvingAnalysisSchema.extend({
+  /** N; may be left out with --window (which then sets N). */
+  length: z.number().int().min(1).nullable().default(null),
+  /** Texts per group S_g; each is a row of the result. */
+  groupSizes: z.array(z.number().int().min(1)).min(1).default([1, 4, 16]),
+  /** Which vector a group shares (the other is per text); each is a set of rows. */
+  share: z.array(z.enum(['e', 'm'])).min(1).default(['e', 'm']),
+  /** Runs per (share, S_g), with seeds --seed, --seed+1, ... */
+  seeds: z.number().int().min(1).default(3),
+});

@@ -174,3 +174,13 @@ function sameValues(x: ArrayLike<number>, y: ArrayLike<number>): boolean {
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 }
+
+/** The pairs' datasets must have been solved with these very weights. */
+export function checkPairsModel(input: SolutionPairs, fingerprint: string, model: string): void {
+  if (fingerprint !== input.modelFingerprint) {
+    throw new PrototokenError(`the dataset was solved with other model weights than ${model}`, {
+      file: input.datasets[0],
+      fix: `pass --model ${input.modelId}`,
+    });
+  }
+}

@@ -1,6 +1,5 @@
 /** `prototoken arrangements`: the paper's arrangement ablation (accuracy after solving, per arrangement and N). */
 import { Command } from 'commander';
-import { z } from 'zod';
 import { commandConfig, printConfigIfAsked } from './common.js';
 import { openModel } from '../lm/open_model.js';
 import { presetsOf } from './solve.js';
@@ -8,19 +7,13 @@ import { loadInitSpec } from '../solver/init.js';
 import { eByTextId } from '../datasets/solve_records.js';
 import { solverOptionsOf } from '../solver/config.js';
 import { windowOptionsOf } from '../texts/window_config.js';
-import { baseRecipe, loadRunTexts, runAnalysis, solvingAnalysisSchema, targetsAt, toIntList, toList, withSolvingAnalysisOptions } from './analysis_support.js';
+import { runAnalysis, toIntList, toList, withSolvingAnalysisOptions } from './analysis_support.js';
+import { baseRecipe, loadRunTexts, targetsAt } from '../analysis/solving_run.js';
 import { ARRANGEMENTS, parseArrangement } from '../solver/arrangements.js';
 import type { SolveTarget } from '../solver/types.js';
-import { arrangementCells, arrangementRow, arrangementsResult, checkArrangementLengths } from '../analysis/arrangements.js';
+import { arrangementCells, arrangementRow, arrangementsResult, checkArrangementLengths, arrangementsSchema } from '../analysis/arrangements.js';
 import { formatTable } from '../util/table.js';
 import { PrototokenError } from '../util/errors.js';
-
-const schema = solvingAnalysisSchema.extend({
-  /** Target lengths N; each is a cell per arrangement. */
-  lengths: z.array(z.number().int().min(1)).min(1).default([1, 2, 4, 8, 16, 32]),
-  /** Arrangements compared (names as in --arrangement). */
-  arrangements: z.array(z.string()).min(1).default([...ARRANGEMENTS]),
-});
 
 export function arrangementsCommand(): Command {
   const cmd = withSolvingAnalysisOptions(new Command('arrangements'))
@@ -28,7 +21,7 @@ export function arrangementsCommand(): Command {
     .option('--lengths <list>', 'target lengths N, the first N tokens of each text (default 1,2,4,8,16,32)', toIntList)
     .option('--arrangements <list>', `arrangements compared (default ${ARRANGEMENTS.join(',')})`, toList);
   cmd.action(async () => {
-    const config = commandConfig(cmd, schema, presetsOf(cmd));
+    const config = commandConfig(cmd, arrangementsSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
     if (cmd.getOptionValueSource('arrangement') === 'cli') {
       throw new PrototokenError('--arrangement picks one arrangement, but this command compares several', { fix: 'pass them as --arrangements e-m,alt' });
@@ -42,9 +35,12 @@ export function arrangementsCommand(): Command {
     }
     const quiet = cmd.opts<{ quiet?: boolean }>().quiet === true;
     const model = await openModel(config, quiet);
+    const note = (line: string): void => {
+      if (!quiet) process.stderr.write(line + '\n');
+    };
     checkArrangementLengths(arrangements, lengths, model.lm.config.maxPositions);
-    const texts = await loadRunTexts(config, model.tokenizer, quiet);
-    const targets = new Map<number, SolveTarget[]>(lengths.map((N) => [N, targetsAt(texts, model.tokenizer, N, config.texts, quiet)]));
+    const texts = await loadRunTexts(config, model.tokenizer, note);
+    const targets = new Map<number, SolveTarget[]>(lengths.map((N) => [N, targetsAt(texts, model.tokenizer, N, config.texts, note)]));
     const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), { kind: 'per-text' });
     const recipe = await baseRecipe(config, model);
     await runAnalysis(cmd, config, model, (shouldStop) => arrangementCells(model.lm, (N) => targets.get(N) as SolveTarget[], { arrangements, lengths, solver, recipe, shouldStop }), {

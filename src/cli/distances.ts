@@ -3,27 +3,11 @@
  * pair type (same text under different seeds, same context, different contexts) beside the TF-IDF
  * distances of the texts. Needs no model: e and the target tokens are in the datasets.
  */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { z } from 'zod';
 import { commandConfig, printConfigIfAsked, report, toInt, withConfigOptions } from './common.js';
-import { DISTANCES_DEFAULTS, distanceGroups, renderDistances } from '../analysis/distances.js';
+import { DISTANCES_DEFAULTS, renderDistances, distancesSchema, writeDistances } from '../analysis/distances.js';
 import { loadDistanceInputs } from '../analysis/distance_inputs.js';
-import { RESULT_VERSION, type DistancesResult } from '../analysis/results.js';
 import { PrototokenError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs_atomic.js';
-
-const schema = z.object({
-  /** Solution dataset folders; the command's arguments replace these when given. */
-  datasets: z.array(z.string().min(1)).default([]),
-  /** Folder for result.json and config.json. */
-  out: z.string().min(1),
-  /** Seed of the pair draws. */
-  seed: z.number().int().min(0).default(DISTANCES_DEFAULTS.seed),
-  maxPairs: z.number().int().min(1).default(DISTANCES_DEFAULTS.maxPairs),
-  includeUnsolved: z.boolean().default(false),
-});
 
 export function distancesCommand(): Command {
   const cmd = new Command('distances')
@@ -35,7 +19,7 @@ export function distancesCommand(): Command {
     .option('--seed <n>', 'seed of the pair draws', toInt);
   withConfigOptions(cmd, 'no notes on stderr');
   cmd.action(async (datasets: string[]) => {
-    const fromFlags = commandConfig(cmd, schema);
+    const fromFlags = commandConfig(cmd, distancesSchema);
     const config = datasets.length > 0 ? { ...fromFlags, datasets } : fromFlags;
     if (printConfigIfAsked(cmd, config)) return;
     if (config.datasets.length === 0) {
@@ -43,12 +27,7 @@ export function distancesCommand(): Command {
     }
     const inputs = await loadDistanceInputs(config.datasets, { includeUnsolved: config.includeUnsolved });
     if (cmd.opts().quiet !== true) for (const n of inputs.notes) process.stderr.write(`note: ${n}\n`);
-    const groups = distanceGroups(inputs.solutions, { maxPairs: config.maxPairs, seed: config.seed });
-    const result: DistancesResult = { kind: 'distances', version: RESULT_VERSION, model: inputs.model, created: new Date().toISOString(), groups };
-    await fsp.mkdir(config.out, { recursive: true });
-    const resultFile = join(config.out, 'result.json');
-    await writeFileAtomic(resultFile, JSON.stringify(result) + '\n');
-    await writeFileAtomic(join(config.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    const { groups, resultFile } = await writeDistances(config, inputs);
     const texts = new Set(inputs.solutions.map((s) => s.textId)).size;
     const contexts = new Set(inputs.solutions.map((s) => s.context)).size;
     const summary = {

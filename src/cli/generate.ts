@@ -3,8 +3,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
 import { baseSchema, openModel } from '../lm/open_model.js';
-import { generate } from '../lm/generate.js';
-import type { TextTokenizer } from '../lm/tokenizer.js';
+import { generate, stopIdsFor } from '../lm/generate.js';
 import { PrototokenError } from '../util/errors.js';
 
 const schema = baseSchema.extend({
@@ -12,17 +11,6 @@ const schema = baseSchema.extend({
   maxNewTokens: z.number().int().min(1).default(100),
   temperature: z.number().min(0).default(0),
 });
-
-/**
- * Ids that end a text: EOS, and BOS too when the model was fed BOS-first text (llama2.c-style
- * models such as stories260k end a story by emitting BOS).
- */
-export function stopIdsFor(tokenizer: TextTokenizer, prompt: readonly number[]): number[] {
-  const ids: number[] = [];
-  if (tokenizer.eosId !== null) ids.push(tokenizer.eosId);
-  if (tokenizer.bosId !== null && prompt[0] === tokenizer.bosId) ids.push(tokenizer.bosId);
-  return ids;
-}
 
 export function generateCommand(): Command {
   const cmd = withCommonOptions(new Command('generate'))

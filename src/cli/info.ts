@@ -3,9 +3,8 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
 import { baseSchema, openModel } from '../lm/open_model.js';
-import { generate } from '../lm/generate.js';
+import { generate, stopIdsFor } from '../lm/generate.js';
 import { currentBackend } from '../backend/index.js';
-import { stopIdsFor } from './generate.js';
 
 const schema = baseSchema.extend({ sampleTokens: z.number().int().min(0).default(40) });
 

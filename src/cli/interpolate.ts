@@ -1,38 +1,18 @@
 /** `prototoken interpolate DATASET [DATASET...] --out DIR`: straight and trained Bezier paths between solutions of a text. */
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { z } from 'zod';
 import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
-import { baseSchema, openModel } from '../lm/open_model.js';
+import { openModel } from '../lm/open_model.js';
 import { installInterrupt } from './run_support.js';
-import { INTERPOLATE_DEFAULTS, interpolatePairs, interpolateResult, type InterpolateRun } from '../analysis/interpolate.js';
-import { loadSolutionPairs, type SolutionPairs } from '../analysis/solutions.js';
-import { CURVES_FILE, writeCurvesFile } from '../analysis/curves_file.js';
+import { INTERPOLATE_DEFAULTS, interpolatePairs, type InterpolateRun, interpolateSchema } from '../analysis/interpolate.js';
+import { loadSolutionPairs, type SolutionPairs, checkPairsModel } from '../analysis/solutions.js';
+import { writeInterpolateRun } from '../analysis/curves_file.js';
 import type { InterpolateResult } from '../analysis/results.js';
 import { PrototokenError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs_atomic.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 import { formatTable } from '../util/table.js';
+import { checkOutputFolder } from '../util/output_paths.js';
 
 const defaults = INTERPOLATE_DEFAULTS;
-
-const schema = baseSchema.extend({
-  /** Dataset folders; the command line's DATASET arguments replace this list. */
-  datasets: z.array(z.string().min(1)).default([]),
-  out: z.string().min(1),
-  /** At most this many pairs of solutions, round-robin over texts. */
-  pairs: z.number().int().min(1).default(16),
-  taus: z.number().int().min(33).default(defaults.taus),
-  steps: z.number().int().min(0).default(defaults.steps),
-  tausPerStep: z.number().int().min(1).default(defaults.tausPerStep),
-  lr: z.number().positive().default(defaults.adamw.lr),
-  beta1: z.number().min(0).max(1).default(defaults.adamw.beta1),
-  beta2: z.number().min(0).max(1).default(defaults.adamw.beta2),
-  eps: z.number().positive().default(defaults.adamw.eps),
-  weightDecay: z.number().min(0).default(defaults.adamw.weightDecay),
-  evalRows: z.number().int().min(1).default(defaults.evalRows),
-});
 
 export function interpolateCommand(): Command {
   const cmd = withCommonOptions(new Command('interpolate'))
@@ -46,23 +26,18 @@ export function interpolateCommand(): Command {
     .option('--lr <x>', `AdamW learning rate of the control points (default ${defaults.adamw.lr})`, toFloat)
     .option('--weight-decay <x>', 'AdamW decoupled weight decay (default 0)', toFloat);
   cmd.action(async (args: string[]) => {
-    const given = commandConfig(cmd, schema);
+    const given = commandConfig(cmd, interpolateSchema);
     const config = { ...given, datasets: args.length > 0 ? args : given.datasets };
     if (printConfigIfAsked(cmd, config)) return;
     if (config.datasets.length === 0) throw new PrototokenError('no dataset given', { fix: 'pass one or more solution dataset folders: prototoken interpolate DATASET [DATASET...] --out DIR' });
     const quiet = cmd.opts().quiet === true;
     const started = Date.now();
-    await checkOutDir(config.out);
+    await checkOutputFolder(config.out);
     // Every check on the datasets before the model loads and before anything is written.
     const input = await loadSolutionPairs(config.datasets, { maxPairs: config.pairs });
     const model = await openModel(config, quiet);
     try {
-      if ((await model.fingerprint()) !== input.modelFingerprint) {
-        throw new PrototokenError(`the dataset was solved with other model weights than ${config.model}`, {
-          file: input.datasets[0],
-          fix: `pass --model ${input.modelId}`,
-        });
-      }
+      checkPairsModel(input, await model.fingerprint(), config.model);
       const progress = new Progress(config.steps, { unit: 'steps', quiet });
       const interrupt = installInterrupt(quiet);
       let run: InterpolateRun;
@@ -85,12 +60,7 @@ export function interpolateCommand(): Command {
         process.exitCode = 130;
         return;
       }
-      const result = interpolateResult(run, input, config.model, CURVES_FILE);
-      await fsp.mkdir(config.out, { recursive: true });
-      await writeCurvesFile(join(config.out, CURVES_FILE), run.curves, run.pairs);
-      await writeFileAtomic(join(config.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-      // result.json last: its presence means the whole set is there.
-      await writeFileAtomic(join(config.out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+      const result = await writeInterpolateRun(config.out, run, input, config);
       const seconds = (Date.now() - started) / 1000;
       report(cmd, { out: config.out, steps: run.steps, seconds, texts: new Set(run.pairs.map((p) => p.textId)).size, ...result.summary }, renderResult(result, input, run.steps, seconds, config.out));
     } finally {
@@ -98,12 +68,6 @@ export function interpolateCommand(): Command {
     }
   });
   return cmd;
-}
-
-/** Refuse an --out that is a file, before any work. */
-async function checkOutDir(out: string): Promise<void> {
-  const stat = await fsp.stat(out).catch(() => null);
-  if (stat && !stat.isDirectory()) throw new PrototokenError('--out must be a folder, but this is a file', { file: out, fix: 'pass a new or existing folder' });
 }
 
 /** The per-pair table and the summary line. */

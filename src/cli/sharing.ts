@@ -1,6 +1,5 @@
 /** `prototoken sharing`: the paper's sharing experiment (one e or one m per group of S_g texts). */
 import { Command } from 'commander';
-import { z } from 'zod';
 import { commandConfig, printConfigIfAsked, toInt } from './common.js';
 import { openModel } from '../lm/open_model.js';
 import { presetsOf } from './solve.js';
@@ -8,22 +7,12 @@ import { loadInitSpec } from '../solver/init.js';
 import { eByTextId } from '../datasets/solve_records.js';
 import { solverOptionsOf } from '../solver/config.js';
 import { lengthOf, windowOptionsOf } from '../texts/window_config.js';
-import { baseRecipe, loadRunTexts, runAnalysis, solvingAnalysisSchema, targetsAt, toIntList, toList, withSolvingAnalysisOptions } from './analysis_support.js';
+import { runAnalysis, toIntList, toList, withSolvingAnalysisOptions } from './analysis_support.js';
+import { baseRecipe, loadRunTexts, targetsAt } from '../analysis/solving_run.js';
 import { checkShareable } from '../solver/shared_m.js';
-import { checkGroupSizes, sharingCells, sharingResult } from '../analysis/sharing.js';
+import { checkGroupSizes, sharingCells, sharingResult, sharingSchema } from '../analysis/sharing.js';
 import { formatTable } from '../util/table.js';
 import { PrototokenError } from '../util/errors.js';
-
-const schema = solvingAnalysisSchema.extend({
-  /** N; may be left out with --window (which then sets N). */
-  length: z.number().int().min(1).nullable().default(null),
-  /** Texts per group S_g; each is a row of the result. */
-  groupSizes: z.array(z.number().int().min(1)).min(1).default([1, 4, 16]),
-  /** Which vector a group shares (the other is per text); each is a set of rows. */
-  share: z.array(z.enum(['e', 'm'])).min(1).default(['e', 'm']),
-  /** Runs per (share, S_g), with seeds --seed, --seed+1, ... */
-  seeds: z.number().int().min(1).default(3),
-});
 
 export function sharingCommand(): Command {
   const cmd = withSolvingAnalysisOptions(new Command('sharing'))
@@ -33,7 +22,7 @@ export function sharingCommand(): Command {
     .option('--share <list>', 'what a group shares: e, m or e,m (default e,m)', toList)
     .option('--seeds <k>', 'runs per (share, S_g), seeds --seed .. --seed+K-1 (default 3)', toInt);
   cmd.action(async () => {
-    const config = commandConfig(cmd, schema, presetsOf(cmd));
+    const config = commandConfig(cmd, sharingSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
     if (config.restarts !== 1) throw new PrototokenError('sharing runs each setting once per seed, so --restarts does not apply', { fix: 'drop --restarts; use --seeds K for K runs' });
     const N = lengthOf(config.length, windowOptionsOf(config));
@@ -42,8 +31,11 @@ export function sharingCommand(): Command {
     const seeds = Array.from({ length: config.seeds }, (_, i) => config.seed + i);
     const quiet = cmd.opts<{ quiet?: boolean }>().quiet === true;
     const model = await openModel(config, quiet);
+    const note = (line: string): void => {
+      if (!quiet) process.stderr.write(line + '\n');
+    };
     checkShareable(config.arrangement, N, model.lm.config.maxPositions);
-    const targets = targetsAt(await loadRunTexts(config, model.tokenizer, quiet), model.tokenizer, N, config.texts, quiet);
+    const targets = targetsAt(await loadRunTexts(config, model.tokenizer, note), model.tokenizer, N, config.texts, note);
     checkGroupSizes(groupSizes, targets.length);
     const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), { kind: 'per-text' });
     const recipe = await baseRecipe(config, model);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from './types.js';
+import type { TextTokenizer } from './tokenizer.js';
 import { KvCache } from './kv_cache.js';
 import { Prng } from '../util/prng.js';
 
@@ -80,4 +81,15 @@ export function chooseToken(logits: ArrayLike<number>, temperature: number, rng:
   const w = new Float64Array(logits.length);
   for (let i = 0; i < logits.length; i++) w[i] = banned.has(i) ? 0 : Math.exp((logits[i] - max) / temperature);
   return rng.categorical(w);
+}
+
+/**
+ * Ids that end a text: EOS, and BOS too when the model was fed BOS-first text (llama2.c-style
+ * models such as stories260k end a story by emitting BOS).
+ */
+export function stopIdsFor(tokenizer: TextTokenizer, prompt: readonly number[]): number[] {
+  const ids: number[] = [];
+  if (tokenizer.eosId !== null) ids.push(tokenizer.eosId);
+  if (tokenizer.bosId !== null && prompt[0] === tokenizer.bosId) ids.push(tokenizer.bosId);
+  return ids;
 }

@@ -1,0 +1,213 @@
+/**
+ * A solve run: texts -> targets -> the solver -> rows appended to a solution dataset, resumable.
+ * `prototoken solve` is this plus flags and printing; the same steps serve tests and new experiments.
+ */
+import { basename } from 'node:path';
+import { z } from 'zod';
+import type { LoadedModel } from '../lm/load.js';
+import { baseSchema } from '../lm/open_model.js';
+import { readVector } from '../lm/vector_file.js';
+import { checkPositions, layoutFor } from '../solver/arrangements.js';
+import { SOLVER_RECIPE, solverOptionsOf, solverSchema } from '../solver/config.js';
+import { type InitSpec, describeInit, loadInitSpec } from '../solver/init.js';
+import { solveTexts } from '../solver/solve.js';
+import type { MSpec } from '../solver/types.js';
+import { TEXT_KINDS, textsOfKind } from '../texts/kinds.js';
+import { type PreparedTargets, prepareTargets } from '../texts/targets.js';
+import { WINDOW_RECIPE, lengthOf, recordedWindowConfig, windowOptionsOf, windowSchema } from '../texts/window_config.js';
+import { type WindowOptions, windowTargets } from '../texts/windows.js';
+import { PrototokenError } from '../util/errors.js';
+import { Recipe } from '../util/recipe.js';
+import { median } from '../util/stats.js';
+import { datasetSchema, openRunDataset } from './run_output.js';
+import { eByTextId, recordsFor } from './solve_records.js';
+
+export const solveSchema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
+  /** Corpus file: the texts (natural) or the prompts (generated); not needed for random. */
+  texts: z.string().min(1).nullable().default(null),
+  /** natural: the file's texts; random: uniform non-special tokens; generated: the model's own continuations. */
+  kind: z.enum(TEXT_KINDS).default('natural'),
+  /** N; may be left out with --window (which then sets N). */
+  length: z.number().int().min(1).nullable().default(null),
+  limit: z.number().int().min(1).nullable().default(null),
+  /** A fixed m: a file from `fit-m` (or a dataset folder holding m.safetensors). */
+  m: z.string().min(1).nullable().default(null),
+  /** generated: continuations per prompt (ids `generated-<id>#<c>`), the inputs of `distances`. */
+  continuations: z.number().int().min(1).default(1),
+  /** Seed of the random/generated texts; null = --seed. Lets one set of texts be solved under several seeds. */
+  textSeed: z.number().int().min(0).nullable().default(null),
+  /** Store every restart as its own row (a `restart` column) instead of the best one per text. */
+  keepAllRestarts: z.boolean().default(false),
+});
+
+export type SolveConfig = z.infer<typeof solveSchema>;
+
+/** What decides a row of a solved dataset: the solver recipe, the windows and the seed of made-up texts (added later). */
+export const SOLVE_RECIPE = SOLVER_RECIPE.with(WINDOW_RECIPE).with(new Recipe(['textSeed'], { textSeed: null }));
+
+/** The run's shape, checked before anything loads: the windows (or none) and N. */
+export interface SolvePlan {
+  windows: WindowOptions | null;
+  N: number;
+}
+
+/** Refuse settings that do not go together, before the model loads. */
+export function planSolve(config: SolveConfig): SolvePlan {
+  const windows = windowOptionsOf(config);
+  const N = lengthOf(config.length, windows);
+  if (windows && config.kind !== 'natural') {
+    throw new PrototokenError(`--window cuts corpus texts, but ${config.kind} texts are made N tokens long`, { fix: 'drop --window (use --length N), or use --kind natural' });
+  }
+  if (config.continuations > 1 && config.kind !== 'generated') {
+    throw new PrototokenError(`--continuations samples the model's continuations of corpus prompts, but --kind is ${config.kind}`, { fix: 'add --kind generated, or drop --continuations' });
+  }
+  return { windows, N };
+}
+
+/** The texts of a run as N-token targets (windows, or each text's first N tokens); `texts` counts the texts read. */
+export async function solveTargets(config: SolveConfig, plan: SolvePlan, model: LoadedModel): Promise<{ texts: number; prepared: PreparedTargets }> {
+  const { lm, tokenizer } = model;
+  const texts = await textsOfKind(
+    { kind: config.kind, file: config.texts, count: config.limit, length: plan.N, seed: config.textSeed ?? config.seed, continuations: config.continuations },
+    tokenizer,
+    lm,
+  );
+  const file = config.texts ?? config.kind;
+  const prepared = plan.windows ? windowTargets(texts, tokenizer, plan.windows, file) : prepareTargets(texts, tokenizer, plan.N, file);
+  return { texts: texts.length, prepared };
+}
+
+/** Where every text starts and what m is. */
+export interface SolveStarts {
+  init: InitSpec;
+  m: MSpec;
+}
+
+/** The starts of `--init` (anything but an encoder) and the fixed m of `--m`, or m per text. */
+export async function solveStarts(config: SolveConfig, model: LoadedModel): Promise<SolveStarts> {
+  const m: MSpec = config.m
+    ? { kind: 'fixed', vector: await readVector(config.m, 'm', model.lm.config.hiddenSize, await model.fingerprint()), source: config.m }
+    : { kind: 'per-text' };
+  return { init: await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), m };
+}
+
+/** What a solve run reports as it goes. */
+export interface SolveHooks {
+  /** Once, before the first step: how many rows are to be solved and what they count. */
+  onStart?: (rows: number, unit: 'texts' | 'restarts', alreadyDone: number) => void;
+  /** After each batch of finished rows. */
+  onRows?: (rows: number, note: string) => void;
+  /** Checked before every step; true ends the run after the current step (resumable). */
+  shouldStop?: () => boolean;
+}
+
+/** The run's summary (the `--json` object of `prototoken solve`). */
+export interface SolveSummary {
+  out: string;
+  texts: number;
+  /** One per text, or one per restart with --keep-all-restarts; `solved` counts these. */
+  rows: number;
+  solved: number;
+  solved_rate: number;
+  median_steps: number;
+  max_steps: number;
+  seconds: number;
+  ms_per_step: number;
+  skipped_short: number;
+  windows: { window: number; stride: number | undefined; windows_per_text: number | null; first_window: number; texts: number } | null;
+  already_done: number;
+  interrupted: boolean;
+}
+
+/**
+ * Solve every target not already in the dataset at `config.out` and append the rows, one durable
+ * batch per group of finished texts. `texts` is how many texts the targets came from.
+ */
+export async function runSolve(
+  config: SolveConfig,
+  plan: SolvePlan,
+  model: LoadedModel,
+  input: { texts: number; prepared: PreparedTargets },
+  starts: SolveStarts,
+  hooks: SolveHooks = {},
+): Promise<SolveSummary> {
+  const started = Date.now();
+  const { lm } = model;
+  const { N, windows } = plan;
+  const { prepared } = input;
+  checkPositions(config.arrangement, N, lm.config.maxPositions); // before anything is written
+  const usesM = layoutFor(config.arrangement, N).usesM;
+  const { init, m } = starts;
+  const writer = await openRunDataset(recordedWindowConfig({ ...config, length: N }), model, {
+    kind: 'solve',
+    arrangement: config.arrangement,
+    length: N,
+    init: describeInit(init),
+    // An arrangement without m stores a zero m, so the dataset still says what was fed.
+    m: m.kind === 'fixed' ? m.vector : usesM ? 'per-text' : new Float32Array(lm.config.hiddenSize),
+    restarts: config.keepAllRestarts ? { keep: 'all', count: config.restarts } : undefined,
+    source: config.source ?? sourceName(config.kind, config.texts),
+    recipe: SOLVE_RECIPE,
+  });
+  // With every restart kept, a text may be partly done: solve only its missing restarts.
+  const pending = writer.pendingTexts(prepared.targets).map((t) => ({ ...t, restarts: writer.missingRestarts(t.id) ?? undefined }));
+  const skippedDone = prepared.targets.filter((t) => writer.doneIds.has(t.id)).length;
+  const allRestarts = config.keepAllRestarts;
+  const rowsToDo = allRestarts ? pending.reduce((n, t) => n + (t.restarts?.length ?? config.restarts), 0) : pending.length;
+  hooks.onStart?.(rowsToDo, allRestarts ? 'restarts' : 'texts', skippedDone > 0 ? writer.doneIds.size : 0);
+  const textsDone = new Set<string>();
+  const steps: number[] = [];
+  let solved = 0;
+  let poolSteps = 0;
+  let active = 0;
+  const solveStarted = Date.now();
+  let outcome: { interrupted: boolean } = { interrupted: false };
+  try {
+    // Nothing pending (a finished run, or a shard with no texts left): just close, which merges.
+    if (pending.length > 0) outcome = await solveTexts(
+      lm,
+      pending,
+      { ...solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }), keepAllRestarts: config.keepAllRestarts },
+      {
+        onResults: async (results) => {
+          await writer.append(await recordsFor(results, pending, model));
+          for (const r of results) {
+            steps.push(r.steps);
+            textsDone.add(r.id);
+            if (r.solved) solved++;
+          }
+          hooks.onRows?.(results.length, `solved ${solved}/${steps.length}, ${active} active`);
+        },
+        onStep: (s) => {
+          poolSteps++;
+          active = s.active;
+        },
+        shouldStop: hooks.shouldStop,
+      },
+    );
+  } finally {
+    await writer.close();
+  }
+  const msPerStep = poolSteps > 0 ? (Date.now() - solveStarted) / poolSteps : 0;
+  return {
+    out: config.out,
+    texts: textsDone.size,
+    rows: steps.length,
+    solved,
+    solved_rate: steps.length ? solved / steps.length : 0,
+    median_steps: median(steps),
+    max_steps: steps.length ? Math.max(...steps) : 0,
+    seconds: (Date.now() - started) / 1000,
+    ms_per_step: msPerStep,
+    skipped_short: prepared.tooShort.length,
+    windows: windows ? { window: windows.window, stride: windows.stride, windows_per_text: windows.windowsPerText ?? null, first_window: windows.firstWindow ?? 0, texts: input.texts - prepared.tooShort.length } : null,
+    already_done: skippedDone,
+    interrupted: outcome.interrupted,
+  };
+}
+
+/** The card's source name: the file's name for natural texts, else the kind (and its prompt corpus). */
+function sourceName(kind: string, texts: string | null): string {
+  if (!texts) return kind;
+  return kind === 'natural' ? basename(texts) : `${kind} (${basename(texts)})`;
+}
