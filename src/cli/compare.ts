@@ -6,7 +6,8 @@ import { encodeAll } from '../encoder/encode.js';
 import { PrototokenError } from '../util/errors.js';
 import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
 import { openModel } from '../lm/open_model.js';
-import { addEncoderRunOptions, encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
+import { addEncoderRunOptions } from './encoder_support.js';
+import { encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from '../encoder/inputs.js';
 
 export function compareCommand(): Command {
   const cmd = addEncoderRunOptions(withCommonOptions(new Command('compare')))

@@ -10,7 +10,8 @@ import { encodeAll } from '../encoder/encode.js';
 import { type EvalSummary, type MethodVectors, evaluateMethods, renderEvalTable } from '../encoder/eval_table.js';
 import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
 import { openModel } from '../lm/open_model.js';
-import { addEncoderRunOptions, encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
+import { addEncoderRunOptions } from './encoder_support.js';
+import { encoderRunSchema, flatE, flatIds, openCheckpoint, runTexts } from '../encoder/inputs.js';
 
 const schema = encoderRunSchema.extend({
   baselines: z.array(z.enum(BASELINE_KINDS)).default([...BASELINE_KINDS]),

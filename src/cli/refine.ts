@@ -4,16 +4,15 @@
  * each needed are compared.
  */
 import { Command } from 'commander';
-import { meanE } from '../encoder/baselines.js';
 import { encodeAll } from '../encoder/encode.js';
 import { type RefineStart, refineStarts, renderRefineReport } from '../encoder/refine.js';
-import type { LoadedEncoder } from '../encoder/load.js';
 import { solverSchema, solverOptionsOf } from '../solver/config.js';
-import { PrototokenError } from '../util/errors.js';
 import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
 import { openModel } from '../lm/open_model.js';
 import { addSolverOptions } from './dataset_run.js';
-import { addEncoderRunOptions, encoderRunSchema, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
+import { addEncoderRunOptions } from './encoder_support.js';
+import { encoderRunSchema, flatIds, openCheckpoint, runTexts } from '../encoder/inputs.js';
+import { constantStart } from '../encoder/starts.js';
 import { installInterrupt } from './run_support.js';
 import { presetsOf } from './solve.js';
 
@@ -56,10 +55,3 @@ export function refineCommand(): Command {
   return cmd;
 }
 
-/** The mean of the training e, or (no solved references) the head's shift, which started there. */
-export function constantStart(enc: LoadedEncoder): Float32Array {
-  if (enc.reference) return meanE(enc.reference);
-  const shift = enc.snapshot.weights.get('head.shift');
-  if (!shift) throw new PrototokenError('the checkpoint has no head.shift weight', { file: enc.dir });
-  return shift.data;
-}

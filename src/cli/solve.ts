@@ -23,7 +23,7 @@ import { solveTexts } from '../solver/solve.js';
 import type { MSpec } from '../solver/types.js';
 import { TEXT_KINDS, textsOfKind } from '../texts/kinds.js';
 import { Progress, formatSeconds } from '../util/progress.js';
-import { ENCODER_INIT, encoderStarts } from './encoder_support.js';
+import { ENCODER_INIT, encoderStarts } from '../encoder/starts.js';
 import { Recipe } from '../util/recipe.js';
 
 const schema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
