@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { LoadedModel } from '../lm/load.js';
 import { fingerprintM, readVector } from '../lm/vector_file.js';
-import { type StreamTrainData, type TrainData, loadStreamData, loadTrainData } from '../encoder/data.js';
-import { type ExampleSource, memorySource, openStreamSource } from '../encoder/train_feed.js';
+import { type EncoderData, checkStreamInputs, loadEncoderData } from '../encoder/data.js';
+import { openTrainSource } from '../encoder/train_feed.js';
 import { embeddingStd } from '../lm/embeddings.js';
 import { fallbackStats } from '../encoder/head.js';
 import { EncoderOptimizer } from '../encoder/optimizer.js';
@@ -49,21 +49,25 @@ export function trainCommand(): Command {
 
     const model = await openModel(config, quiet);
     const d = model.lm.config.hiddenSize;
-    const data: TrainData | StreamTrainData = config.stream
-      ? await loadStreamData({ dataset: config.dataset as string, window: windows.window, maxReference: config.maxReference, maxVal: config.maxVal, referenceMinAccuracy: config.referenceMinAccuracy }, d)
-      : await loadTrainData(
-        { texts: config.texts, dataset: config.dataset, windows, loss: config.loss, maxTrain: config.maxTrain, maxVal: config.maxVal, referenceMinAccuracy: config.referenceMinAccuracy },
-        model.tokenizer,
-        d,
-      );
-    const trainCount = 'train' in data ? data.train.length : data.trainRows;
+    const data = await loadEncoderData({
+      d,
+      windows,
+      stream: config.stream,
+      texts: config.texts,
+      tokenizer: model.tokenizer,
+      dataset: config.dataset,
+      loss: config.loss,
+      maxTrain: config.maxTrain,
+      maxVal: config.maxVal,
+      maxReference: config.maxReference,
+      referenceMinAccuracy: config.referenceMinAccuracy,
+    });
+    const trainCount = data.trainRows;
     const m = await resolveM(config, data, model);
     const started = await startRun(config, model, data, m, resume, lastDir);
     const { encoder, optimizer, state, meta } = started;
     // Positioned where the snapshot stopped, so the resumed run draws the batches an uninterrupted one would.
-    const source: ExampleSource = 'train' in data
-      ? memorySource(data.train, config.seed, state?.data)
-      : await openStreamSource(config.dataset as string, { batchRows: config.batch, seed: config.seed }, state?.data);
+    const source = await openTrainSource(data, { batchRows: config.batch, seed: config.seed }, state?.data);
     const logdir = config.logdir ?? path.join('runs', config.name);
     const events = await TfEventsWriter.open(logdir);
     const progress = new TrainProgress({ total: stopAt, start: state?.step ?? 0, quiet });
@@ -157,12 +161,7 @@ export function trainCommand(): Command {
 /** --stream trains on the dataset's own rows only: say so instead of silently ignoring other inputs. */
 function checkStreamConfig(config: TrainConfig): void {
   if (!config.stream) return;
-  if (!config.dataset) throw new PrototokenError('--stream streams a solution dataset', { fix: 'pass --dataset DIR (or drop --stream)' });
-  if (config.texts.length > 0) {
-    throw new PrototokenError('--texts cannot be combined with --stream: a streamed run trains on the dataset\'s rows only', {
-      fix: 'drop --texts (recon trains on the dataset\'s windows too), or drop --stream to read both into memory',
-    });
-  }
+  checkStreamInputs(config);
   if (config.referenceMinAccuracy < 1) {
     throw new PrototokenError('--reference-min-accuracy below 1 is not supported with --stream (the streamed training rows are the solved ones)', { fix: 'drop --stream, or use a dataset of solved rows' });
   }
@@ -177,7 +176,7 @@ interface StartedRun {
 }
 
 /** A fresh encoder, or the run in `lastDir` restored exactly (weights, moments, data order). */
-async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<TrainData, 'stats' | 'N' | 'reference'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedRun> {
+async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<EncoderData, 'stats' | 'N' | 'reference'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedRun> {
   const optimizerOpts = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
   if (resume) {
     if (!(await exists(path.join(lastDir, 'encoder.json')))) {
@@ -226,7 +225,7 @@ async function startRun(config: TrainConfig, model: LoadedModel, data: Pick<Trai
 }
 
 /** --m, else the dataset's shared m: an encoder is trained for one fixed m. */
-async function resolveM(config: TrainConfig, data: Pick<TrainData, 'datasetM'>, model: LoadedModel): Promise<Float32Array> {
+async function resolveM(config: TrainConfig, data: Pick<EncoderData, 'datasetM'>, model: LoadedModel): Promise<Float32Array> {
   const d = model.lm.config.hiddenSize;
   if (config.m) return readVector(config.m, 'm', d, await model.fingerprint());
   if (data.datasetM) return data.datasetM;
@@ -242,7 +241,7 @@ async function saveSnapshot(
   meta: EncoderMeta,
   config: TrainConfig,
   m: Float32Array,
-  data: Pick<TrainData, 'reference'>,
+  data: Pick<EncoderData, 'reference'>,
   state: TrainState | null,
 ): Promise<void> {
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
