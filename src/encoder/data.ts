@@ -170,12 +170,14 @@ export async function loadEncoderData(opts: EncoderDataOptions): Promise<Encoder
   };
 }
 
-/** The options of a streamed run that a dataset alone decides (no texts, so no tokenizer). */
+/** A streamed run's options, which a dataset alone decides (no texts, so no tokenizer); as in EncoderDataOptions. */
 export interface StreamDataOptions {
   dataset: string;
+  /** N. */
   window: number;
   maxReference: number;
   maxVal: number | null;
+  /** Default 1. */
   referenceMinAccuracy?: number;
 }
 

@@ -22,7 +22,7 @@ export interface ExampleSource {
   close(): Promise<void>;
 }
 
-/** Today's in-memory order: epochs of seeded permutations of `examples`. */
+/** The in-memory order: epochs of seeded permutations of `examples`. */
 export function memorySource(examples: readonly EncoderExample[], seed: number, resumeFrom?: SamplerState): ExampleSource {
   const sampler = new EpochSampler(examples.length, seed, resumeFrom);
   return {
