@@ -1,19 +1,16 @@
 /**
  * `prototoken refine`: the amortised solver. The same texts are solved from N(0,1), from the
  * constant mean-e start and from the encoder's e_hat (with the encoder's m fixed), and the steps
- * each needed are compared.
+ * each needed are compared (src/encoder/refine.ts).
  */
 import { Command } from 'commander';
-import { meanE } from '../encoder/baselines.js';
-import { encodeAll } from '../encoder/encode.js';
-import { type RefineStart, refineStarts, renderRefineReport } from '../encoder/refine.js';
-import type { LoadedEncoder } from '../encoder/load.js';
-import { solverSchema, solverOptionsOf } from '../solver/config.js';
-import { PrototokenError } from '../util/errors.js';
-import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { encoderRunSchema, openCheckpoint, runTexts } from '../encoder/inputs.js';
+import { refineWithEncoder, renderRefineReport } from '../encoder/refine.js';
 import { openModel } from '../lm/open_model.js';
+import { solverSchema } from '../solver/config.js';
+import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
 import { addSolverOptions } from './dataset_run.js';
-import { addEncoderRunOptions, encoderRunSchema, flatIds, openCheckpoint, runTexts } from './encoder_support.js';
+import { addEncoderRunOptions } from './encoder_support.js';
 import { installInterrupt } from './run_support.js';
 import { presetsOf } from './solve.js';
 
@@ -31,22 +28,13 @@ export function refineCommand(): Command {
     const interrupt = installInterrupt(quiet);
     try {
       const run = await runTexts(config, model, enc);
-      const eHat = await encodeAll(enc.encoder, flatIds(run.texts, run.N), run.N, config.batch);
-      const d = enc.meta.dModel;
-      const perText = new Map(run.texts.map((t, i) => [t.id, eHat.slice(i * d, (i + 1) * d)]));
-      const starts: RefineStart[] = [
-        { name: 'N(0,1)', init: { kind: 'normal' } },
-        { name: 'mean e (constant)', init: { kind: 'vector', e: constantStart(enc), source: `${enc.dir} (mean of the training e)` } },
-        { name: 'encoder e_hat', init: { kind: 'perText', e: perText, source: enc.dir } },
-      ];
-      const solver = solverOptionsOf(config, { kind: 'normal' }, { kind: 'fixed', vector: enc.m, source: `${enc.dir}/m.safetensors` });
-      const { report: r } = await refineStarts(model.lm, run.texts, enc.m, solver, starts, {
-        mSource: `${enc.dir}/m.safetensors`,
+      const summary = await refineWithEncoder(model.lm, enc, run, config, {
+        batchSize: config.batch,
         shouldStop: interrupt.stopped,
         onStartDone: quiet ? undefined : (s) => process.stderr.write(`${s.start}: solved ${s.solved}/${s.texts}, median ${s.median_steps} steps (${s.wall_seconds.toFixed(1)} s)\n`),
       });
-      report(cmd, { checkpoint: enc.dir, source: run.source, split: config.split, ...r }, renderRefineReport(r));
-      if (r.interrupted) process.exitCode = 130;
+      report(cmd, summary, renderRefineReport(summary));
+      if (summary.interrupted) process.exitCode = 130;
     } finally {
       interrupt.dispose();
       enc.encoder.dispose();
@@ -54,12 +42,4 @@ export function refineCommand(): Command {
     }
   });
   return cmd;
-}
-
-/** The mean of the training e, or (no solved references) the head's shift, which started there. */
-export function constantStart(enc: LoadedEncoder): Float32Array {
-  if (enc.reference) return meanE(enc.reference);
-  const shift = enc.snapshot.weights.get('head.shift');
-  if (!shift) throw new PrototokenError('the checkpoint has no head.shift weight', { file: enc.dir });
-  return shift.data;
 }

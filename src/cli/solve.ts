@@ -6,11 +6,8 @@ import { installInterrupt } from './run_support.js';
 import { addDatasetOptions, addSolverOptions, runWorkersAndMerge } from './dataset_run.js';
 import { addWindowOptions } from './window_options.js';
 import { openModel } from '../lm/open_model.js';
-import { type SolveConfig, type SolveStarts, planSolve, runSolve, solveSchema, solveStarts, solveTargets } from '../datasets/solve_run.js';
-import type { LoadedModel } from '../lm/load.js';
-import { readVector } from '../lm/vector_file.js';
-import type { SolveTarget } from '../solver/types.js';
-import { ENCODER_INIT, encoderStarts } from './encoder_support.js';
+import { planSolve, runSolve, solveSchema, solveStarts, solveTargets } from '../datasets/solve_run.js';
+import { ENCODER_INIT, encoderSolveStarts } from '../encoder/starts.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 
 export function solveCommand(): Command {
@@ -38,7 +35,7 @@ export function solveCommand(): Command {
     const input = await solveTargets(config, plan, model);
     for (const s of input.prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${plan.N}\n`);
     // --init encoder:CKPT: every text starts from the encoder's e_hat, with the encoder's own m.
-    const starts = config.init.startsWith(ENCODER_INIT) ? await fromEncoder(config, model, input.prepared.targets) : await solveStarts(config, model);
+    const starts = config.init.startsWith(ENCODER_INIT) ? await encoderSolveStarts(config, model, input.prepared.targets) : await solveStarts(config, model);
     let progress: Progress | null = null;
     const interrupt = installInterrupt(quiet);
     let summary;
@@ -67,13 +64,6 @@ export function solveCommand(): Command {
     if (s.interrupted) process.exitCode = 130;
   });
   return cmd;
-}
-
-/** e_hat per text and the encoder's m, which the solve must use (e_hat means nothing with another m). */
-async function fromEncoder(config: SolveConfig, model: LoadedModel, targets: readonly SolveTarget[]): Promise<SolveStarts> {
-  const givenM = config.m ? await readVector(config.m, 'm', model.lm.config.hiddenSize, await model.fingerprint()) : null;
-  const e = await encoderStarts(config.init.slice(ENCODER_INIT.length), model, targets, givenM, config.arrangement);
-  return { init: e.init, m: { kind: 'fixed', vector: e.m, source: e.mSource } };
 }
 
 /** --preset NAME -> configs/solver-NAME.yaml (applied under --config and flags). */

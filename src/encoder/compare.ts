@@ -4,9 +4,13 @@
  * the accuracy columns say whether it matters.
  */
 import type { CausalLM } from '../lm/types.js';
+import { PrototokenError } from '../util/errors.js';
 import { summarize } from '../util/stats.js';
 import { formatTable } from '../util/table.js';
+import { encodeAll } from './encode.js';
 import { type EvaluateOptions, evaluateMethods } from './eval_table.js';
+import { type RunTexts, flatE, flatIds } from './inputs.js';
+import type { LoadedEncoder } from './load.js';
 
 /** One text. */
 export interface CompareRow {
@@ -93,6 +97,36 @@ export async function compareToOptimized(
       exact_opt: opt[i].exact,
     })),
   );
+}
+
+/** `prototoken compare --json`: the comparison and what it was made on. */
+export interface CompareSummary extends Comparison {
+  checkpoint: string;
+  dataset: string;
+  split: string;
+  N: number;
+}
+
+/** Texts without optimised e cannot be compared: said before anything loads (by the CLI) and again here. */
+export function checkCompareInputs(dataset: string | null): void {
+  if (!dataset) throw new PrototokenError('compare needs optimized e', { fix: 'pass --dataset DIR (a solution dataset solved with the checkpoint\'s m)' });
+}
+
+/** `enc`'s e_hat against the solved e of `run`'s rows that have one (a dataset solved with the checkpoint's m). */
+export async function compareEncoder(lm: CausalLM, enc: LoadedEncoder, run: RunTexts, opts: CompareOptions = {}): Promise<CompareSummary> {
+  checkCompareInputs(run.from === 'dataset' ? run.source : null);
+  if (!run.eMatchesM) {
+    throw new PrototokenError('the dataset was solved with another m than the encoder was trained with, so its e are not comparable', {
+      file: run.source,
+      fix: 'solve the texts with the checkpoint\'s m: `prototoken solve --m CHECKPOINT/best/m.safetensors ...`',
+    });
+  }
+  const texts = run.texts.filter((t) => t.e !== null);
+  if (texts.length === 0) throw new PrototokenError(`no solved rows of N=${run.N}`, { file: run.source, fix: 'check --split and --length' });
+  const eOpt = flatE(texts, enc.meta.dModel);
+  const eHat = await encodeAll(enc.encoder, flatIds(texts, run.N), run.N, opts.batchSize);
+  const c = await compareToOptimized(lm, enc.m, texts, eHat, eOpt, opts);
+  return { checkpoint: enc.dir, dataset: run.source, split: run.split, N: run.N, ...c };
 }
 
 /** Summary statistics of per-text rows (zeros when there are none). */

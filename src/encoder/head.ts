@@ -40,6 +40,39 @@ export function eStats(e: Float32Array, d: number): EStats {
   return { mean, std, meanNorm: n ? norms / n : 0, count: n };
 }
 
+/** eStats in one pass (Welford, in float64), for vectors that arrive batch by batch. */
+export class StatsAccumulator {
+  count = 0;
+  private readonly mean: Float64Array;
+  private readonly m2: Float64Array;
+  private norms = 0;
+
+  constructor(private readonly d: number) {
+    this.mean = new Float64Array(d);
+    this.m2 = new Float64Array(d);
+  }
+
+  add(e: Float32Array): void {
+    this.count++;
+    let nn = 0;
+    for (let j = 0; j < this.d; j++) {
+      const x = e[j];
+      const delta = x - this.mean[j];
+      this.mean[j] += delta / this.count;
+      this.m2[j] += delta * (x - this.mean[j]);
+      nn += x * x;
+    }
+    this.norms += Math.sqrt(nn);
+  }
+
+  stats(): EStats {
+    const n = this.count;
+    // The same conventions as eStats: sample std, and a tiny floor so a constant coordinate keeps a scale.
+    const std = Float32Array.from(this.m2, (s) => Math.sqrt(s / Math.max(1, n - 1)) || 1e-3);
+    return { mean: Float32Array.from(this.mean), std, meanNorm: n ? this.norms / n : 0, count: n };
+  }
+}
+
 /** Stats for an encoder trained without any solved e: start at 0 with the embedding table's spread. */
 export function fallbackStats(d: number, embeddingStd: number): EStats {
   return { mean: new Float32Array(d), std: new Float32Array(d).fill(embeddingStd), meanNorm: embeddingStd * Math.sqrt(d), count: 0 };

@@ -5,12 +5,16 @@
  * first two starts.
  */
 import type { CausalLM } from '../lm/types.js';
+import { type SolverConfig, solverOptionsOf } from '../solver/config.js';
 import type { InitSpec } from '../solver/init.js';
 import { solveTexts } from '../solver/solve.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../solver/types.js';
 import { summarize } from '../util/stats.js';
 import { PrototokenError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
+import type { RunTexts } from './inputs.js';
+import type { LoadedEncoder } from './load.js';
+import { constantStart, eHatByText } from './starts.js';
 
 /** A named starting point for every text. */
 export interface RefineStart {
@@ -95,6 +99,42 @@ export async function refineStarts(
     report: { N: targets[0].ids.length, texts: targets.length, max_steps: solver.maxSteps, interrupted, starts: withRatios(stats) },
     results,
   };
+}
+
+export interface EncoderRefineOptions extends Omit<RefineOptions, 'mSource'> {
+  /** Texts per encoder forward pass. Default encodeAll's. */
+  batchSize?: number;
+}
+
+/** `prototoken refine --json`: the report and what it was measured on. */
+export interface EncoderRefineSummary extends RefineReport {
+  checkpoint: string;
+  source: string;
+  split: string;
+}
+
+/**
+ * `refine`: `run`'s texts solved from N(0,1), from the constant mean-e start and from `enc`'s
+ * e_hat, all with the encoder's m fixed and `solver`'s other settings.
+ */
+export async function refineWithEncoder(
+  lm: CausalLM,
+  enc: LoadedEncoder,
+  run: RunTexts,
+  solver: SolverConfig & { seed: number },
+  opts: EncoderRefineOptions = {},
+): Promise<EncoderRefineSummary> {
+  const { batchSize, ...refine } = opts;
+  const perText = await eHatByText(enc, run.texts, batchSize);
+  const starts: RefineStart[] = [
+    { name: 'N(0,1)', init: { kind: 'normal' } },
+    { name: 'mean e (constant)', init: { kind: 'vector', e: constantStart(enc), source: `${enc.dir} (mean of the training e)` } },
+    { name: 'encoder e_hat', init: { kind: 'perText', e: perText, source: enc.dir } },
+  ];
+  const mSource = `${enc.dir}/m.safetensors`;
+  const options = solverOptionsOf(solver, { kind: 'normal' }, { kind: 'fixed', vector: enc.m, source: mSource });
+  const { report } = await refineStarts(lm, run.texts, enc.m, options, starts, { ...refine, mSource });
+  return { checkpoint: enc.dir, source: run.source, split: run.split, ...report };
 }
 
 /** One start's numbers before the ratios (which need the other starts). */

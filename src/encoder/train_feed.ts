@@ -3,10 +3,12 @@
  * memory drawn by the EpochSampler (windows of text files, small datasets), and a solution
  * dataset streamed batch by batch through the datasets loader (datasets too big for memory). Both
  * report their position as {epoch, position}, which the checkpoint stores, so a resumed run draws
- * exactly the batches an uninterrupted one would.
+ * exactly the batches an uninterrupted one would. `openTrainSource` picks the one that
+ * loadEncoderData's result calls for.
  */
-import { openSolutionLoader, type SolutionLoader } from '../datasets/loader.js';
+import { openSolutionLoader, type SolutionLoader } from '../datasets/index.js';
 import type { EncoderExample } from './batch.js';
+import type { EncoderData } from './data.js';
 import { EpochSampler, type SamplerState } from './sampler.js';
 
 export interface ExampleSource {
@@ -20,7 +22,7 @@ export interface ExampleSource {
   close(): Promise<void>;
 }
 
-/** Today's in-memory order: epochs of seeded permutations of `examples`. */
+/** The in-memory order: epochs of seeded permutations of `examples`. */
 export function memorySource(examples: readonly EncoderExample[], seed: number, resumeFrom?: SamplerState): ExampleSource {
   const sampler = new EpochSampler(examples.length, seed, resumeFrom);
   return {
@@ -31,9 +33,9 @@ export function memorySource(examples: readonly EncoderExample[], seed: number, 
 }
 
 export interface StreamSourceOptions {
-  /** Rows per batch: every next() must ask for exactly this many (the loader's batches are fixed). */
+  /** Rows per batch: a stream's every next() must ask for exactly this many (the loader's batches are fixed). */
   batchRows: number;
-  /** Seed of the loader's shuffled order. */
+  /** Seed of the shuffled order. */
   seed: number;
 }
 
@@ -52,6 +54,15 @@ export async function openStreamSource(dir: string, opts: StreamSourceOptions, r
     state: () => loader.state(),
     close: () => loader.close(),
   };
+}
+
+/**
+ * The training rows of `data`: its examples in memory, or its dataset streamed in batches of
+ * `batchRows`. Positioned at `resumeFrom` (a snapshot's data state), else at the start.
+ */
+export function openTrainSource(data: Pick<EncoderData, 'train' | 'dataset'>, opts: StreamSourceOptions, resumeFrom?: SamplerState): Promise<ExampleSource> {
+  if (data.train) return Promise.resolve(memorySource(data.train, opts.seed, resumeFrom));
+  return openStreamSource(data.dataset as string, opts, resumeFrom);
 }
 
 /** Whether trainLoop was handed a source or (the older form) the examples themselves. */

@@ -1,0 +1,301 @@
+/**
+ * A training run as `prototoken train` makes it, for any caller: settings checked before anything
+ * loads, then the data, the fixed m and a fresh encoder or the exact state of the run's last/
+ * snapshot (`openTrainingRun`); then the loop, writing last/ and best/ snapshots and TensorBoard
+ * scalars, to a summary (`trainRun`). Printing and signals stay with the caller (hooks).
+ */
+import * as path from 'node:path';
+import type { LoadedModel } from '../lm/load.js';
+import { embeddingStd } from '../lm/embeddings.js';
+import { fingerprintM, readVector } from '../lm/vector_file.js';
+import { windowOptionsOf } from '../texts/window_config.js';
+import type { WindowOptions } from '../texts/windows.js';
+import { PrototokenError } from '../util/errors.js';
+import { exists } from '../util/fs_atomic.js';
+import { TfEventsWriter } from '../util/tfevents.js';
+import { type EncoderMeta, type TrainState, CHECKPOINT_FORMAT, statsSummary, writeSnapshot } from './checkpoint.js';
+import { type TrainConfig, recipeDifferences } from './config.js';
+import { type EncoderData, checkStreamInputs, loadEncoderData } from './data.js';
+import { fallbackStats } from './head.js';
+import { initFromCheckpoint, loadEncoder } from './load.js';
+import { EncoderOptimizer } from './optimizer.js';
+import { buildEncoder, encoderSpec } from './spec.js';
+import { type TrainHooks, trainLoop } from './train.js';
+import { type ExampleSource, openTrainSource } from './train_feed.js';
+import type { ProtoEncoder } from './types.js';
+import type { ValMetrics } from './validate.js';
+
+export interface TrainRunOptions {
+  /** Continue the run in <checkpointsDir>/<name>/last exactly where it stopped. Default false: a new run. */
+  resume?: boolean;
+}
+
+/** An opened run, ready for trainRun; `close()` it (the model stays the caller's). */
+export interface TrainingRun {
+  config: TrainConfig;
+  model: LoadedModel;
+  /** <checkpointsDir>/<name>: its last/ and best/ snapshots. */
+  runDir: string;
+  /** TensorBoard folder. */
+  logdir: string;
+  /** The step this invocation stops at: max_steps, at most steps. */
+  stopAt: number;
+  data: EncoderData;
+  /** The fixed m the encoder is trained for. */
+  m: Float32Array;
+  encoder: ProtoEncoder;
+  optimizer: EncoderOptimizer;
+  /** Where a resumed run continues from; null for a new run. */
+  state: TrainState | null;
+  meta: EncoderMeta;
+  /** The training batches, positioned at `state`. */
+  source: ExampleSource;
+  close(): Promise<void>;
+}
+
+/** trainRun's report: also `prototoken train --json`. */
+export interface TrainSummary {
+  run: string;
+  step: number;
+  interrupted: boolean;
+  seconds: number;
+  train_windows: number;
+  val_windows: number;
+  val_exact_copies: number;
+  best: TrainState['best'];
+  /** Training metrics averaged over the last log interval. */
+  train: Record<string, number> | null;
+  val: ValMetrics | null;
+}
+
+/** What the caller watches: trainLoop's hooks but `save`, which the run does itself. */
+export type TrainRunHooks = Omit<TrainHooks, 'save'>;
+
+/**
+ * Settings refused before anything loads (so before the model, which is slow): an existing run
+ * without resume, no window length, stream conflicts, a curriculum without the recon loss.
+ * Returns the window options. openTrainingRun checks again, for callers that skip this.
+ */
+export async function checkTrainConfig(config: TrainConfig, opts: TrainRunOptions = {}): Promise<WindowOptions> {
+  const runDir = path.join(config.checkpointsDir, config.name);
+  if (!opts.resume && (await exists(path.join(runDir, 'last', 'encoder.json')))) {
+    throw new PrototokenError(`a run named "${config.name}" already exists`, { file: runDir, fix: 'pass --resume to continue it, or choose another --name' });
+  }
+  const windows = windowOptionsOf(config);
+  if (!windows) throw new PrototokenError('an encoder trains on windows of one length', { fix: 'pass --window N (e.g. --window 8)' });
+  checkStreamConfig(config);
+  if (config.curriculum.length > 0 && config.loss !== 'recon') {
+    throw new PrototokenError(`an N curriculum trains on window prefixes, which have no solved e, so it needs the recon loss (not ${config.loss})`, { fix: 'use --loss recon, or drop --curriculum' });
+  }
+  return windows;
+}
+
+/** --stream trains on the dataset's own rows only: say so instead of silently ignoring other inputs. */
+function checkStreamConfig(config: TrainConfig): void {
+  if (!config.stream) return;
+  checkStreamInputs(config);
+  if (config.referenceMinAccuracy < 1) {
+    throw new PrototokenError('--reference-min-accuracy below 1 is not supported with --stream (the streamed training rows are the solved ones)', { fix: 'drop --stream, or use a dataset of solved rows' });
+  }
+  if (config.maxTrain !== null) throw new PrototokenError('--max-train does not apply with --stream (every solved training row is streamed)', { fix: 'drop --max-train, or drop --stream' });
+}
+
+/** Load the data, resolve m, build or restore the encoder and position the batches. */
+export async function openTrainingRun(config: TrainConfig, model: LoadedModel, opts: TrainRunOptions = {}): Promise<TrainingRun> {
+  const windows = await checkTrainConfig(config, opts);
+  const runDir = path.join(config.checkpointsDir, config.name);
+  const data = await loadEncoderData({
+    d: model.lm.config.hiddenSize,
+    windows,
+    stream: config.stream,
+    texts: config.texts,
+    tokenizer: model.tokenizer,
+    dataset: config.dataset,
+    loss: config.loss,
+    maxTrain: config.maxTrain,
+    maxVal: config.maxVal,
+    maxReference: config.maxReference,
+    referenceMinAccuracy: config.referenceMinAccuracy,
+  });
+  const m = await resolveM(config, data, model);
+  const { encoder, optimizer, state, meta } = await startEncoder(config, model, data, m, opts.resume ?? false, path.join(runDir, 'last'));
+  let source: ExampleSource;
+  try {
+    // Positioned where the snapshot stopped, so the resumed run draws the batches an uninterrupted one would.
+    source = await openTrainSource(data, { batchRows: config.batch, seed: config.seed }, state?.data);
+  } catch (err) {
+    optimizer.dispose();
+    encoder.dispose();
+    throw err;
+  }
+  return {
+    config,
+    model,
+    runDir,
+    logdir: config.logdir ?? path.join('runs', config.name),
+    stopAt: Math.min(config.maxSteps ?? config.steps, config.steps),
+    data,
+    m,
+    encoder,
+    optimizer,
+    state,
+    meta,
+    source,
+    async close() {
+      await source.close();
+      optimizer.dispose();
+      encoder.dispose();
+    },
+  };
+}
+
+/** Train to `run.stopAt` (or until `hooks.shouldStop`), writing snapshots and TensorBoard scalars. */
+export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Promise<TrainSummary> {
+  const { config, data, encoder, optimizer } = run;
+  const events = await TfEventsWriter.open(run.logdir);
+  let lastVal: ValMetrics | null = null;
+  let lastLog: Record<string, number> | null = null;
+  try {
+    const outcome = await trainLoop(
+      encoder,
+      run.model.lm,
+      run.m,
+      { train: run.source, val: data.val },
+      optimizer,
+      {
+        loss: { kind: config.loss, distillWeight: config.distillWeight, cosineWeight: config.cosineWeight, normPenalty: config.normPenalty },
+        batchSize: config.batch,
+        steps: config.steps,
+        stopAt: run.stopAt,
+        lr: config.lr,
+        warmupSteps: config.warmupSteps,
+        minLrFactor: config.minLrFactor,
+        seed: config.seed,
+        valEvery: config.valEvery,
+        logEvery: config.logEvery,
+        checkpointEvery: config.checkpointEvery,
+        curriculum: config.curriculum,
+      },
+      {
+        onLog: (step, scalars) => {
+          lastLog = { step, ...scalars };
+          // lr, grad_norm and windows_per_sec describe the step, not the training loss: not under train/.
+          events.scalars(Object.fromEntries(Object.entries(scalars).map(([k, v]) => [k === 'lr' || k === 'grad_norm' || k === 'windows_per_sec' ? k : `train/${k}`, v])), step);
+          return hooks.onLog?.(step, scalars);
+        },
+        onValidate: (step, v, isBest) => {
+          lastVal = v;
+          events.scalars({ 'val/recon_loss': v.reconLoss, 'val/token_accuracy': v.tokenAccuracy, 'val/exact_match': v.exactMatch, ...(v.cosine !== null ? { 'val/cosine_to_e': v.cosine } : {}) }, step);
+          return hooks.onValidate?.(step, v, isBest);
+        },
+        save: async (kind, st) => {
+          const value = kind === 'best' ? st.best?.value ?? null : null;
+          await saveSnapshot(path.join(run.runDir, kind), run, { ...run.meta, step: st.step, metric: { name: 'val_token_accuracy', value } }, kind === 'last' ? st : null);
+        },
+        shouldStop: hooks.shouldStop,
+      },
+      run.state,
+    );
+    return {
+      run: run.runDir,
+      step: outcome.step,
+      interrupted: outcome.interrupted,
+      seconds: outcome.seconds,
+      train_windows: data.trainRows,
+      val_windows: data.val.length,
+      val_exact_copies: data.valExactCopies,
+      best: outcome.best,
+      train: lastLog,
+      val: outcome.lastVal ?? lastVal,
+    };
+  } finally {
+    await events.close();
+  }
+}
+
+/** Trainable weights of an encoder (frozen embeddings excluded). */
+export function trainableWeights(encoder: ProtoEncoder): number {
+  let n = 0;
+  for (const v of encoder.variables.values()) if (v.trainable) n += v.size;
+  return n;
+}
+
+interface StartedEncoder {
+  encoder: ProtoEncoder;
+  optimizer: EncoderOptimizer;
+  state: TrainState | null;
+  meta: EncoderMeta;
+}
+
+/** A fresh encoder, or the run in `lastDir` restored exactly (weights, moments, data order). */
+async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<EncoderData, 'stats' | 'N' | 'reference'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedEncoder> {
+  const optimizerOpts = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
+  if (resume) {
+    if (!(await exists(path.join(lastDir, 'encoder.json')))) {
+      throw new PrototokenError('nothing to resume: no last/ snapshot', { file: lastDir, fix: 'drop --resume to start the run' });
+    }
+    const loaded = await loadEncoder(lastDir, model, { m, withOptimizer: true, prefer: 'last' });
+    const diffs = recipeDifferences(loaded.snapshot.config as Record<string, unknown>, config as Record<string, unknown>);
+    if (diffs.length > 0) {
+      loaded.encoder.dispose();
+      throw new PrototokenError(`--resume with other settings than the run was started with:\n  ${diffs.join('\n  ')}`, {
+        file: path.join(lastDir, 'config.json'),
+        fix: 'resume with the same settings (only max_steps, logging, checkpoint frequency and backend may change), or start a new --name',
+      });
+    }
+    const optimizer = new EncoderOptimizer(loaded.encoder.variables, optimizerOpts);
+    const opt = loaded.snapshot.optimizer as NonNullable<typeof loaded.snapshot.optimizer>;
+    optimizer.load(opt.state.step, new Map([...opt.arrays].map(([k, v]) => [k, v.data])));
+    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta };
+  }
+  const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
+  const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
+  const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: data.reference });
+  if (config.initFrom) {
+    try {
+      await initFromCheckpoint(encoder, spec, config.initFrom, model, m);
+    } catch (err) {
+      encoder.dispose();
+      throw err;
+    }
+  }
+  const meta: EncoderMeta = {
+    format: CHECKPOINT_FORMAT,
+    spec,
+    model: config.model,
+    modelFingerprint: await model.fingerprint(),
+    dModel: model.lm.config.hiddenSize,
+    vocabSize: model.lm.config.vocabSize,
+    mSha256: fingerprintM(m),
+    trainN: data.N,
+    stats: statsSummary(stats),
+    step: 0,
+    metric: { name: 'val_token_accuracy', value: null },
+    createdAt: new Date().toISOString(),
+  };
+  return { encoder, optimizer: new EncoderOptimizer(encoder.variables, optimizerOpts), state: null, meta };
+}
+
+/** config.m, else the dataset's shared m: an encoder is trained for one fixed m. */
+async function resolveM(config: TrainConfig, data: Pick<EncoderData, 'datasetM'>, model: LoadedModel): Promise<Float32Array> {
+  const d = model.lm.config.hiddenSize;
+  if (config.m) return readVector(config.m, 'm', d, await model.fingerprint());
+  if (data.datasetM) return data.datasetM;
+  throw new PrototokenError('an encoder needs one fixed m', {
+    fix: 'fit one with `prototoken fit-m --texts FILE --length N --out m.safetensors` and pass --m m.safetensors (or --dataset solved with that m)',
+  });
+}
+
+/** `state` only for last/: best/ is for use, not for resuming. */
+async function saveSnapshot(dir: string, run: TrainingRun, meta: EncoderMeta, state: TrainState | null): Promise<void> {
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of run.encoder.variables) weights.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  await writeSnapshot(dir, {
+    meta,
+    weights,
+    m: run.m,
+    reference: run.data.reference,
+    config: run.config,
+    ...(state ? { optimizer: { arrays: await run.optimizer.stateArrays(), state } } : {}),
+  });
+}
