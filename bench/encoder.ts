@@ -1,7 +1,7 @@
 /**
  * `npm run bench:encoder`: throughput of encoder training and evaluation on the embedded model.
  * Not a test; it prints figures.
- *   node dist/bench/encoder.js [--lengths 8,16] [--batches 128,32] [--steps 8] [--backend wasm]
+ *   node dist/bench/encoder.js [--lengths 8,16] [--batches 128,32] [--steps 8] [--backend wasm] [--threads K]
  *                              [--torch auto|off] [--torch-ref FILE] [--torch-steps 20] [--python CMD]
  *
  * train  windows/s of `trainLoop` itself (encoder forward, frozen LM one pass, recon loss, backward
@@ -9,6 +9,8 @@
  *        each architecture's defaults. lm-pool caches the LM's features of a window after first use
  *        (its default), so it is timed twice: "first epoch" (every window new: the LM runs twice per
  *        step, once for features, once for the loss) and "cached" (steady state of later epochs).
+ *        The transformer also with --threads K (default one per core, at least 2) data-parallel
+ *        threads (`train --workers K`), and the ratio of the two.
  * lm     forward+backward of `encoderLoss` (recon) with respect to e alone: the LM's share of a
  *        training step, and what the PyTorch probe's ~430 windows/s at N=8, B=128 measured.
  * eval   texts/s of `encodeAll` + `onePass` (what `prototoken eval` runs per method) on windows the
@@ -37,6 +39,7 @@ import { onePass } from '../src/encoder/onepass.js';
 import { EncoderOptimizer } from '../src/encoder/optimizer.js';
 import { buildEncoder, encoderSpec } from '../src/encoder/spec.js';
 import { trainLoop } from '../src/encoder/train.js';
+import { GradientPool } from '../src/encoder/grad_pool.js';
 import type { EncoderKind } from '../src/encoder/types.js';
 import { trainSchema } from '../src/encoder/config.js';
 import { CORPUS_FILE, EMBEDDED_MODEL_DIR, arg, timeSteps } from './common.js';
@@ -44,6 +47,8 @@ import { CORPUS_FILE, EMBEDDED_MODEL_DIR, arg, timeSteps } from './common.js';
 const lengths = arg('lengths', '8,16').split(',').map(Number);
 const batches = arg('batches', '128,32').split(',').map(Number);
 const STEPS = Number(arg('steps', '8'));
+/** Threads of the data-parallel training row (`train --workers K`): default one per core. */
+const THREADS = Number(arg('threads', String(Math.max(2, availableParallelism()))));
 /** timeSteps' warm-up count, used for the training loop too so that all rows are alike. */
 const WARMUP = 3;
 /** The PyTorch probe's LM-only figure at N=8, B=128, 1 thread (shared/reference/README.md). */
@@ -121,11 +126,15 @@ async function leakChecked<T>(label: string, steps: number, run: () => Promise<T
  * Per-step ms of `trainLoop` on `train` (batch B). The loop reports every step (logEvery 1) and we
  * time between reports; the read-back of five scalars this adds per step is negligible.
  */
-function trainTiming(label: string, kind: EncoderKind, train: EncoderExample[], B: number): Promise<Timing> {
+function trainTiming(label: string, kind: EncoderKind, train: EncoderExample[], B: number, threads = 1): Promise<Timing> {
   const total = WARMUP + STEPS;
   return leakChecked(label, total, async () => {
-    const encoder = buildEncoder(encoderSpec(kind, {}), ctx);
+    const spec = encoderSpec(kind, {});
+    const encoder = buildEncoder(spec, ctx);
     const optimizer = new EncoderOptimizer(encoder.variables, recipe);
+    const pool = threads > 1
+      ? await GradientPool.open(encoder, lm, mHost, null, { threads, modelDir: EMBEDDED_MODEL_DIR, backend: backend.name === 'wasm' ? 'wasm' : 'auto', spec, context: { stats: ctx.stats, reference: null }, loss })
+      : null;
     const stamps: number[] = [];
     try {
       await trainLoop(
@@ -146,10 +155,12 @@ function trainTiming(label: string, kind: EncoderKind, train: EncoderExample[], 
           valEvery: 0,
           logEvery: 1,
           checkpointEvery: total + 1,
+          gradients: pool ?? undefined,
         },
         { save: async () => {}, onLog: () => void stamps.push(performance.now()) },
       );
     } finally {
+      await pool?.close();
       optimizer.dispose();
       encoder.dispose();
     }
@@ -250,6 +261,7 @@ interface Row {
 const fresh = ({ w, B }: Cell): EncoderExample[] => take(w, 0, (WARMUP + STEPS) * B);
 const rows: Row[] = [
   { label: 'train transformer', timing: (l, c) => trainTiming(l, 'transformer', fresh(c), c.B) },
+  { label: `train transformer, ${THREADS} threads`, timing: (l, c) => trainTiming(l, 'transformer', fresh(c), c.B, THREADS) },
   { label: 'train lm-pool, first epoch', timing: (l, c) => trainTiming(l, 'lm-pool', fresh(c), c.B) },
   // B windows: the first step fills the cache, so every timed step reads features from it.
   { label: 'train lm-pool, cached', timing: (l, c) => trainTiming(l, 'lm-pool', take(c.w, 0, c.B), c.B) },
@@ -264,6 +276,8 @@ const LABEL = 33;
 console.log('\nwindows/s (train, lm) or texts/s (eval) at the median step, (best step); ms per step at the median');
 console.log(`${''.padEnd(LABEL)}${cols.map(({ N, B }) => `N=${N} B=${B}`.padStart(W)).join('')}`);
 let lmRef: { before: number; after: number } | null = null;
+/** Windows/s of the transformer's training with 1 and with THREADS threads, per cell. */
+const parallel = new Map<string, { one: number; k: number }>();
 let torch: ReturnType<typeof torchWindowsPerSec> | null = null;
 for (const row of rows) {
   const rates: string[] = [];
@@ -271,6 +285,11 @@ for (const row of rows) {
   for (const { N, B } of cols) {
     const t = await row.timing(row.label, { N, B, w: windows.get(N) ?? [] });
     rates.push(`${((B * 1000) / t.median).toFixed(0)} (${((B * 1000) / t.best).toFixed(0)})`.padStart(W));
+    if (row.label.startsWith('train transformer')) {
+      const cell = parallel.get(`N=${N} B=${B}`) ?? { one: 0, k: 0 };
+      cell[row.label === 'train transformer' ? 'one' : 'k'] = (B * 1000) / t.median;
+      parallel.set(`N=${N} B=${B}`, cell);
+    }
     times.push(`${t.median.toFixed(0)} ms`.padStart(W));
     if (row.label.startsWith('lm only') && N === 8 && B === 128) {
       // The reference runs between two timings of our LM step, so that a change of the machine's
@@ -286,6 +305,9 @@ for (const row of rows) {
 for (const [label, notes] of leaks) console.log(`note: ${label} left ${[...notes].join(' / ')} (per cell)`);
 
 console.log('');
+for (const [cell, r] of parallel) {
+  console.log(`data-parallel training, transformer ${cell}: ${r.one.toFixed(0)} windows/s with 1 thread, ${r.k.toFixed(0)} with ${THREADS} -> ${(r.k / r.one).toFixed(2)}x (${availableParallelism()} cores)`);
+}
 if (lmRef !== null) {
   const ours = (lmRef.before + lmRef.after) / 2;
   console.log(`lm only, N=8 B=128: ${lmRef.before.toFixed(0)} windows/s = ${(lmRef.before / PROBE_WINDOWS_PER_SEC).toFixed(2)}x the PyTorch probe's ${PROBE_WINDOWS_PER_SEC} windows/s (1 thread, another run)`);

@@ -65,13 +65,20 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   /** Dataset rows at or above this one-pass accuracy count as solved (reference, statistics, distill targets). */
   referenceMinAccuracy: z.number().min(0).max(1).default(1),
   /** N curriculum (recon): while step < `until`, train on the first `n` tokens of each window; then whole windows. */
+  /**
+   * Threads that share each batch (data parallel, the training thread included); null = one per
+   * core. Any count computes the same steps, so a run may resume with another.
+   */
+  workers: z.number().int().min(1).nullable().default(null),
+  /** Train the universal m jointly with the encoder (recon loss), from --m, the dataset's m, or N(0,1) when neither is given. */
+  learnM: z.boolean().default(false),
   curriculum: z.array(z.object({ n: z.number().int().min(1), until: z.number().int().min(1) }).strict()).default([]),
 });
 
 export type TrainConfig = z.infer<typeof trainSchema>;
 
 /** Keys that steer how a run is watched or bounded, not what it computes: a resume may change them. */
-const STEERING_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model']);
+const STEERING_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model', 'workers']);
 
 /**
  * Every other key decides the run. Keys added after runs were already checkpointed name the value
@@ -79,7 +86,7 @@ const STEERING_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpointsDir'
  */
 export const TRAIN_RECIPE = new Recipe(
   Object.keys(trainSchema.shape).filter((k) => !STEERING_KEYS.has(k)),
-  { stream: false, maxReference: 20000, curriculum: [], referenceMinAccuracy: 1, initFrom: null },
+  { stream: false, maxReference: 20000, curriculum: [], referenceMinAccuracy: 1, initFrom: null, learnM: false },
 );
 
 /** Settings that differ between a saved run's config and this invocation's (resume must not change the recipe). */

@@ -4,6 +4,8 @@
  * snapshot (`openTrainingRun`); then the loop, writing last/ and best/ snapshots and TensorBoard
  * scalars, to a summary (`trainRun`). Printing and signals stay with the caller (hooks).
  */
+import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { LoadedModel } from '../lm/load.js';
 import { embeddingStd } from '../lm/embeddings.js';
@@ -19,6 +21,10 @@ import { type EncoderData, checkStreamInputs, loadEncoderData } from './data.js'
 import { fallbackStats } from './head.js';
 import { initFromCheckpoint, loadEncoder } from './load.js';
 import { EncoderOptimizer } from './optimizer.js';
+import { GradientPool } from './grad_pool.js';
+import { LEARNED_M } from './grad_step.js';
+import { Prng, deriveSeed } from '../util/prng.js';
+import type { LossOptions } from './losses.js';
 import { buildEncoder, encoderSpec } from './spec.js';
 import { type TrainHooks, trainLoop } from './train.js';
 import { type ExampleSource, openTrainSource } from './train_feed.js';
@@ -41,8 +47,10 @@ export interface TrainingRun {
   /** The step this invocation stops at: max_steps, at most steps. */
   stopAt: number;
   data: EncoderData;
-  /** The fixed m the encoder is trained for. */
+  /** The fixed m the encoder is trained for; with --learn-m, where m started (or was at the resumed step). */
   m: Float32Array;
+  /** m as a trained parameter [d] (--learn-m); null when m is fixed. */
+  learnedM: tf.Variable | null;
   encoder: ProtoEncoder;
   optimizer: EncoderOptimizer;
   /** Where a resumed run continues from; null for a new run. */
@@ -84,6 +92,12 @@ export async function checkTrainConfig(config: TrainConfig, opts: TrainRunOption
   const windows = windowOptionsOf(config);
   if (!windows) throw new PrototokenError('an encoder trains on windows of one length', { fix: 'pass --window N (e.g. --window 8)' });
   checkStreamConfig(config);
+  if (config.learnM && config.loss !== 'recon') {
+    throw new PrototokenError(`--learn-m trains m by the recon loss; the ${config.loss} loss's solved e belong to the m they were solved with`, { fix: 'use --loss recon, or drop --learn-m' });
+  }
+  if (config.learnM && config.encoder === 'retrieve-edit') {
+    throw new PrototokenError('--learn-m cannot train retrieve-edit: it edits solved e, which belong to the m they were solved with', { fix: 'use --encoder transformer or lm-pool, or drop --learn-m' });
+  }
   if (config.curriculum.length > 0 && config.loss !== 'recon') {
     throw new PrototokenError(`an N curriculum trains on window prefixes, which have no solved e, so it needs the recon loss (not ${config.loss})`, { fix: 'use --loss recon, or drop --curriculum' });
   }
@@ -117,8 +131,8 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     maxReference: config.maxReference,
     referenceMinAccuracy: config.referenceMinAccuracy,
   });
-  const m = await resolveM(config, data, model);
-  const { encoder, optimizer, state, meta } = await startEncoder(config, model, data, m, opts.resume ?? false, path.join(runDir, 'last'));
+  const given = await resolveM(config, data, model);
+  const { encoder, optimizer, state, meta, m, learnedM } = await startEncoder(config, model, data, given, opts.resume ?? false, path.join(runDir, 'last'));
   let source: ExampleSource;
   try {
     // Positioned where the snapshot stopped, so the resumed run draws the batches an uninterrupted one would.
@@ -136,6 +150,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     stopAt: Math.min(config.maxSteps ?? config.steps, config.steps),
     data,
     m,
+    learnedM,
     encoder,
     optimizer,
     state,
@@ -145,6 +160,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
       await source.close();
       optimizer.dispose();
       encoder.dispose();
+      learnedM?.dispose();
     },
   };
 }
@@ -152,6 +168,17 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
 /** Train to `run.stopAt` (or until `hooks.shouldStop`), writing snapshots and TensorBoard scalars. */
 export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Promise<TrainSummary> {
   const { config, data, encoder, optimizer } = run;
+  const threads = trainThreads(config);
+  const pool = threads > 1
+    ? await GradientPool.open(encoder, run.model.lm, run.m, run.learnedM, {
+      threads,
+      modelDir: run.model.dir,
+      backend: config.backend,
+      spec: run.meta.spec,
+      context: { stats: data.stats ?? fallbackStats(run.model.lm.config.hiddenSize, embeddingStd(run.model.lm)), reference: data.reference },
+      loss: lossOptionsOf(config),
+    })
+    : null;
   const events = await TfEventsWriter.open(run.logdir);
   let lastVal: ValMetrics | null = null;
   let lastLog: Record<string, number> | null = null;
@@ -163,7 +190,7 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
       { train: run.source, val: data.val },
       optimizer,
       {
-        loss: { kind: config.loss, distillWeight: config.distillWeight, cosineWeight: config.cosineWeight, normPenalty: config.normPenalty },
+        loss: lossOptionsOf(config),
         batchSize: config.batch,
         steps: config.steps,
         stopAt: run.stopAt,
@@ -175,6 +202,8 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
         logEvery: config.logEvery,
         checkpointEvery: config.checkpointEvery,
         curriculum: config.curriculum,
+        gradients: pool ?? undefined,
+        learnedM: run.learnedM ?? undefined,
       },
       {
         onLog: (step, scalars) => {
@@ -190,7 +219,9 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
         },
         save: async (kind, st) => {
           const value = kind === 'best' ? st.best?.value ?? null : null;
-          await saveSnapshot(path.join(run.runDir, kind), run, { ...run.meta, step: st.step, metric: { name: 'val_token_accuracy', value } }, kind === 'last' ? st : null);
+          // A learned m is part of the snapshot as it is now; the encoder only works with it.
+          const m = run.learnedM ? ((await run.learnedM.data()) as Float32Array) : run.m;
+          await saveSnapshot(path.join(run.runDir, kind), run, m, { ...run.meta, mSha256: fingerprintM(m), step: st.step, metric: { name: 'val_token_accuracy', value } }, kind === 'last' ? st : null);
         },
         shouldStop: hooks.shouldStop,
       },
@@ -210,7 +241,17 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
     };
   } finally {
     await events.close();
+    await pool?.close();
   }
+}
+
+/** Threads a run's steps use: `workers`, or one per core; never more than a batch has windows. */
+export function trainThreads(config: Pick<TrainConfig, 'workers' | 'batch'>): number {
+  return Math.max(1, Math.min(config.workers ?? availableParallelism(), config.batch));
+}
+
+function lossOptionsOf(config: TrainConfig): LossOptions {
+  return { kind: config.loss, distillWeight: config.distillWeight, cosineWeight: config.cosineWeight, normPenalty: config.normPenalty };
 }
 
 /** Trainable weights of an encoder (frozen embeddings excluded). */
@@ -225,6 +266,14 @@ interface StartedEncoder {
   optimizer: EncoderOptimizer;
   state: TrainState | null;
   meta: EncoderMeta;
+  /** m now: the given one, or the learned one of a resumed --learn-m run. */
+  m: Float32Array;
+  learnedM: tf.Variable | null;
+}
+
+/** The parameters the optimizer moves: the encoder's, and m when it is learned. */
+function optimizerParams(encoder: ProtoEncoder, learnedM: tf.Variable | null): Map<string, tf.Variable> {
+  return new Map([...encoder.variables, ...(learnedM ? [[LEARNED_M, learnedM] as [string, tf.Variable]] : [])]);
 }
 
 /** A fresh encoder, or the run in `lastDir` restored exactly (weights, moments, data order). */
@@ -234,7 +283,8 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     if (!(await exists(path.join(lastDir, 'encoder.json')))) {
       throw new PrototokenError('nothing to resume: no last/ snapshot', { file: lastDir, fix: 'drop --resume to start the run' });
     }
-    const loaded = await loadEncoder(lastDir, model, { m, withOptimizer: true, prefer: 'last' });
+    // A learned m moved since the start: the snapshot's own m is the one to continue from.
+    const loaded = await loadEncoder(lastDir, model, { m: config.learnM ? null : m, withOptimizer: true, prefer: 'last' });
     const diffs = recipeDifferences(loaded.snapshot.config as Record<string, unknown>, config as Record<string, unknown>);
     if (diffs.length > 0) {
       loaded.encoder.dispose();
@@ -243,10 +293,11 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
         fix: 'resume with the same settings (only max_steps, logging, checkpoint frequency and backend may change), or start a new --name',
       });
     }
-    const optimizer = new EncoderOptimizer(loaded.encoder.variables, optimizerOpts);
+    const learnedM = config.learnM ? tf.variable(tf.tensor1d(loaded.m), true) : null;
+    const optimizer = new EncoderOptimizer(optimizerParams(loaded.encoder, learnedM), optimizerOpts);
     const opt = loaded.snapshot.optimizer as NonNullable<typeof loaded.snapshot.optimizer>;
     optimizer.load(opt.state.step, new Map([...opt.arrays].map(([k, v]) => [k, v.data])));
-    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta };
+    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta, m: loaded.m, learnedM };
   }
   const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
@@ -273,7 +324,8 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     metric: { name: 'val_token_accuracy', value: null },
     createdAt: new Date().toISOString(),
   };
-  return { encoder, optimizer: new EncoderOptimizer(encoder.variables, optimizerOpts), state: null, meta };
+  const learnedM = config.learnM ? tf.variable(tf.tensor1d(m), true) : null;
+  return { encoder, optimizer: new EncoderOptimizer(optimizerParams(encoder, learnedM), optimizerOpts), state: null, meta, m, learnedM };
 }
 
 /** config.m, else the dataset's shared m: an encoder is trained for one fixed m. */
@@ -281,20 +333,23 @@ async function resolveM(config: TrainConfig, data: Pick<EncoderData, 'datasetM'>
   const d = model.lm.config.hiddenSize;
   if (config.m) return readVector(config.m, 'm', d, await model.fingerprint());
   if (data.datasetM) return data.datasetM;
+  // From scratch: the solver's per-text start, N(0,1), seeded by the run.
+  if (config.learnM) return new Prng(deriveSeed(config.seed, 0x6d)).normals(d, 1);
   throw new PrototokenError('an encoder needs one fixed m', {
     fix: 'fit one with `prototoken fit-m --texts FILE --length N --out m.safetensors` and pass --m m.safetensors (or --dataset solved with that m)',
   });
 }
 
 /** `state` only for last/: best/ is for use, not for resuming. */
-async function saveSnapshot(dir: string, run: TrainingRun, meta: EncoderMeta, state: TrainState | null): Promise<void> {
+async function saveSnapshot(dir: string, run: TrainingRun, m: Float32Array, meta: EncoderMeta, state: TrainState | null): Promise<void> {
   const weights = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, v] of run.encoder.variables) weights.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
   await writeSnapshot(dir, {
     meta,
     weights,
-    m: run.m,
-    reference: run.data.reference,
+    m,
+    // The solved reference windows hold e for the m they were solved with, which a learned m has left.
+    reference: run.learnedM ? null : run.data.reference,
     config: run.config,
     ...(state ? { optimizer: { arrays: await run.optimizer.stateArrays(), state } } : {}),
   });

@@ -7,9 +7,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
 import { rateAt } from '../solver/schedule.js';
-import { type EncoderExample, disposeBatch, toBatch } from './batch.js';
+import type { EncoderExample } from './batch.js';
 import type { TrainState } from './checkpoint.js';
-import { type LossOptions, encoderLoss } from './losses.js';
+import type { LossOptions } from './losses.js';
+import { LEARNED_M, type StepGradients, stepGradients } from './grad_step.js';
 import type { EncoderOptimizer } from './optimizer.js';
 import { type ExampleSource, isExampleSource, memorySource } from './train_feed.js';
 import type { ProtoEncoder } from './types.js';
@@ -40,6 +41,19 @@ export interface TrainLoopOptions {
    * targets alike); stages in order of `until`, whole windows after the last. recon only.
    */
   curriculum?: readonly CurriculumStage[];
+  /**
+   * m as a trainable parameter [d] (`train --learn-m`), updated with the encoder; the optimizer must
+   * hold it under LEARNED_M. Default: m is the fixed `mVec`.
+   */
+  learnedM?: tf.Variable;
+  /** Where each step's gradients come from. Default: this thread (stepGradients); a GradientPool shares the batch among workers. */
+  gradients?: GradientComputer;
+}
+
+/** Computes a batch's gradients, e.g. spread over worker threads (grad_pool.ts). */
+export interface GradientComputer {
+  /** Gradients of the mean loss of `examples` cut to `n` tokens, by parameter name, with the loss terms (the caller disposes both). */
+  compute(examples: readonly EncoderExample[], n: number): Promise<StepGradients>;
 }
 
 export interface CurriculumStage {
@@ -97,9 +111,10 @@ export async function trainLoop(
   const started = Date.now();
   const seconds = (): number => priorSeconds + (Date.now() - started) / 1000;
   const state = (): TrainState => ({ step, data: source.state(), best, seconds: seconds() });
-  const trainable = [...encoder.variables].filter(([, v]) => v.trainable);
-  const byTfName = new Map(trainable.map(([name, v]) => [v.name, name]));
-  const m = tf.tensor2d(mVec, [1, d]);
+  const trainable: [string, tf.Variable][] = [...encoder.variables].filter(([, v]) => v.trainable);
+  // A learned m is one more parameter of the step (and of the optimizer); a fixed one a constant.
+  const m: tf.Tensor = opts.learnedM ?? tf.tensor2d(mVec, [1, d]);
+  if (opts.learnedM) trainable.push([LEARNED_M, opts.learnedM]);
   // Running sums on the backend since the last log: [loss, recon, distill, hit fraction, grad norm].
   let sums: tf.Tensor1D = tf.zeros([5]);
   let sinceLog = 0;
@@ -109,7 +124,12 @@ export async function trainLoop(
 
   const runValidation = async (): Promise<void> => {
     if (data.val.length === 0) return;
-    lastVal = await validate(encoder, lm, m, data.val);
+    const m2 = m.rank === 1 ? tf.reshape(m, [1, d]) as tf.Tensor2D : m as tf.Tensor2D;
+    try {
+      lastVal = await validate(encoder, lm, m2, data.val);
+    } finally {
+      if (m2 !== m) m2.dispose();
+    }
     const score = valScore(lastVal);
     const isBest = !best || score > best.value;
     if (isBest) best = { value: score, step };
@@ -126,33 +146,17 @@ export async function trainLoop(
       }
       const examples = await source.next(opts.batchSize);
       windowsSinceLog += examples.length;
-      const batch = toBatch(examples, d);
-      const n = curriculumLength(opts.curriculum, step, batch.ids.shape[1]);
-      if (n < batch.ids.shape[1]) {
-        if (opts.loss.kind !== 'recon') throw new Error('an N curriculum trains on window prefixes, which have no solved e: use the recon loss');
-        const whole = batch.ids;
-        batch.ids = tf.slice(whole, [0, 0], [-1, n]); // [B, n]
-        whole.dispose();
-      }
+      const n = curriculumLength(opts.curriculum, step, examples[0].ids.length);
       const lr = rateAt({ kind: 'warmup-cosine', warmup: Math.max(1, opts.warmupSteps), minFactor: opts.minLrFactor }, opts.lr, step + 1, opts.steps);
-      let terms: tf.Tensor1D | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const eHat = encoder.apply(batch.ids, true, examples.map((x) => x.id));
-        const t = encoderLoss(eHat, { lm, m, targets: batch.ids, e: batch.e }, opts.loss);
-        const zero = tf.scalar(0);
-        terms = tf.keep(tf.stack([t.total, t.recon ?? zero, t.distill ?? zero, t.hits ? tf.mean(t.hits) : zero]) as tf.Tensor1D);
-        return t.total;
-      }, trainable.map(([, v]) => v));
-      value.dispose();
-      const named = new Map(Object.entries(grads).map(([k, g]) => [byTfName.get(k) as string, g]));
+      const { grads: named, terms } = opts.gradients
+        ? await opts.gradients.compute(examples, n)
+        : stepGradients(encoder, lm, m, trainable, examples, n, opts.loss);
       const norm = optimizer.apply(named, lr);
       step++;
-      const t4 = terms as unknown as tf.Tensor1D;
-      const next = tf.tidy(() => tf.add(sums, tf.concat([t4, tf.reshape(norm, [1])])) as tf.Tensor1D);
-      tf.dispose([sums, t4, norm]);
+      const next = tf.tidy(() => tf.add(sums, tf.concat([terms, tf.reshape(norm, [1])])) as tf.Tensor1D);
+      tf.dispose([sums, terms, norm]);
       sums = next;
       sinceLog++;
-      disposeBatch(batch);
 
       if (step % opts.logEvery === 0 || step === opts.stopAt) {
         const s = await sums.data();
@@ -179,7 +183,7 @@ export async function trainLoop(
     return { step, interrupted: false, best, lastVal, seconds: seconds() };
   } finally {
     sums.dispose();
-    m.dispose();
+    if (m !== opts.learnedM) m.dispose();
     if (source !== data.train) await source.close();
   }
 }
