@@ -47,11 +47,10 @@ export function combineSources(parts: readonly LoadedPart[], dataFile: LoadedDat
   const first = sources[0];
   checkCompatible(sources);
   const shape: SchemaShape = { d: first.d, perTextM: first.perTextM, allRestarts: first.allRestarts };
-  const { d, perTextM } = shape;
   const filter = new RowFilter(shape.allRestarts);
   const kept: SolutionColumns[] = [];
   sources.forEach((s, si) => {
-    for (const cols of columnsFromTable(s.table, d, perTextM, s.path)) {
+    for (const cols of columnsFromTable(s.table, shape, s.path)) {
       const keep = filter.keep(cols, si, s.fromDataFile);
       kept.push(keep.length === cols.rows ? cols : takeRows(cols, keep));
     }
@@ -87,7 +86,7 @@ export function mergedMeta(settings: readonly DatasetSettings[], stamps: Dataset
 
 function finishCombined(kept: SolutionColumns[], meta: DatasetMeta, shape: SchemaShape, duplicatesDropped: number, carriedOver: number): Combined {
   const schema = solutionSchema(shape, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
-  const all = concatColumns(kept, shape.d, shape.perTextM);
+  const all = concatColumns(kept, shape);
   const table = all.rows > 0 ? new Table(schema, [recordBatchFromColumns(all, schema)]) : new Table(schema);
   return { table, meta, ...shape, duplicatesDropped, carriedOver };
 }

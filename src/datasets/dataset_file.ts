@@ -242,7 +242,7 @@ export async function forEachColumns(
 /** The columns of one batch of `source` (and its message bytes). */
 export async function readColumns(source: SourceFile, ref: BatchRef, verify: boolean): Promise<{ columns: SolutionColumns; bytes: Uint8Array }> {
   const { batch, bytes } = await source.readBatch(ref, verify);
-  return { columns: columnsOfRecordBatch(batch, source.shape.d, source.shape.perTextM, source.path), bytes };
+  return { columns: columnsOfRecordBatch(batch, source.shape, source.path), bytes };
 }
 
 /** The settings must describe the columns actually stored. */

@@ -126,7 +126,6 @@ export async function mergeDataset(dir: string, options: MergeOptions = {}): Pro
     for (const p of parts) stamps.push(await currentStamp(p.path));
     const meta = mergedMeta(sources.map((s) => s.meta), stamps);
     const shape = parts[0].shape;
-    const { perTextM } = shape;
     const schema = solutionSchema(shape, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
     await removeStaleTemps(dir, [DATA_FILE, path.basename(indexFileFor(dataPath)), INFO_FILE, CARD_FILE]);
     const sink = await createDataFileSink(dataPath, schema, meta.merge_id);
@@ -134,7 +133,7 @@ export async function mergeDataset(dir: string, options: MergeOptions = {}): Pro
     const stats = new StatAccumulator();
     let written: { sha256: string };
     try {
-      const out = new BatchCoalescer(sink, schema, perTextM, options.batchBytes);
+      const out = new BatchCoalescer(sink, schema, shape, options.batchBytes);
       const total = sources.reduce((n, s) => n + s.rows, 0);
       let read = 0;
       for (const [si, s] of sources.entries()) {

@@ -5,7 +5,8 @@
 import type { Table, Vector } from 'apache-arrow';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 import { buildDatasetInfo } from './build_info.js';
-import type { SolutionRecord } from './columns.js';
+import { columnsFromTable } from './arrow_columns.js';
+import { concatColumns, rowReader, type SolutionRow } from './columns.js';
 import { combineSources, type Combined } from './combine.js';
 import type { DatasetInfo, DatasetMeta } from './info.js';
 import { readSharedM, DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile, type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing } from './folder.js';
@@ -13,13 +14,7 @@ import { missingShards } from './merge.js';
 import { computeStats, statColumns, type DatasetStats } from './dataset_stats.js';
 import type { ColumnName, ColumnTypes } from './schema.js';
 
-/** One stored row. `e` and `m` are views into the dataset's `e` / `m` arrays (no copy). */
-export interface SolutionRow extends SolutionRecord {
-  nTokens: number;
-  split: string;
-  /** Its restart; 0 in datasets that keep one row per text. */
-  restart: number;
-}
+export type { SolutionRow };
 
 /** A dataset in memory. */
 export interface SolutionDataset {
@@ -154,8 +149,9 @@ function makeDataset(
   combined: Combined,
 ): SolutionDataset {
   const { table, d, perTextM, allRestarts } = combined;
-  const e = vectors(table, 'e', d);
-  const m = perTextM ? vectors(table, 'm', d) : null;
+  // Rows and vectors come from one column set: a view of the Arrow buffers when the table is one batch.
+  const columns = concatColumns(columnsFromTable(table, combined, dir), combined);
+  const { e, m } = columns;
   const column = <K extends ColumnName>(name: K): Vector<ColumnTypes[K]> => {
     const v = table.getChild(name);
     if (!v) {
@@ -164,37 +160,9 @@ function makeDataset(
     return v as Vector<ColumnTypes[K]>;
   };
   function* rows(limit = Infinity): IterableIterator<SolutionRow> {
-    const n = Math.min(table.numRows, limit);
-    if (n === 0) return;
-    const get = <K extends ColumnName>(name: K): Vector<ColumnTypes[K]> => column(name);
-    const [textId, text, tokens, seed, steps, accuracy, cTokens, prefixLen, loss, hLm, solved, seconds, split] = [
-      get('text_id'), get('text'), get('token_ids'), get('seed'), get('steps'), get('accuracy'), get('c_tokens'),
-      get('prefix_len'), get('loss'), get('h_lm_nats'), get('solved'), get('seconds'), get('split'),
-    ];
-    const restart = allRestarts ? get('restart') : null;
-    for (let i = 0; i < n; i++) {
-      const tokenIds = Int32Array.from(tokens.get(i) ?? []);
-      const row: SolutionRow = {
-        textId: String(textId.get(i)),
-        text: String(text.get(i)),
-        tokenIds,
-        nTokens: tokenIds.length,
-        e: e.subarray(i * d, (i + 1) * d),
-        seed: Number(seed.get(i)),
-        restart: restart ? Number(restart.get(i)) : 0,
-        steps: Number(steps.get(i)),
-        accuracy: Number(accuracy.get(i)),
-        cTokens: Number(cTokens.get(i)),
-        prefixLen: Number(prefixLen.get(i)),
-        loss: Number(loss.get(i)),
-        hLmNats: Number(hLm.get(i)),
-        solved: solved.get(i) === true,
-        seconds: Number(seconds.get(i)),
-        split: String(split.get(i)),
-      };
-      if (m) row.m = m.subarray(i * d, (i + 1) * d);
-      yield row;
-    }
+    const n = Math.min(columns.rows, limit);
+    const row = rowReader(columns);
+    for (let i = 0; i < n; i++) yield row(i);
   }
   return {
     dir,
@@ -214,18 +182,4 @@ function makeDataset(
     rows: () => rows(),
     toRecords: (limit) => [...rows(limit)],
   };
-}
-
-/** The [rows * d] floats of a vector column: Arrow's own buffer for one batch, a concatenated copy otherwise. */
-function vectors(table: Table, name: 'e' | 'm', d: number): Float32Array {
-  const chunks = table.getChild(name)?.data ?? [];
-  const values = chunks.map((c) => (c.children[0].values as Float32Array).subarray(0, c.length * d));
-  if (values.length === 1) return values[0];
-  const out = new Float32Array(table.numRows * d);
-  let at = 0;
-  for (const v of values) {
-    out.set(v, at);
-    at += v.length;
-  }
-  return out;
 }

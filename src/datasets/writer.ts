@@ -218,7 +218,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     },
     async append(rows) {
       if (closing) throw new PrototokenError('append() after close()', { file: where, fix: 'this is a bug in the caller' });
-      const ctx = { d, perTextM, splitRatios: settings.split_ratios, where };
+      const ctx = { d, perTextM, allRestarts, splitRatios: settings.split_ratios, where };
       const cols = Array.isArray(rows) ? columnsFromRecords(rows as readonly SolutionRecord[], ctx) : columnsFromBatch(rows as SolutionBatch, ctx);
       for (const [i, id] of cols.textId.entries()) {
         const restart = cols.restart[i];
