@@ -199,6 +199,17 @@ export function hasDataFile(dir: string): Promise<boolean> {
   return exists(path.join(dir, DATA_FILE));
 }
 
+/** Part files missing from complete shard sets, e.g. part-00002-of-00004.arrows when 0, 1 and 3 exist. */
+export function missingShards(parts: readonly { shard: ShardSpec }[]): string[] {
+  const byCount = new Map<number, Set<number>>();
+  for (const p of parts) byCount.set(p.shard.count, (byCount.get(p.shard.count) ?? new Set()).add(p.shard.index));
+  const missing: string[] = [];
+  for (const [count, present] of [...byCount].sort((a, b) => a[0] - b[0])) {
+    for (let i = 0; i < count; i++) if (!present.has(i)) missing.push(partFileName({ index: i, count }));
+  }
+  return missing;
+}
+
 /** `part-00003-of-00008.arrows`. */
 export function partFileName(shard: ShardSpec): string {
   return `part-${pad5(shard.index)}-of-${pad5(shard.count)}.arrows`;

@@ -9,8 +9,7 @@ import { columnsFromTable } from './arrow_columns.js';
 import { concatColumns, rowReader, type SolutionRow } from './columns.js';
 import { combineSources, type Combined } from './combine.js';
 import type { DatasetInfo, DatasetMeta } from './info.js';
-import { readSharedM, DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile, type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing } from './folder.js';
-import { missingShards } from './merge.js';
+import { readSharedM, DATA_FILE, currentStamp, listParts, missingShards, loadMergedData, loadPart, readInfoFile, type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing } from './folder.js';
 import { computeStats, statColumns, type DatasetStats } from './dataset_stats.js';
 import type { ColumnName, ColumnTypes } from './schema.js';
 

@@ -14,8 +14,7 @@ import { PrototokenError } from '../util/errors.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { columnsFromBatch, columnsFromRecords, type SolutionBatch, type SolutionColumns, type SolutionRecord } from './columns.js';
 import { checksum, indexFileFor, indexHeader, indexLine, splitRowsOf, type IndexEntry } from './checksums.js';
-import { forEachColumns, openPartSource, type SourceFile } from './dataset_file.js';
-import { openPreviousData } from './previous_data.js';
+import { forEachColumns, openPartSource, openPreviousData, type SourceFile } from './dataset_file.js';
 import { exists, removeStaleTemps, writeAll, writeFileAtomic } from '../util/fs_atomic.js';
 import {
   FORMAT_NAME, FORMAT_VERSION, PART_META_KEY, compatDiff, type DatasetInfo, type DatasetKind, type DatasetSettings, type PartMeta,
