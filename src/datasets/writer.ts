@@ -5,8 +5,9 @@
  * atomically holding just its schema message (whose metadata records the run's settings), then
  * grown by one record-batch message per append, each fsync'd before `append` resolves. A process
  * killed at any moment leaves a readable stream plus at most one torn batch, which the next
- * writer of the part cuts off (see ipc_stream.ts). A clean `close()` adds the end-of-stream marker;
- * a resume removes it again before appending, so no schema or end marker ever sits mid-stream.
+ * writer of the part cuts off (framing: ipc_stream.ts; what counts as committed: checksums.ts).
+ * A clean `close()` adds the end-of-stream marker; a resume removes it again before appending, so
+ * no schema or end marker ever sits mid-stream.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
