@@ -1,10 +1,14 @@
 /**
- * Assemble dataset_info.json from the statistics of combined rows and the parts they came from.
- * Used by merge (which writes it) and by the readers of an unmerged folder (which show it).
+ * Assemble what a merge records (data.arrow's DatasetMeta, dataset_info.json) from the sources
+ * read, the statistics of the surviving rows and the parts they came from. Used by merge (which
+ * writes it) and by the in-memory reader of an unmerged folder (which shows it).
  */
-import { settingsOf, type DatasetInfo, type DatasetMeta, type PartSummary } from './info.js';
+import { randomBytes } from 'node:crypto';
+import { settingsOf, type DatasetInfo, type DatasetMeta, type PartMeta, type PartSummary } from './info.js';
 import { describeSchema, type SchemaShape } from './schema.js';
 import type { DatasetStats } from './dataset_stats.js';
+import type { SourceFile } from './dataset_file.js';
+import { currentStamp } from './folder.js';
 
 /** What dataset_info.json lists of a part. */
 export interface PartFacts {
@@ -14,6 +18,28 @@ export interface PartFacts {
   tornBytes: number;
   hasEndMarker: boolean;
   shardCount: number;
+}
+
+/** What dataset_info.json lists of an open part. */
+export function partFactsOf(p: SourceFile<PartMeta>): PartFacts {
+  return { name: p.name, rows: p.rows, size: p.file.size, tornBytes: p.tornBytes, hasEndMarker: p.hasEndMarker, shardCount: p.meta.shard.count };
+}
+
+/**
+ * The DatasetMeta of a merge of `sources` (parts in order, then a previous data.arrow): the first
+ * one's settings, the earliest creation time, a fresh merge_id, and the stamps of `parts` as they
+ * are now (so a later append makes data.arrow stale).
+ */
+export async function mergedMeta(sources: readonly SourceFile[], parts: readonly SourceFile<PartMeta>[]): Promise<DatasetMeta> {
+  const stamps = [];
+  for (const p of parts) stamps.push(await currentStamp(p.path));
+  const created = sources.map((s) => s.meta.created).sort();
+  return {
+    ...settingsOf(sources[0].meta),
+    created: created.find((t) => t !== '') ?? new Date().toISOString(),
+    merge_id: randomBytes(8).toString('hex'),
+    merged_from: stamps,
+  };
 }
 
 /** A part as dataset_info.json lists it. */

@@ -11,6 +11,7 @@ import { recordBatchFromColumns } from './arrow_columns.js';
 import { splitRowsOf } from './checksums.js';
 import { concatColumns, type SolutionColumns } from './columns.js';
 import type { DataFileSink } from './data_file_writer.js';
+import type { SchemaShape } from './schema.js';
 import { batchMessageBytes } from './ipc_stream.js';
 
 /** Default size of a merged batch: large enough for few batches, small enough for bounded memory. */
@@ -23,7 +24,7 @@ export class BatchCoalescer {
   constructor(
     private readonly sink: DataFileSink,
     private readonly schema: Schema,
-    private readonly perTextM: boolean,
+    private readonly shape: SchemaShape,
     private readonly targetBytes = MERGED_BATCH_BYTES,
   ) {}
 
@@ -47,7 +48,7 @@ export class BatchCoalescer {
   /** Write what is pending as one batch. */
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;
-    const all = concatColumns(this.pending, this.pending[0].d, this.perTextM);
+    const all = concatColumns(this.pending, this.shape);
     this.pending = [];
     this.pendingBytes = 0;
     const bytes = batchMessageBytes(recordBatchFromColumns(all, this.schema));

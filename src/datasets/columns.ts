@@ -1,299 +1,371 @@
 /**
- * Rows in column form: what the writer appends, what merge filters and concatenates.
+ * Rows in column form: what the writer appends, what merge filters and concatenates, what the
+ * readers hand out. All of it is derived from the column table (column_table.ts).
  *
  * Each column is one typed array (strings: one JS array), so a batch of B rows becomes an Arrow
  * record batch without per-row work, and e / m stay [rows * d] buffers end to end.
  */
 import { PrototokenError } from '../util/errors.js';
 import { splitOf, type SplitRatios } from '../texts/split.js';
+import { COLUMN_SPECS, HELD_COLUMNS, INPUT_COLUMNS, specOfField, type COLUMNS, type ColumnKind, type ColumnSpec, type ShapeFlag } from './column_table.js';
+import type { SchemaShape } from './schema.js';
 
-/** One solved (text, restart), as the solver hands it over. `n_tokens` and `split` are derived. */
-export interface SolutionRecord {
-  textId: string;
-  text: string;
-  tokenIds: Int32Array;
+type Column = (typeof COLUMNS)[number];
+/** Computed columns: never handed over by the writer's caller. */
+type Derived = Extract<Column, { derived: object }>;
+/** Recomputed on read: not held in column sets. */
+type Recomputed = Extract<Column, { derived: { rule: 'lengths' } }>;
+/** Stored only in some datasets: optional when handed over. */
+type Optional = Extract<Column, { only: ShapeFlag }>;
+/** Optional and without a stand-in value: null in column sets, absent from rows. */
+type Nullable = Exclude<Optional, { absentAsZero: true }>;
+type Tokens = Extract<Column, { kind: 'tokens' }>;
+
+/** One row's value of each kind. */
+interface RowValueOf {
+  string: string;
+  tokens: Int32Array;
   /** [d] */
-  e: Float32Array;
-  /** [d]; required when m is per text, forbidden otherwise. */
-  m?: Float32Array;
-  /** Any safe integer (stored as Int64). */
-  seed: number;
-  /** Which restart of the text (0-based); stored only when the dataset keeps every restart. Default 0. */
-  restart?: number;
-  steps: number;
-  accuracy: number;
-  cTokens: number;
-  prefixLen: number;
-  loss: number;
-  hLmNats: number;
-  solved: boolean;
-  seconds: number;
+  vector: Float32Array;
+  int32: number;
+  /** Any safe integer. */
+  int64: number;
+  float32: number;
+  float64: number;
+  bool: boolean;
 }
+
+/** A batch's values of each kind, one per row (vectors: [rows * d], e.g. from `tensor.dataSync()`). */
+interface BatchValueOf {
+  string: readonly string[];
+  tokens: readonly Int32Array[];
+  vector: Float32Array;
+  int32: ArrayLike<number>;
+  int64: ArrayLike<number>;
+  float32: ArrayLike<number>;
+  float64: ArrayLike<number>;
+  bool: ArrayLike<boolean>;
+}
+
+/** How a column set holds each kind (tokens: flat, with offsets in their own field). */
+interface HeldValueOf {
+  string: string[];
+  tokens: Int32Array;
+  vector: Float32Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  float32: Float32Array;
+  float64: Float64Array;
+  /** 0 / 1 per row. */
+  bool: Uint8Array;
+}
+
+type Flatten<T> = { [K in keyof T]: T[K] } & {};
+type FieldsOf<C extends Column, V extends Record<ColumnKind, unknown>, Opt extends Column> = Flatten<
+  { [K in Exclude<C, Opt> as K['field']]: V[K['kind']] } & { [K in Extract<C, Opt> as K['field']]?: V[K['kind']] }
+>;
 
 /**
- * The same rows column-wise, e.g. straight from a solver batch: `e` is [rows * d] as returned by
- * `tensor.dataSync()`. Every other field has one entry per row.
+ * One solved (text, restart), as the solver hands it over. Derived columns (`n_tokens`, `split`)
+ * are not part of it; `m` is required when m is per text and forbidden otherwise; `restart`
+ * defaults to 0 and is stored only when the dataset keeps every restart.
  */
-export interface SolutionBatch {
-  textId: readonly string[];
-  text: readonly string[];
-  tokenIds: readonly Int32Array[];
-  /** [rows * d] */
-  e: Float32Array;
-  /** [rows * d]; only when m is per text. */
-  m?: Float32Array;
-  seed: ArrayLike<number>;
-  /** Restart of each row; only stored when the dataset keeps every restart. Default all 0. */
-  restart?: ArrayLike<number>;
-  steps: ArrayLike<number>;
-  accuracy: ArrayLike<number>;
-  cTokens: ArrayLike<number>;
-  prefixLen: ArrayLike<number>;
-  loss: ArrayLike<number>;
-  hLmNats: ArrayLike<number>;
-  solved: ArrayLike<boolean>;
-  seconds: ArrayLike<number>;
-}
+export type SolutionRecord = FieldsOf<Exclude<Column, Derived>, RowValueOf, Optional>;
 
-/** Every stored column of `rows` rows, in memory. `tokenOffsets` has rows + 1 entries. */
-export interface SolutionColumns {
-  rows: number;
-  d: number;
-  textId: string[];
-  text: string[];
-  tokenOffsets: Int32Array;
-  tokenIds: Int32Array;
-  e: Float32Array;
-  m: Float32Array | null;
-  seed: BigInt64Array;
-  /** All 0 when the dataset has no `restart` column. */
-  restart: Int32Array;
-  steps: Int32Array;
-  accuracy: Float32Array;
-  cTokens: Int32Array;
-  prefixLen: Int32Array;
-  loss: Float32Array;
-  hLmNats: Float64Array;
-  /** 0 / 1 per row. */
-  solved: Uint8Array;
-  seconds: Float32Array;
-  split: string[];
-}
+/** The same rows column-wise: vectors are [rows * d], every other field has one entry per row. */
+export type SolutionBatch = FieldsOf<Exclude<Column, Derived>, BatchValueOf, Optional>;
+
+/**
+ * Every held column of `rows` rows, in memory. Token lists are flat with `tokenOffsets` (rows + 1
+ * entries); `m` is null when m is shared; `restart` is all 0 when the dataset has no such column.
+ */
+export type SolutionColumns = Flatten<
+  { rows: number; d: number } & { [K in Exclude<Column, Recomputed | Nullable> as K['field']]: HeldValueOf[K['kind']] } & {
+    [K in Nullable as K['field']]: HeldValueOf[K['kind']] | null;
+  } & { [K in Tokens as K['offsets']]: Int32Array }
+>;
+
+/** One stored row, every column included (`m` only when per text; vectors are views, no copy). */
+export type SolutionRow = FieldsOf<Column, RowValueOf, Nullable>;
 
 /** What the conversion needs to know about the dataset. */
-export interface ColumnContext {
-  d: number;
-  perTextM: boolean;
+export interface ColumnContext extends SchemaShape {
   splitRatios: SplitRatios;
   /** Named in error messages. */
   where: string;
 }
 
-/** Turn records into columns, checking every field. */
-export function columnsFromRecords(records: readonly SolutionRecord[], ctx: ColumnContext): SolutionColumns {
-  const pick = <T>(f: (r: SolutionRecord) => T): T[] => records.map(f);
-  const { d } = ctx;
-  const e = new Float32Array(records.length * d);
-  const m = ctx.perTextM ? new Float32Array(records.length * d) : null;
-  records.forEach((r, i) => {
-    checkVector(r.e, d, 'e', r.textId, ctx);
-    e.set(r.e, i * d);
-    if (m) {
-      if (!r.m) throw badRow(r.textId, 'has no m, but this dataset stores m per text', ctx);
-      checkVector(r.m, d, 'm', r.textId, ctx);
-      m.set(r.m, i * d);
-    } else if (r.m) {
-      throw badRow(r.textId, 'has its own m, but this dataset uses one shared m (m.safetensors)', ctx);
-    }
-  });
-  return columnsFromBatch(
-    {
-      textId: pick((r) => r.textId),
-      text: pick((r) => r.text),
-      tokenIds: pick((r) => r.tokenIds),
-      e,
-      m: m ?? undefined,
-      seed: pick((r) => r.seed),
-      restart: pick((r) => r.restart ?? 0),
-      steps: pick((r) => r.steps),
-      accuracy: pick((r) => r.accuracy),
-      cTokens: pick((r) => r.cTokens),
-      prefixLen: pick((r) => r.prefixLen),
-      loss: pick((r) => r.loss),
-      hLmNats: pick((r) => r.hLmNats),
-      solved: pick((r) => r.solved),
-      seconds: pick((r) => r.seconds),
-    },
-    ctx,
-  );
+/** Column sets and batches seen as plain objects by the generic loops below. */
+type Loose = Record<string, unknown>;
+
+/** The typed arrays of vector, numeric and bool columns, seen alike. */
+interface Typed {
+  readonly length: number;
+  [i: number]: number | bigint;
+  subarray(begin?: number, end?: number): Typed;
+  set(values: ArrayLike<number | bigint>, offset?: number): void;
 }
 
-/** Turn a column-wise batch into stored columns, checking lengths and types. */
+type TypedKind = Exclude<ColumnKind, 'string' | 'tokens'>;
+const ARRAY_OF: Record<TypedKind, new (length: number) => Typed> = {
+  vector: Float32Array, int32: Int32Array, int64: BigInt64Array, float32: Float32Array, float64: Float64Array, bool: Uint8Array,
+};
+
+/** Why an optional column must be there, or must not: by the flag that stores it. */
+const FLAG_WORDING: Record<ShapeFlag, { needs: string; without: string }> = {
+  perTextM: { needs: 'this dataset stores m per text', without: 'this dataset uses one shared m (m.safetensors)' },
+  allRestarts: { needs: 'this dataset keeps every restart', without: 'this dataset keeps one row per text' },
+};
+
+/** Whether a dataset of `shape` has the column (only nullable columns can be missing from a set). */
+function isHeld(spec: ColumnSpec, shape: Pick<SchemaShape, ShapeFlag>): boolean {
+  return !spec.only || spec.absentAsZero === true || shape[spec.only];
+}
+
+/** What a column set holds for a column the dataset does not store: all 0, or null. */
+export function absentColumn(spec: ColumnSpec, rows: number): Typed | null {
+  return spec.absentAsZero ? new ARRAY_OF[spec.kind as TypedKind](rows) : null;
+}
+
+/** A column's own width in values per row. */
+function widthOf(spec: ColumnSpec, d: number): number {
+  return spec.kind === 'vector' ? d : 1;
+}
+
+/** Turn records into columns, checking every field. */
+export function columnsFromRecords(records: readonly SolutionRecord[], ctx: ColumnContext): SolutionColumns {
+  const batch: Loose = {};
+  for (const spec of INPUT_COLUMNS) {
+    const values = records.map((r) => (r as Loose)[spec.field]);
+    if (spec.only && !spec.absentAsZero) {
+      const wording = FLAG_WORDING[spec.only];
+      records.forEach((r, i) => {
+        if (ctx[spec.only!] && values[i] === undefined) throw badRow(r.textId, `has no ${spec.field}, but ${wording.needs}`, ctx);
+        if (!ctx[spec.only!] && values[i] !== undefined) throw badRow(r.textId, `has its own ${spec.field}, but ${wording.without}`, ctx);
+      });
+      if (!ctx[spec.only]) continue;
+    }
+    if (spec.kind !== 'vector') {
+      batch[spec.field] = values;
+      continue;
+    }
+    const { d } = ctx;
+    const flat = new Float32Array(records.length * d);
+    records.forEach((r, i) => {
+      const v = values[i] as Float32Array | undefined;
+      if (!(v instanceof Float32Array) || v.length !== d) {
+        throw badRow(r.textId, `has ${spec.field} of length ${v?.length}, but d_model is ${d} (a Float32Array is expected)`, ctx);
+      }
+      flat.set(v, i * d);
+    });
+    batch[spec.field] = flat;
+  }
+  return columnsFromBatch(batch as SolutionBatch, ctx);
+}
+
+/** Turn a column-wise batch into a column set, checking lengths and types. */
 export function columnsFromBatch(b: SolutionBatch, ctx: ColumnContext): SolutionColumns {
   const rows = b.textId.length;
   const { d } = ctx;
-  const lengths: [string, number][] = [
-    ['text', b.text.length], ['tokenIds', b.tokenIds.length], ['seed', b.seed.length], ['restart', b.restart?.length ?? rows], ['steps', b.steps.length],
-    ['accuracy', b.accuracy.length], ['cTokens', b.cTokens.length], ['prefixLen', b.prefixLen.length],
-    ['loss', b.loss.length], ['hLmNats', b.hLmNats.length], ['solved', b.solved.length], ['seconds', b.seconds.length],
-  ];
-  for (const [name, n] of lengths) {
-    if (n !== rows) throw new PrototokenError(`batch field ${name} has ${n} entries but textId has ${rows}`, { file: ctx.where });
+  const given = b as Loose;
+  for (const spec of INPUT_COLUMNS) {
+    const v = given[spec.field] as ArrayLike<unknown> | undefined;
+    if (spec.only && !spec.absentAsZero && ctx[spec.only] !== (v !== undefined)) {
+      const wording = FLAG_WORDING[spec.only];
+      throw new PrototokenError(ctx[spec.only] ? `batch has no ${spec.field}, but ${wording.needs}` : `batch has ${spec.field}, but ${wording.without}`, { file: ctx.where });
+    }
+    if (v === undefined) continue;
+    if (spec.kind === 'vector' && v.length !== rows * d) {
+      throw new PrototokenError(`batch ${spec.field} has ${v.length} floats; ${rows} rows of d_model ${d} need ${rows * d}`, { file: ctx.where });
+    }
+    if (spec.kind !== 'vector' && v.length !== rows) {
+      throw new PrototokenError(`batch field ${spec.field} has ${v.length} entries but textId has ${rows}`, { file: ctx.where });
+    }
   }
-  if (b.e.length !== rows * d) {
-    throw new PrototokenError(`batch e has ${b.e.length} floats; ${rows} rows of d_model ${d} need ${rows * d}`, { file: ctx.where });
-  }
-  if (ctx.perTextM !== (b.m !== undefined)) {
-    throw new PrototokenError(
-      ctx.perTextM ? 'batch has no m, but this dataset stores m per text' : 'batch has m, but this dataset uses a shared m',
-      { file: ctx.where },
-    );
-  }
-  if (b.m && b.m.length !== rows * d) {
-    throw new PrototokenError(`batch m has ${b.m.length} floats; ${rows} rows of d_model ${d} need ${rows * d}`, { file: ctx.where });
-  }
-  const tokenOffsets = new Int32Array(rows + 1);
-  for (let i = 0; i < rows; i++) {
-    const id = b.textId[i];
+  // The text id names the row in every later message, so it is checked first.
+  b.textId.forEach((id) => {
     if (typeof id !== 'string' || id === '') throw badRow(String(id), 'has an empty or non-string text id', ctx);
-    if (typeof b.text[i] !== 'string') throw badRow(id, 'has no text', ctx);
-    if (!(b.tokenIds[i] instanceof Int32Array)) throw badRow(id, 'tokenIds must be an Int32Array', ctx);
-    tokenOffsets[i + 1] = tokenOffsets[i] + b.tokenIds[i].length;
+  });
+  const out: Loose = { rows, d };
+  for (const spec of HELD_COLUMNS) {
+    if (spec.derived?.rule === 'split') {
+      out[spec.field] = (given[spec.derived.of] as readonly string[]).map((id) => splitOf(id, ctx.splitRatios));
+      continue;
+    }
+    const v = given[spec.field] as ArrayLike<unknown> | undefined;
+    if (v === undefined) {
+      out[spec.field] = absentColumn(spec, rows);
+      continue;
+    }
+    const problem = (i: number, what: string): PrototokenError => badRow(b.textId[i], what, ctx);
+    switch (spec.kind) {
+      case 'string': {
+        const strings = Array.from(v as ArrayLike<string>);
+        strings.forEach((s, i) => {
+          if (typeof s !== 'string') throw problem(i, `has no ${spec.field}`);
+        });
+        out[spec.field] = strings;
+        break;
+      }
+      case 'tokens': {
+        const lists = v as readonly Int32Array[];
+        const offsets = new Int32Array(rows + 1);
+        lists.forEach((t, i) => {
+          if (!(t instanceof Int32Array)) throw problem(i, `${spec.field} must be an Int32Array`);
+          offsets[i + 1] = offsets[i] + t.length;
+        });
+        const flat = new Int32Array(offsets[rows]);
+        lists.forEach((t, i) => flat.set(t, offsets[i]));
+        out[spec.offsets!] = offsets;
+        out[spec.field] = flat;
+        break;
+      }
+      case 'vector':
+        out[spec.field] = v;
+        break;
+      case 'int64': {
+        const seeds = new BigInt64Array(rows);
+        for (let i = 0; i < rows; i++) {
+          const s = v[i] as number;
+          if (!Number.isSafeInteger(s)) throw problem(i, `has ${spec.field} ${s}, which is not a safe integer`);
+          seeds[i] = BigInt(s);
+        }
+        out[spec.field] = seeds;
+        break;
+      }
+      case 'int32': {
+        const ints = new Int32Array(rows);
+        for (let i = 0; i < rows; i++) {
+          const x = (v[i] as number | undefined) ?? 0;
+          if (spec.nonNegative && (!Number.isInteger(x) || x < 0 || x > 0x7fffffff)) throw problem(i, `has ${spec.field} ${x}, which is not a non-negative integer`);
+          ints[i] = x;
+        }
+        out[spec.field] = ints;
+        break;
+      }
+      case 'bool':
+        out[spec.field] = Uint8Array.from(v as ArrayLike<boolean>, (s) => (s ? 1 : 0));
+        break;
+      default:
+        out[spec.field] = spec.kind === 'float64' ? Float64Array.from(v as ArrayLike<number>) : Float32Array.from(v as ArrayLike<number>);
+    }
   }
-  const tokenIds = new Int32Array(tokenOffsets[rows]);
-  b.tokenIds.forEach((t, i) => tokenIds.set(t, tokenOffsets[i]));
-  const seed = new BigInt64Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const s = b.seed[i];
-    if (!Number.isSafeInteger(s)) throw badRow(b.textId[i], `has seed ${s}, which is not a safe integer`, ctx);
-    seed[i] = BigInt(s);
-  }
-  const restart = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    const r = b.restart?.[i] ?? 0;
-    if (!Number.isInteger(r) || r < 0 || r > 0x7fffffff) throw badRow(b.textId[i], `has restart ${r}, which is not a non-negative integer`, ctx);
-    restart[i] = r;
-  }
-  return {
-    rows,
-    d,
-    textId: [...b.textId],
-    text: [...b.text],
-    tokenOffsets,
-    tokenIds,
-    e: b.e,
-    m: b.m ?? null,
-    seed,
-    restart,
-    steps: Int32Array.from(b.steps),
-    accuracy: Float32Array.from(b.accuracy),
-    cTokens: Int32Array.from(b.cTokens),
-    prefixLen: Int32Array.from(b.prefixLen),
-    loss: Float32Array.from(b.loss),
-    hLmNats: Float64Array.from(b.hLmNats),
-    solved: Uint8Array.from(b.solved, (s) => (s ? 1 : 0)),
-    seconds: Float32Array.from(b.seconds),
-    split: b.textId.map((id) => splitOf(id, ctx.splitRatios)),
-  };
+  return out as SolutionColumns;
 }
 
 /** Rows `indices` of `c`, in that order (copies). */
 export function takeRows(c: SolutionColumns, indices: readonly number[]): SolutionColumns {
-  const { d } = c;
   const rows = indices.length;
-  const tokenOffsets = new Int32Array(rows + 1);
-  indices.forEach((src, i) => (tokenOffsets[i + 1] = tokenOffsets[i] + c.tokenOffsets[src + 1] - c.tokenOffsets[src]));
-  const tokenIds = new Int32Array(tokenOffsets[rows]);
-  const e = new Float32Array(rows * d);
-  const m = c.m ? new Float32Array(rows * d) : null;
-  indices.forEach((src, i) => {
-    tokenIds.set(c.tokenIds.subarray(c.tokenOffsets[src], c.tokenOffsets[src + 1]), tokenOffsets[i]);
-    e.set(c.e.subarray(src * d, (src + 1) * d), i * d);
-    m?.set((c.m as Float32Array).subarray(src * d, (src + 1) * d), i * d);
-  });
-  const gather = <A extends { [i: number]: number | bigint; length: number }>(a: A, make: (n: number) => A): A => {
-    const out = make(rows);
-    indices.forEach((src, i) => (out[i] = a[src]));
-    return out;
-  };
-  return {
-    rows,
-    d,
-    textId: indices.map((i) => c.textId[i]),
-    text: indices.map((i) => c.text[i]),
-    tokenOffsets,
-    tokenIds,
-    e,
-    m,
-    seed: gather(c.seed, (n) => new BigInt64Array(n)),
-    restart: gather(c.restart, (n) => new Int32Array(n)),
-    steps: gather(c.steps, (n) => new Int32Array(n)),
-    accuracy: gather(c.accuracy, (n) => new Float32Array(n)),
-    cTokens: gather(c.cTokens, (n) => new Int32Array(n)),
-    prefixLen: gather(c.prefixLen, (n) => new Int32Array(n)),
-    loss: gather(c.loss, (n) => new Float32Array(n)),
-    hLmNats: gather(c.hLmNats, (n) => new Float64Array(n)),
-    solved: gather(c.solved, (n) => new Uint8Array(n)),
-    seconds: gather(c.seconds, (n) => new Float32Array(n)),
-    split: indices.map((i) => c.split[i]),
-  };
-}
-
-/** What `concatColumns` needs of a typed array (any element type). */
-interface TypedColumn<A> {
-  set(values: A, offset: number): void;
-  subarray(begin: number, end: number): A;
-}
-
-/** All rows of `parts`, in order, as one set of columns (copies). All parts must share d and m mode. */
-export function concatColumns(parts: readonly SolutionColumns[], d: number, perTextM: boolean): SolutionColumns {
-  const rows = parts.reduce((n, p) => n + p.rows, 0);
-  const tokenOffsets = new Int32Array(rows + 1);
-  const tokenIds = new Int32Array(parts.reduce((n, p) => n + p.tokenIds.length, 0));
-  let row = 0;
-  let tok = 0;
-  for (const p of parts) {
-    for (let i = 0; i < p.rows; i++) tokenOffsets[row + i + 1] = tok + p.tokenOffsets[i + 1];
-    tokenIds.set(p.tokenIds.subarray(0, p.tokenOffsets[p.rows]), tok);
-    row += p.rows;
-    tok += p.tokenOffsets[p.rows];
-  }
-  function cat<A extends TypedColumn<A>>(get: (p: SolutionColumns) => A, make: (n: number) => A, width = 1): A {
-    const out = make(rows * width);
-    let at = 0;
-    for (const p of parts) {
-      out.set(get(p).subarray(0, p.rows * width), at);
-      at += p.rows * width;
+  const from = c as Loose;
+  const out: Loose = { rows, d: c.d };
+  for (const spec of HELD_COLUMNS) {
+    const v = from[spec.field];
+    if (spec.kind === 'string') {
+      out[spec.field] = indices.map((i) => (v as string[])[i]);
+    } else if (spec.kind === 'tokens') {
+      const offsets = from[spec.offsets!] as Int32Array;
+      const ids = v as Int32Array;
+      const outOffsets = new Int32Array(rows + 1);
+      indices.forEach((src, i) => (outOffsets[i + 1] = outOffsets[i] + offsets[src + 1] - offsets[src]));
+      const outIds = new Int32Array(outOffsets[rows]);
+      indices.forEach((src, i) => outIds.set(ids.subarray(offsets[src], offsets[src + 1]), outOffsets[i]));
+      out[spec.offsets!] = outOffsets;
+      out[spec.field] = outIds;
+    } else {
+      out[spec.field] = v === null ? null : gather(v as Typed, indices, widthOf(spec, c.d), ARRAY_OF[spec.kind as TypedKind]);
     }
-    return out;
   }
-  return {
-    rows,
-    d,
-    textId: parts.flatMap((p) => p.textId),
-    text: parts.flatMap((p) => p.text),
-    tokenOffsets,
-    tokenIds,
-    e: cat((p) => p.e, (n) => new Float32Array(n), d),
-    m: perTextM ? cat((p) => p.m as Float32Array, (n) => new Float32Array(n), d) : null,
-    seed: cat((p) => p.seed, (n) => new BigInt64Array(n)),
-    restart: cat((p) => p.restart, (n) => new Int32Array(n)),
-    steps: cat((p) => p.steps, (n) => new Int32Array(n)),
-    accuracy: cat((p) => p.accuracy, (n) => new Float32Array(n)),
-    cTokens: cat((p) => p.cTokens, (n) => new Int32Array(n)),
-    prefixLen: cat((p) => p.prefixLen, (n) => new Int32Array(n)),
-    loss: cat((p) => p.loss, (n) => new Float32Array(n)),
-    hLmNats: cat((p) => p.hLmNats, (n) => new Float64Array(n)),
-    solved: cat((p) => p.solved, (n) => new Uint8Array(n)),
-    seconds: cat((p) => p.seconds, (n) => new Float32Array(n)),
-    split: parts.flatMap((p) => p.split),
-  };
+  return out as SolutionColumns;
 }
 
-function checkVector(v: Float32Array, d: number, name: string, textId: string, ctx: ColumnContext): void {
-  if (!(v instanceof Float32Array) || v.length !== d) {
-    throw badRow(textId, `has ${name} of length ${v?.length}, but d_model is ${d} (a Float32Array is expected)`, ctx);
+function gather(a: Typed, indices: readonly number[], width: number, make: new (length: number) => Typed): Typed {
+  const out = new make(indices.length * width);
+  if (width === 1) indices.forEach((src, i) => (out[i] = a[src]));
+  else indices.forEach((src, i) => out.set(a.subarray(src * width, (src + 1) * width), i * width));
+  return out;
+}
+
+/**
+ * All rows of `parts`, in order, as one column set. A single part is returned as it is (its
+ * vectors stay views of what they view); several are copied. All parts must be of `shape`.
+ */
+export function concatColumns(parts: readonly SolutionColumns[], shape: SchemaShape): SolutionColumns {
+  if (parts.length === 1) return parts[0];
+  const { d } = shape;
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  const from = parts as readonly Loose[];
+  const out: Loose = { rows, d };
+  for (const spec of HELD_COLUMNS) {
+    if (spec.kind === 'string') {
+      out[spec.field] = from.flatMap((p) => p[spec.field] as string[]);
+    } else if (spec.kind === 'tokens') {
+      const offsets = new Int32Array(rows + 1);
+      const ids = new Int32Array(from.reduce((n, p) => n + (p[spec.offsets!] as Int32Array)[(p.rows as number)], 0));
+      let row = 0;
+      for (const p of from) {
+        const pOffsets = p[spec.offsets!] as Int32Array;
+        const n = p.rows as number;
+        const base = offsets[row];
+        for (let i = 0; i < n; i++) offsets[row + i + 1] = base + pOffsets[i + 1];
+        ids.set((p[spec.field] as Int32Array).subarray(0, pOffsets[n]), base);
+        row += n;
+      }
+      out[spec.offsets!] = offsets;
+      out[spec.field] = ids;
+    } else if (!isHeld(spec, shape)) {
+      out[spec.field] = null;
+    } else {
+      const width = widthOf(spec, d);
+      const all = new ARRAY_OF[spec.kind as TypedKind](rows * width);
+      let at = 0;
+      for (const p of from) {
+        const n = (p.rows as number) * width;
+        all.set((p[spec.field] as Typed).subarray(0, n), at);
+        at += n;
+      }
+      out[spec.field] = all;
+    }
   }
+  return out as SolutionColumns;
+}
+
+/** A function that builds row `i` of `c` (vectors are views into `c`, token ids a copy). */
+export function rowReader(c: SolutionColumns): (i: number) => SolutionRow {
+  const from = c as Loose;
+  const { d } = c;
+  const readers: [string, (i: number) => unknown][] = [];
+  for (const spec of COLUMN_SPECS) {
+    if (spec.derived?.rule === 'lengths') {
+      const offsets = from[specOfField(spec.derived.of).offsets!] as Int32Array;
+      readers.push([spec.field, (i) => offsets[i + 1] - offsets[i]]);
+      continue;
+    }
+    const v = from[spec.field];
+    if (v === null) continue;
+    switch (spec.kind) {
+      case 'tokens': {
+        const offsets = from[spec.offsets!] as Int32Array;
+        readers.push([spec.field, (i) => (v as Int32Array).slice(offsets[i], offsets[i + 1])]);
+        break;
+      }
+      case 'vector':
+        readers.push([spec.field, (i) => (v as Float32Array).subarray(i * d, (i + 1) * d)]);
+        break;
+      case 'int64':
+        readers.push([spec.field, (i) => Number((v as BigInt64Array)[i])]);
+        break;
+      case 'bool':
+        readers.push([spec.field, (i) => (v as Uint8Array)[i] === 1]);
+        break;
+      default:
+        readers.push([spec.field, (i) => (v as ArrayLike<unknown>)[i]]);
+    }
+  }
+  return (i) => {
+    const row: Loose = {};
+    for (const [field, read] of readers) row[field] = read(i);
+    return row as SolutionRow;
+  };
 }
 
 function badRow(textId: string, problem: string, ctx: ColumnContext): PrototokenError {

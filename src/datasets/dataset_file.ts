@@ -15,11 +15,12 @@ import { columnsOfRecordBatch } from './arrow_columns.js';
 import { FILE_MAGIC, openArrowFile, openArrowStream, type ArrowFile, type BatchRef, type ReadBatch } from './arrow_read.js';
 import { checksum, checksumMismatch, readIndex, type IndexEntry, type LoadedIndex } from './checksums.js';
 import {
-  DATASET_META_KEY, PART_META_KEY, parseDatasetMeta, parsePartMeta, type DatasetMeta, type DatasetSettings, type PartMeta,
+  DATASET_META_KEY, PART_META_KEY, parseDatasetMeta, parsePartMeta, type DatasetInfo, type DatasetMeta, type DatasetSettings, type PartMeta,
 } from './info.js';
 import type { SolutionColumns } from './columns.js';
 import { checkSchema, type SchemaShape } from './schema.js';
-import { parsePartFileName } from './folder.js';
+import { DATA_FILE, parsePartFileName, sha256OfFile } from './folder.js';
+import { exists } from '../util/fs_atomic.js';
 
 const PART_FIX = 'the part is damaged: delete it (and its .index.jsonl) and rerun its shard; resume re-solves only its texts';
 const DATA_FIX = 'delete it and run `prototoken merge` on the folder to rebuild it (and data.index.jsonl) from the parts';
@@ -217,32 +218,42 @@ async function checkSchemaEntry(arrow: ArrowFile, index: LoadedIndex, file: stri
   }
 }
 
-/** Call `fn` with the columns of every committed batch of `source`, one batch in memory at a time. */
+/** One committed batch of a source: decoded, as columns, and its message bytes. */
+export interface ReadColumns extends ReadBatch {
+  columns: SolutionColumns;
+}
+
+/** The committed batches of `source` that hold rows, in order, read one batch ahead (memory: two batches). */
+export async function* readAhead(source: SourceFile, verify: boolean): AsyncGenerator<ReadColumns> {
+  const refs = source.batches.filter((r) => r.rows > 0);
+  // The disk works on the next batch while the caller computes on this one.
+  const start = (i: number): Promise<ReadColumns> | null => {
+    if (i >= refs.length) return null;
+    const p = readColumns(source, refs[i], verify);
+    p.catch(() => undefined); // surfaced when awaited; never an unhandled rejection if the caller stops first
+    return p;
+  };
+  let next = start(0);
+  for (let i = 0; next; i++) {
+    const read = await next;
+    next = start(i + 1);
+    yield read;
+  }
+}
+
+/** Call `fn` with the columns of every committed batch of `source`, read one batch ahead. */
 export async function forEachColumns(
   source: SourceFile,
   verify: boolean,
   fn: (cols: SolutionColumns, ref: BatchRef, bytes: Uint8Array) => void | Promise<void>,
 ): Promise<void> {
-  const refs = source.batches.filter((r) => r.rows > 0);
-  // Read one batch ahead, so the disk works while `fn` computes (memory: two batches).
-  const start = (i: number): Promise<{ columns: SolutionColumns; bytes: Uint8Array }> | null => {
-    if (i >= refs.length) return null;
-    const p = readColumns(source, refs[i], verify);
-    p.catch(() => undefined); // surfaced when awaited; never an unhandled rejection if fn throws first
-    return p;
-  };
-  let next = start(0);
-  for (let i = 0; next; i++) {
-    const { columns, bytes } = await next;
-    next = start(i + 1);
-    await fn(columns, refs[i], bytes);
-  }
+  for await (const { columns, ref, bytes } of readAhead(source, verify)) await fn(columns, ref, bytes);
 }
 
-/** The columns of one batch of `source` (and its message bytes). */
-export async function readColumns(source: SourceFile, ref: BatchRef, verify: boolean): Promise<{ columns: SolutionColumns; bytes: Uint8Array }> {
-  const { batch, bytes } = await source.readBatch(ref, verify);
-  return { columns: columnsOfRecordBatch(batch, source.shape.d, source.shape.perTextM, source.path), bytes };
+/** Batch `ref` of `source`, decoded and as columns. */
+export async function readColumns(source: SourceFile, ref: BatchRef, verify: boolean): Promise<ReadColumns> {
+  const read = await source.readBatch(ref, verify);
+  return { ...read, columns: columnsOfRecordBatch(read.batch, source.shape, source.path) };
 }
 
 /** The settings must describe the columns actually stored. */
@@ -255,5 +266,45 @@ export function checkShapeMatches(s: DatasetSettings, shape: SchemaShape, file: 
         `(d ${shape.d}, ${shape.perTextM ? 'with' : 'without'} an m column, ${shape.allRestarts ? 'with' : 'without'} a restart column)`,
       { file, fix: 'the file is corrupt or was edited; delete it and rebuild it' },
     );
+  }
+}
+
+/** data.arrow opened for reading, and whether dataset_info.json comes from the same merge. */
+export type PreviousData = SourceFile<DatasetMeta> & { infoMatches: boolean; indexIgnored: boolean };
+
+/**
+ * `dir`/data.arrow, open, or null when there is none. Its batches are verified against
+ * data.index.jsonl as they are read. A data.arrow without that index (merged before checksums)
+ * has only the whole-file sha256 in dataset_info.json (`info`, when from the same merge), which is
+ * then checked here, in one streaming pass; `wholeFile` checks it even when the batches are
+ * indexed (the in-memory reader, which reads every byte anyway), naming the damaged batch if any.
+ */
+export async function openPreviousData(dir: string, info: DatasetInfo | null, verify: boolean, wholeFile = false): Promise<PreviousData | null> {
+  const file = path.join(dir, DATA_FILE);
+  if (!(await exists(file))) return null;
+  const source = await openDataSource(file);
+  const infoMatches = info !== null && info.merge_id === source.meta.merge_id;
+  try {
+    if (verify && infoMatches && (wholeFile || !source.index) && (await sha256OfFile(file)) !== info.data_sha256) {
+      throw new PrototokenError(`its sha256 differs from the one dataset_info.json recorded when it was merged: the file is damaged${await damageOf(source)}`, {
+        file,
+        fix: 'delete data.arrow and run `prototoken merge` on the folder to rebuild it from the parts',
+      });
+    }
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+  return { ...source, infoMatches };
+}
+
+/** ` (the first damaged batch)` when the checksum index can tell which, else ''. */
+async function damageOf(source: SourceFile): Promise<string> {
+  if (!source.index) return '';
+  try {
+    for (const ref of source.batches) await source.readBatch(ref, true);
+    return '';
+  } catch (err) {
+    return ` (${errorMessage(err).split('\n')[0].replace(`${source.path}: `, '')})`;
   }
 }

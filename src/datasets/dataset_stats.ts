@@ -2,7 +2,6 @@
  * Counts and summary statistics of a solution table, for dataset_info.json and `inspect`.
  * Rows are (text, restart) pairs, so text-level counts de-duplicate by text_id.
  */
-import type { Table } from 'apache-arrow';
 import type { SolutionColumns } from './columns.js';
 import { type Summary, summarize } from '../util/stats.js';
 
@@ -21,7 +20,7 @@ export interface DatasetStats {
   splits: { train: number; val: number; test: number };
 }
 
-/** The plain columns statistics are computed from (copied out of Arrow once). */
+/** The plain columns statistics are computed from (gathered by StatAccumulator). */
 export interface StatColumns {
   textId: string[];
   split: string[];
@@ -32,23 +31,6 @@ export interface StatColumns {
   cTokens: Int32Array;
   hLmNats: Float64Array;
   seconds: Float32Array;
-}
-
-/** Pull the columns statistics need out of `table` (works for any number of batches). */
-export function statColumns(table: Table): StatColumns {
-  const get = (name: string): unknown => table.getChild(name)?.toArray() ?? [];
-  const strings = (name: string): string[] => [...(table.getChild(name) ?? [])].map((v) => String(v));
-  return {
-    textId: strings('text_id'),
-    split: strings('split'),
-    solved: [...(table.getChild('solved') ?? [])].map((v) => v === true),
-    accuracy: get('accuracy') as Float32Array,
-    steps: get('steps') as Int32Array,
-    nTokens: get('n_tokens') as Int32Array,
-    cTokens: get('c_tokens') as Int32Array,
-    hLmNats: get('h_lm_nats') as Float64Array,
-    seconds: get('seconds') as Float32Array,
-  };
 }
 
 /** Statistics of `c`. */

@@ -11,12 +11,12 @@ export { openSolutionLoader, type LoaderBatch, type LoaderState, type SolutionLo
 export { verifyDataset, type FileVerdict, type VerifyOptions, type VerifyReport } from './verify.js';
 export { exportParquet, type ExportOptions, type ExportReport } from './export_parquet.js';
 export type { SolutionColumns } from './columns.js';
-export { mergeDataset, missingShards, type MergeOptions, type MergeReport } from './merge.js';
+export { mergeDataset, type MergeOptions, type MergeReport } from './merge.js';
 export {
   inspectDataset, renderInspect,
   type CapacityRow, type HeadRow, type HistogramBin, type InspectOptions, type InspectSummary,
 } from './inspect.js';
-export { parsePartFileName, partFileName } from './folder.js';
+export { missingShards, parsePartFileName, partFileName } from './folder.js';
 export { readSharedM, writeSharedM } from './folder.js';
 export { renderCard } from './card.js';
 export { CARD_FILE, DATA_FILE, INFO_FILE, M_FILE } from './folder.js';

@@ -1,25 +1,20 @@
 /**
- * Reading a solution dataset: data.arrow when it is up to date with the parts, else the stream
- * parts themselves (unmerged or appended to since the merge), combined exactly as merge would.
+ * Reading a solution dataset into memory: the scan (scan.ts: data.arrow when it is up to date with
+ * the parts, else the parts with duplicates dropped, exactly as merge reads them) plus a
+ * concatenation of its batches.
  */
-import type { Table, Vector } from 'apache-arrow';
-import { PrototokenError, errorMessage } from '../util/errors.js';
-import { buildDatasetInfo } from './build_info.js';
-import type { SolutionRecord } from './columns.js';
-import { combineSources, type Combined } from './combine.js';
-import type { DatasetInfo, DatasetMeta } from './info.js';
-import { readSharedM, DATA_FILE, currentStamp, listParts, loadMergedData, loadPart, readInfoFile, type LoadedDataFile, type LoadedPart, type LoadOptions, type PartListing } from './folder.js';
-import { missingShards } from './merge.js';
-import { computeStats, statColumns, type DatasetStats } from './dataset_stats.js';
-import type { ColumnName, ColumnTypes } from './schema.js';
+import { Table, type Vector } from 'apache-arrow';
+import { PrototokenError } from '../util/errors.js';
+import { recordBatchFromColumns } from './arrow_columns.js';
+import { buildDatasetInfo, mergedMeta, partFactsOf } from './build_info.js';
+import { concatColumns, rowReader, type SolutionColumns, type SolutionRow } from './columns.js';
+import { StatAccumulator, computeStats, type DatasetStats } from './dataset_stats.js';
+import { DATASET_META_KEY, type DatasetInfo, type DatasetMeta } from './info.js';
+import { DATA_FILE, readSharedM, sha256OfFile } from './folder.js';
+import { openScan, shapeOf, type DatasetScan, type ScanBatch, type ScanOptions } from './scan.js';
+import { solutionSchema, type ColumnName, type ColumnTypes } from './schema.js';
 
-/** One stored row. `e` and `m` are views into the dataset's `e` / `m` arrays (no copy). */
-export interface SolutionRow extends SolutionRecord {
-  nTokens: number;
-  split: string;
-  /** Its restart; 0 in datasets that keep one row per text. */
-  restart: number;
-}
+export type { SolutionRow };
 
 /** A dataset in memory. */
 export interface SolutionDataset {
@@ -41,7 +36,7 @@ export interface SolutionDataset {
   /**
    * All e vectors, [numRows * d], row-major: a view of the Arrow column's own buffer (no copy) when
    * the table is a single record batch, which data.arrow of a small dataset is (merge writes
-   * batches of about 8 MiB) and unmerged parts always are (combined into one batch while read).
+   * batches of about 8 MiB) and unmerged parts always are (concatenated into one batch while read).
    * A larger data.arrow is concatenated here; stream those with scanDataset or the loader instead.
    */
   readonly e: Float32Array;
@@ -59,103 +54,43 @@ export interface SolutionDataset {
 
 /**
  * Read the dataset in `dir` into memory (small datasets: `--init DATASET`, tests). Checksums are
- * verified unless `verify: false`. Throws a PrototokenError naming the file for anything truncated
- * or corrupt. Large datasets: `scanDataset` or `openSolutionLoader`, which stream.
+ * verified unless `verify: false`, and a data.arrow also against the sha256 dataset_info.json
+ * recorded. Throws a PrototokenError naming the file for anything truncated or corrupt. Large
+ * datasets: `scanDataset` or `openSolutionLoader`, which stream.
  */
-export async function readDataset(dir: string, options: LoadOptions = {}): Promise<SolutionDataset> {
-  const { listing, info, warnings } = await openDatasetFolder(dir);
-  const merged = await loadMergedData(dir, info, options);
-  const dataFile = merged?.data ?? null;
-  if (!merged && listing.length === 0) throw notADataset(dir);
-  if (merged) {
-    const stale = await staleParts(merged.data.meta, listing);
-    if (stale.length === 0) return fromDataFile(dir, merged.data, merged.infoMatches ? info : null, warnings);
-    warnings.push(`data.arrow is older than ${stale.join(', ')}; reading the parts instead (run \`prototoken merge\` to update it)`);
-  } else {
-    warnings.push('not merged yet: reading the stream parts (run `prototoken merge` to write data.arrow)');
-  }
-  const parts: LoadedPart[] = [];
-  for (const l of listing) parts.push(await loadPart(l.path, options));
-  for (const p of parts) {
-    if (p.scan.tornBytes > 0) warnings.push(`${p.name} ends in an incomplete batch of ${p.scan.tornBytes} bytes (its writer was stopped mid-write or is still writing); ignored`);
-  }
-  const missing = missingShards(listing);
-  if (missing.length) warnings.push(`missing shards: ${missing.join(', ')}`);
-  const combined = combineSources(parts, dataFile);
-  if (combined.duplicatesDropped) warnings.push(`${combined.duplicatesDropped} duplicate rows ignored (text already in an earlier part)`);
-  const files = [...parts.map((p) => p.path), ...(dataFile ? [dataFile.path] : [])];
-  const facts = parts.map((p) => ({ name: p.name, rows: p.table.numRows, size: p.size, tornBytes: p.scan.tornBytes, hasEndMarker: p.scan.hasEndMarker, shardCount: p.meta.shard.count }));
-  for (const p of parts) if (!p.indexed) warnings.push(`${p.name} has no checksum index (written before checksums): read unverified`);
-  return makeDataset(dir, buildDatasetInfo(combined, statsOf(combined), facts, null, new Date()), 'parts', files, warnings, combined);
-}
-
-/** What every reader of a dataset folder starts from. */
-export interface DatasetFolder {
-  listing: PartListing[];
-  /** dataset_info.json; null when absent or unreadable (then with a warning). */
-  info: DatasetInfo | null;
-  /** Things a person should know, so far. */
-  warnings: string[];
-}
-
-/** List the parts of `dir` and read its dataset_info.json, which only warns when it cannot be read. */
-export async function openDatasetFolder(dir: string): Promise<DatasetFolder> {
-  const listing = await listParts(dir);
-  const warnings: string[] = [];
-  let info: DatasetInfo | null = null;
+export async function readDataset(dir: string, options: ScanOptions = {}): Promise<SolutionDataset> {
+  const scan = await openScan(dir, { verify: options.verify ?? true, wholeFile: true });
   try {
-    info = await readInfoFile(dir);
-  } catch (err) {
-    warnings.push(`${errorMessage(err).split('\n')[0]}; ignored (run \`prototoken merge\` to rewrite it)`);
+    const read: ScanBatch[] = [];
+    for await (const b of scan.batches()) read.push(b);
+    const shape = shapeOf(scan);
+    const columns = concatColumns(read.map((b) => b.columns), shape);
+    if (scan.readFrom === 'data.arrow') {
+      // Already merged into large batches: keep them as they are (no re-encoding).
+      const data = scan.sources[0];
+      const table = read.length ? new Table(read.map((b) => b.stored)) : new Table(data.file.schema);
+      const info = scan.info ?? buildDatasetInfo({ meta: data.meta as DatasetMeta, ...shape }, statsOf(columns), [], { dataFile: DATA_FILE, sha256: await sha256OfFile(data.path) }, new Date());
+      return makeDataset(scan, info, table, columns);
+    }
+    const meta = await mergedMeta(scan.sources, scan.parts);
+    const schema = solutionSchema(shape, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
+    const table = columns.rows > 0 ? new Table(schema, [recordBatchFromColumns(columns, schema)]) : new Table(schema);
+    return makeDataset(scan, buildDatasetInfo({ meta, ...shape }, statsOf(columns), scan.parts.map(partFactsOf), null, new Date()), table, columns);
+  } finally {
+    await scan.close();
   }
-  return { listing, info, warnings };
 }
 
-/** The error for a folder with neither data.arrow nor parts. */
-export function notADataset(dir: string): PrototokenError {
-  return new PrototokenError('no data.arrow and no part-*.arrows files: not a prototoken dataset folder', {
-    file: dir,
-    fix: 'pass the --out folder of `prototoken solve`',
-  });
+/** Statistics as merge computes them. */
+function statsOf(columns: SolutionColumns): DatasetStats {
+  const acc = new StatAccumulator();
+  acc.add(columns);
+  return computeStats(acc.columns());
 }
 
-function statsOf(combined: Combined): DatasetStats {
-  return computeStats(statColumns(combined.table));
-}
-
-/** Parts whose bytes differ from what data.arrow (with `meta`) was merged from. */
-export async function staleParts(meta: DatasetMeta, listing: readonly PartListing[]): Promise<string[]> {
-  const merged = new Map(meta.merged_from.map((s) => [s.file, s]));
-  const stale: string[] = [];
-  for (const l of listing) {
-    const now = await currentStamp(l.path);
-    const then = merged.get(l.name);
-    if (!then || then.size !== now.size || then.tail_sha256 !== now.tail_sha256) stale.push(l.name);
-  }
-  return stale;
-}
-
-function fromDataFile(dir: string, data: LoadedDataFile, info: DatasetInfo | null, warnings: string[]): SolutionDataset {
-  const combined: Combined = { table: data.table, meta: data.meta, ...data.shape, duplicatesDropped: 0, carriedOver: 0 };
-  if (!data.indexed) warnings.push('data.arrow has no checksum index (merged before checksums): read unverified; run `prototoken merge` to add one');
-  if (!info) {
-    warnings.push('dataset_info.json is missing or from another merge (was a merge interrupted?); statistics computed from data.arrow (run `prototoken merge` to rewrite it)');
-  }
-  const shown = info ?? buildDatasetInfo(combined, statsOf(combined), [], { dataFile: DATA_FILE, sha256: data.sha256 }, new Date());
-  return makeDataset(dir, shown, 'data.arrow', [data.path], warnings, combined);
-}
-
-function makeDataset(
-  dir: string,
-  info: DatasetInfo,
-  readFrom: 'data.arrow' | 'parts',
-  files: string[],
-  warnings: string[],
-  combined: Combined,
-): SolutionDataset {
-  const { table, d, perTextM, allRestarts } = combined;
-  const e = vectors(table, 'e', d);
-  const m = perTextM ? vectors(table, 'm', d) : null;
+/** `columns` and `table` hold the same rows; vectors and rows come from `columns`. */
+function makeDataset(scan: DatasetScan, info: DatasetInfo, table: Table, columns: SolutionColumns): SolutionDataset {
+  const { dir, d, perTextM } = scan;
   const column = <K extends ColumnName>(name: K): Vector<ColumnTypes[K]> => {
     const v = table.getChild(name);
     if (!v) {
@@ -164,68 +99,26 @@ function makeDataset(
     return v as Vector<ColumnTypes[K]>;
   };
   function* rows(limit = Infinity): IterableIterator<SolutionRow> {
-    const n = Math.min(table.numRows, limit);
-    if (n === 0) return;
-    const get = <K extends ColumnName>(name: K): Vector<ColumnTypes[K]> => column(name);
-    const [textId, text, tokens, seed, steps, accuracy, cTokens, prefixLen, loss, hLm, solved, seconds, split] = [
-      get('text_id'), get('text'), get('token_ids'), get('seed'), get('steps'), get('accuracy'), get('c_tokens'),
-      get('prefix_len'), get('loss'), get('h_lm_nats'), get('solved'), get('seconds'), get('split'),
-    ];
-    const restart = allRestarts ? get('restart') : null;
-    for (let i = 0; i < n; i++) {
-      const tokenIds = Int32Array.from(tokens.get(i) ?? []);
-      const row: SolutionRow = {
-        textId: String(textId.get(i)),
-        text: String(text.get(i)),
-        tokenIds,
-        nTokens: tokenIds.length,
-        e: e.subarray(i * d, (i + 1) * d),
-        seed: Number(seed.get(i)),
-        restart: restart ? Number(restart.get(i)) : 0,
-        steps: Number(steps.get(i)),
-        accuracy: Number(accuracy.get(i)),
-        cTokens: Number(cTokens.get(i)),
-        prefixLen: Number(prefixLen.get(i)),
-        loss: Number(loss.get(i)),
-        hLmNats: Number(hLm.get(i)),
-        solved: solved.get(i) === true,
-        seconds: Number(seconds.get(i)),
-        split: String(split.get(i)),
-      };
-      if (m) row.m = m.subarray(i * d, (i + 1) * d);
-      yield row;
-    }
+    const n = Math.min(columns.rows, limit);
+    const row = rowReader(columns);
+    for (let i = 0; i < n; i++) yield row(i);
   }
   return {
     dir,
     info,
-    readFrom,
-    files,
-    warnings,
-    numRows: table.numRows,
+    readFrom: scan.readFrom,
+    files: scan.files,
+    warnings: scan.warnings,
+    numRows: columns.rows,
     d,
     perTextM,
-    allRestarts,
+    allRestarts: scan.allRestarts,
     table,
-    e,
-    m,
+    e: columns.e,
+    m: columns.m,
     sharedM: () => (perTextM ? Promise.resolve(null) : readSharedM(dir)),
     column,
     rows: () => rows(),
     toRecords: (limit) => [...rows(limit)],
   };
-}
-
-/** The [rows * d] floats of a vector column: Arrow's own buffer for one batch, a concatenated copy otherwise. */
-function vectors(table: Table, name: 'e' | 'm', d: number): Float32Array {
-  const chunks = table.getChild(name)?.data ?? [];
-  const values = chunks.map((c) => (c.children[0].values as Float32Array).subarray(0, c.length * d));
-  if (values.length === 1) return values[0];
-  const out = new Float32Array(table.numRows * d);
-  let at = 0;
-  for (const v of values) {
-    out.set(v, at);
-    at += v.length;
-  }
-  return out;
 }

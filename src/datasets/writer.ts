@@ -5,8 +5,9 @@
  * atomically holding just its schema message (whose metadata records the run's settings), then
  * grown by one record-batch message per append, each fsync'd before `append` resolves. A process
  * killed at any moment leaves a readable stream plus at most one torn batch, which the next
- * writer of the part cuts off (see ipc_stream.ts). A clean `close()` adds the end-of-stream marker;
- * a resume removes it again before appending, so no schema or end marker ever sits mid-stream.
+ * writer of the part cuts off (framing: ipc_stream.ts; what counts as committed: checksums.ts).
+ * A clean `close()` adds the end-of-stream marker; a resume removes it again before appending, so
+ * no schema or end marker ever sits mid-stream.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -14,8 +15,7 @@ import { PrototokenError } from '../util/errors.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { columnsFromBatch, columnsFromRecords, type SolutionBatch, type SolutionColumns, type SolutionRecord } from './columns.js';
 import { checksum, indexFileFor, indexHeader, indexLine, splitRowsOf, type IndexEntry } from './checksums.js';
-import { forEachColumns, openPartSource, type SourceFile } from './dataset_file.js';
-import { openPreviousData } from './previous_data.js';
+import { forEachColumns, openPartSource, openPreviousData, type SourceFile } from './dataset_file.js';
 import { exists, removeStaleTemps, writeAll, writeFileAtomic } from '../util/fs_atomic.js';
 import {
   FORMAT_NAME, FORMAT_VERSION, PART_META_KEY, compatDiff, type DatasetInfo, type DatasetKind, type DatasetSettings, type PartMeta,
@@ -218,7 +218,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     },
     async append(rows) {
       if (closing) throw new PrototokenError('append() after close()', { file: where, fix: 'this is a bug in the caller' });
-      const ctx = { d, perTextM, splitRatios: settings.split_ratios, where };
+      const ctx = { d, perTextM, allRestarts, splitRatios: settings.split_ratios, where };
       const cols = Array.isArray(rows) ? columnsFromRecords(rows as readonly SolutionRecord[], ctx) : columnsFromBatch(rows as SolutionBatch, ctx);
       for (const [i, id] of cols.textId.entries()) {
         const restart = cols.restart[i];
