@@ -34,6 +34,8 @@ export interface EncoderMeta {
   dModel: number;
   vocabSize: number;
   mSha256: string;
+  /** m was trained with the encoder (`train --learn-m`): the snapshot's m is the learned one. Absent: fixed. */
+  learnedM?: boolean;
   /** Window length the encoder was trained on. */
   trainN: number;
   stats: { meanNorm: number; count: number };

@@ -187,6 +187,15 @@ export function loadStreamData(opts: StreamDataOptions, d: number): Promise<Enco
   return loadEncoderData({ ...rest, d, windows: { window }, stream: true });
 }
 
+/** The solved training-split rows of `dir` (N tokens each) as a reference set, streamed, and the dataset's m. */
+export async function solvedTrainingRows(dir: string, N: number, d: number): Promise<{ reference: ReferenceSet | null; m: Float32Array | null }> {
+  const rows: EncoderExample[] = [];
+  const m = await forEachUsableRow(dir, { N, stream: true }, (row) => {
+    if (row.split === 'train') rows.push({ id: row.textId, ids: Int32Array.from(row.tokenIds), e: Float32Array.from(row.e) });
+  });
+  return { reference: rows.length > 0 ? referenceOf(rows, N, d) : null, m };
+}
+
 function referenceOf(rows: readonly EncoderExample[], N: number, d: number): ReferenceSet {
   const ids = new Int32Array(rows.length * N);
   const e = new Float32Array(rows.length * d);

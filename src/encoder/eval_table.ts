@@ -6,6 +6,7 @@ import type { CausalLM } from '../lm/types.js';
 import { formatTable } from '../util/table.js';
 import { type OnePassOptions, onePass } from './onepass.js';
 import type { OnePassRow } from './types.js';
+import type { LadderSummary } from './ladder.js';
 
 /** One method's one-pass rows, one per text, in text order. */
 export interface MethodRows {
@@ -49,6 +50,8 @@ export interface EvalSummary extends EvalTable {
   encoder_texts_per_sec: number;
   /** Methods left out, and why. */
   notes: string[];
+  /** With --ladder: accuracy after k refinement steps from each method's e. */
+  ladder?: LadderSummary;
 }
 
 /** Aggregate every method's rows. All methods must cover the same texts (same count, same N in order). */

@@ -4,12 +4,60 @@
  * solver's own e as an upper bound when a dataset solved with the same m provides it. Methods that
  * cannot run are left out with a note saying why.
  */
+import { z } from 'zod';
 import type { CausalLM } from '../lm/types.js';
+import { fingerprintM } from '../lm/vector_file.js';
+import { PrototokenError } from '../util/errors.js';
+import { solvedTrainingRows } from './data.js';
 import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from './baselines.js';
 import { encodeAll } from './encode.js';
 import { type EvalSummary, type EvalTable, type MethodVectors, evaluateMethods } from './eval_table.js';
-import { type RunTexts, flatE, flatIds } from './inputs.js';
+import { type RunTexts, encoderRunSchema, flatE, flatIds } from './inputs.js';
+import { NORMALIZED_STEP, type LadderSummary, PAPER_REFINE_RULE, type RefineRule, describeRule, refinementLadder } from './ladder.js';
 import type { LoadedEncoder } from './load.js';
+import type { ReferenceSet } from './types.js';
+import type { AdamWOptions } from '../solver/adamw.js';
+
+/** `prototoken eval`'s config keys. */
+export const evalSchema = encoderRunSchema.extend({
+  baselines: z.array(z.enum(BASELINE_KINDS)).default([...BASELINE_KINDS]),
+  /** Refinement steps k at which to report the ladder (0 first); empty: one pass only. */
+  ladder: z.array(z.number().int().min(0)).default([]),
+  /** How e moves between passes of the ladder: the paper's AdamW, or a normalised step. */
+  refineRule: z.enum(['adamw', 'normalized']).default('adamw'),
+  /** The AdamW learning rate (default the paper's 0.01), or the normalised rule's step (default NORMALIZED_STEP). */
+  refineStep: z.number().positive().nullable().default(null),
+  /** A dataset solved with the checkpoint's m whose training rows replace the checkpoint's reference set. */
+  reference: z.string().min(1).nullable().default(null),
+});
+
+export type EvalConfig = z.infer<typeof evalSchema>;
+
+/** The ladder options of a config, or undefined without --ladder. */
+export function ladderOptionsOf(config: Pick<EvalConfig, 'ladder' | 'refineRule' | 'refineStep'>): EncoderEvalOptions['ladder'] {
+  if (config.ladder.length === 0) return undefined;
+  const steps = [...new Set([0, ...config.ladder])].sort((a, b) => a - b);
+  const rule: RefineRule = config.refineRule === 'adamw'
+    ? { kind: 'adamw', adamw: { ...(PAPER_REFINE_RULE as { adamw: AdamWOptions }).adamw, ...(config.refineStep !== null ? { lr: config.refineStep } : {}) } }
+    : { kind: 'normalized', size: config.refineStep ?? NORMALIZED_STEP };
+  return { steps, rule };
+}
+
+/**
+ * The reference set of `--reference DIR`: its solved training windows of length N, which must have
+ * been solved with the checkpoint's m (else their e mean something else).
+ */
+export async function referenceFromDataset(dir: string, enc: LoadedEncoder): Promise<ReferenceSet> {
+  const { reference, m } = await solvedTrainingRows(dir, enc.meta.trainN, enc.meta.dModel);
+  if (!m || fingerprintM(m) !== enc.meta.mSha256) {
+    throw new PrototokenError('the reference dataset was solved with another m than the checkpoint\'s', {
+      file: dir,
+      fix: `solve its windows with the checkpoint's m: prototoken solve --m ${enc.dir} ... --out ${dir}`,
+    });
+  }
+  if (!reference) throw new PrototokenError(`no solved training rows of N=${enc.meta.trainN}`, { file: dir, fix: 'solve training-split windows of the encoder\'s N' });
+  return reference;
+}
 
 export interface EncoderEvalOptions {
   /** Baselines to run beside the encoder, in this order. Default all (BASELINE_KINDS). */
@@ -18,6 +66,13 @@ export interface EncoderEvalOptions {
   batchSize?: number;
   /** Seed of the random baseline. Default 0. */
   seed?: number;
+  /** Also refine every method's e for these k (ascending, from 0) and report the ladder. Default: none. */
+  ladder?: { steps: readonly number[]; rule: RefineRule };
+  /**
+   * Solved training windows to use as the baselines' reference set instead of the checkpoint's (e.g.
+   * those of a --learn-m checkpoint, solved again with its m). Default: the checkpoint's.
+   */
+  reference?: ReferenceSet;
 }
 
 /** Evaluate `enc` and the baselines on `run`'s texts; the table is also in the summary. */
@@ -29,12 +84,13 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   const methods: MethodVectors[] = [{ name: `encoder (${enc.meta.spec.kind})`, eHat: await encodeAll(enc.encoder, ids, N, batchSize) }];
   const encodeSeconds = (Date.now() - started) / 1000;
   const notes: string[] = [];
+  const given = opts.reference ?? enc.reference;
   for (const kind of opts.baselines ?? BASELINE_KINDS) {
-    if (kind !== 'random' && !enc.reference) {
-      notes.push(`${kind}: left out, the checkpoint carries no solved training windows`);
+    if (kind !== 'random' && !given) {
+      notes.push(`${kind}: left out, the checkpoint carries no solved training windows${enc.meta.learnedM ? ' (its m was learned: solve reference windows with it and pass --reference DATASET)' : ''}`);
       continue;
     }
-    const reference = enc.reference ?? { N, d: enc.meta.dModel, textIds: [], ids: new Int32Array(0), e: new Float32Array(0) };
+    const reference = given ?? { N, d: enc.meta.dModel, textIds: [], ids: new Int32Array(0), e: new Float32Array(0) };
     methods.push({ name: kind, eHat: baselineE(kind, reference, ids, { queryN: N, seed: opts.seed ?? 0 }) });
   }
   const withE = texts.filter((t) => t.e !== null);
@@ -45,7 +101,15 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   }
   const { table } = await evaluateMethods(lm, enc.m, texts, methods, { batchSize });
   // Copies only mean something for windows of the training length (a shorter reference would match prefixes).
-  const copies = enc.reference && enc.reference.N === N ? exactCopies(enc.reference, ids, N) : null;
+  const copies = given && given.N === N ? exactCopies(given, ids, N) : null;
+  let ladder: LadderSummary | undefined;
+  if (opts.ladder) {
+    ladder = { rule: describeRule(opts.ladder.rule), steps: [...opts.ladder.steps], methods: [] };
+    for (const method of methods) {
+      const { passes_to_solve: _, ...r } = await refinementLadder(lm, enc.m, ids, N, method.eHat, { steps: opts.ladder.steps, rule: opts.ladder.rule, batchSize: Math.max(batchSize, 128) });
+      ladder.methods.push({ method: method.name, ...r });
+    }
+  }
   const summary: EvalSummary = {
     checkpoint: enc.dir,
     source: run.source,
@@ -57,6 +121,7 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
     encoder_texts_per_sec: texts.length / Math.max(1e-3, encodeSeconds),
     notes,
     methods: table.methods,
+    ...(ladder ? { ladder } : {}),
   };
   return { summary, table };
 }

@@ -318,6 +318,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     dModel: model.lm.config.hiddenSize,
     vocabSize: model.lm.config.vocabSize,
     mSha256: fingerprintM(m),
+    ...(config.learnM ? { learnedM: true } : {}),
     trainN: data.N,
     stats: statsSummary(stats),
     step: 0,

@@ -121,6 +121,17 @@ export const evalSummarySchema: z.ZodType<EvalSummary> = z.object({
   encoder_texts_per_sec: z.number(),
   notes: z.array(z.string()),
   methods: z.array(methodEval).min(1),
+  ladder: z.object({
+    rule: z.string(),
+    steps: z.array(z.number().int()),
+    methods: z.array(z.object({
+      method: z.string(),
+      rungs: z.array(z.object({ k: z.number().int(), passes: z.number().int(), token_accuracy: z.number(), exact_match: z.number() })),
+      median_passes: z.number().nullable(),
+      p90_passes: z.number().nullable(),
+      solved_within_budget: z.number(),
+    })),
+  }).optional(),
 });
 
 /** `prototoken capacity --json`. */

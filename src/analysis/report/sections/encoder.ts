@@ -1,8 +1,28 @@
 /** The encoder against its baselines on the same texts (`prototoken eval --json`). */
 import type { EvalStats } from '../../../encoder/eval_table.js';
-import { barChart } from '../charts.js';
+import type { LadderSummary } from '../../../encoder/ladder.js';
+import { barChart, lineChart } from '../charts.js';
 import { type Cell, escapeHtml, fixed, htmlTable, para } from '../html.js';
 import { type Section, perInput } from './section.js';
+
+/** The accuracy-per-LM-pass ladder (`eval --ladder`): a table and token accuracy / exact match against passes. */
+async function ladderPart(l: LadderSummary, ctx: Parameters<Section['render']>[1]): Promise<string> {
+  const budget = l.steps[l.steps.length - 1];
+  const table = htmlTable(
+    ['start', ...l.steps.map((k) => `k=${k}`), 'median passes', 'p90 passes', `exact within ${budget + 1}`],
+    l.methods.map((m) => [m.method, ...m.rungs.map((r) => `${fixed(r.token_accuracy, 3)} / ${fixed(r.exact_match, 3)}`), m.median_passes ?? '-', m.p90_passes ?? '-', fixed(m.solved_within_budget, 3)]),
+    { caption: `Accuracy per LM pass: token accuracy / exact match after k refinement steps (k + 1 forward passes; each text keeps its best e). Rule: ${l.rule}` },
+  );
+  const rows = l.methods.flatMap((m) => m.rungs.flatMap((r) => [
+    { method: m.method, metric: 'token accuracy', passes: r.passes, value: r.token_accuracy },
+    { method: m.method, metric: 'exact match', passes: r.passes, value: r.exact_match },
+  ]));
+  const chart = await ctx.chart(
+    lineChart(rows, { x: { field: 'passes', title: 'LM forward passes (k + 1)', log: true }, y: { field: 'value', title: 'fraction', domain: [0, 1] }, series: { field: 'method', title: 'start' }, facet: { field: 'metric', title: 'metric', columns: 2 } }),
+    'How many LM passes each way of starting e needs for a given accuracy.',
+  );
+  return table + chart;
+}
 
 export const encoderEvalSection: Section = {
   id: 'encoder-eval',
@@ -30,6 +50,6 @@ export const encoderEvalSection: Section = {
         barChart(rows, { category: { field: 'method', title: 'method' }, value: { field: 'value', title: 'fraction', domain: [0, 1] }, group: { field: 'metric', title: 'metric' }, horizontal: true, height: 40 * s.methods.length }),
         'One-pass token accuracy and exact-match rate of each method on the same texts.',
       );
-      return intro + table + byN + notes + chart;
+      return intro + table + byN + notes + chart + (s.ladder ? await ladderPart(s.ladder, ctx) : '');
     }),
 };

@@ -1,0 +1,220 @@
+/**
+ * The accuracy-per-LM-pass ladder: how good a way of starting e is once the solver may spend a few
+ * LM passes on it. From each text's start, k refinement steps through the frozen LM (one forward
+ * and backward each, with one fixed m), and after each pass the text keeps the best e it has seen
+ * (most tokens right, then lowest loss), so a pass never loses a reconstruction the start already had.
+ *
+ * Reported per start: token accuracy and exact match after k steps for every requested k (k = 0 is
+ * the plain one-pass evaluation), and the LM passes each text needed to be reproduced exactly:
+ * reaching 100% at step k costs k + 1 forward passes (k of them with a backward).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { CausalLM } from '../lm/types.js';
+import { type AdamWOptions, PAPER_ADAMW, adamState, adamwUpdate, type AdamState } from '../solver/adamw.js';
+import { layoutFor } from '../solver/arrangements.js';
+import { lossAndGrads } from '../solver/step.js';
+import { medianOfSorted } from '../util/stats.js';
+import { formatTable } from '../util/table.js';
+
+/**
+ * How e moves between passes.
+ * - `normalized`: e <- e - size * g / rms(g), per text (one step size, no state): the step length is
+ *   the same whatever the loss scale, which suits starts that are already close.
+ * - `adamw`: the paper's optimiser (AdamW lr 0.01, betas 0.9/0.9), per text.
+ */
+export type RefineRule = { kind: 'normalized'; size: number } | { kind: 'adamw'; adamw: AdamWOptions };
+
+/** The paper's rule, and the default: the product's solver recipe, so a ladder rung is what `solve` would reach. */
+export const PAPER_REFINE_RULE: RefineRule = { kind: 'adamw', adamw: PAPER_ADAMW };
+export const DEFAULT_REFINE_RULE: RefineRule = PAPER_REFINE_RULE;
+
+/** The normalised rule's step size, tuned on validation windows of the shipped N = 8 encoder (docs/encoder.md, "The ladder"). */
+export const NORMALIZED_STEP = 0.1;
+
+/** A rule's name as printed beside the ladder. */
+export function describeRule(rule: RefineRule): string {
+  return rule.kind === 'normalized'
+    ? `normalised step: e <- e - ${rule.size} * g / rms(g) per text`
+    : `AdamW lr ${rule.adamw.lr}, betas ${rule.adamw.beta1}/${rule.adamw.beta2}, wd ${rule.adamw.weightDecay} per text`;
+}
+
+export interface LadderOptions {
+  /** The k at which to report, ascending, starting at 0 (e.g. 0,1,2,4,8,16,32); the largest is the budget. */
+  steps: readonly number[];
+  /** How e moves. Default DEFAULT_REFINE_RULE. */
+  rule?: RefineRule;
+  /** Texts refined together. Default 128. */
+  batchSize?: number;
+}
+
+/** One start's accuracy after k steps. */
+export interface LadderRung {
+  k: number;
+  /** Forward passes spent: k + 1. */
+  passes: number;
+  token_accuracy: number;
+  exact_match: number;
+}
+
+/** One start's ladder. */
+export interface LadderResult {
+  rungs: LadderRung[];
+  /** Forward passes each text needed to be reproduced exactly (null: not within the budget), in text order. */
+  passes_to_solve: (number | null)[];
+  /** Over the texts solved within the budget; null when none was. */
+  median_passes: number | null;
+  p90_passes: number | null;
+  /** Fraction of texts reproduced within the budget. */
+  solved_within_budget: number;
+}
+
+/**
+ * Refine `eStart` ([n * d], host) for texts `targets` ([n * N] int32) with fixed `m` [d] and report
+ * the ladder. Downloads one [R, N] hits tensor and one [R] loss per pass.
+ */
+export async function refinementLadder(
+  lm: CausalLM,
+  m: Float32Array,
+  targets: Int32Array,
+  N: number,
+  eStart: Float32Array,
+  opts: LadderOptions,
+): Promise<LadderResult> {
+  const d = lm.config.hiddenSize;
+  const n = targets.length / N;
+  if (!Number.isInteger(n) || eStart.length !== n * d) throw new Error(`refinementLadder: ${eStart.length} e values and ${targets.length} targets do not fit d=${d}, N=${N}`);
+  const steps = [...new Set(opts.steps)].sort((a, b) => a - b);
+  if (steps.length === 0 || steps[0] < 0 || steps.some((k) => !Number.isInteger(k))) throw new Error(`refinementLadder: steps must be whole numbers >= 0, got ${opts.steps.join(',')}`);
+  const budget = steps[steps.length - 1];
+  const rule = opts.rule ?? DEFAULT_REFINE_RULE;
+  const B = opts.batchSize ?? 128;
+  // Per text: best hits so far at each reported k, and the pass at which it first had every token.
+  const bestAt = steps.map(() => new Float64Array(n));
+  const passesToSolve: (number | null)[] = new Array<number | null>(n).fill(null);
+  const layout = layoutFor('e-m', N);
+  const mT = tf.tensor2d(m, [1, d]);
+  try {
+    for (let s = 0; s < n; s += B) {
+      const b = Math.min(B, n - s);
+      await refineBatch(lm, layout, mT, targets.subarray(s * N, (s + b) * N), eStart.subarray(s * d, (s + b) * d), b, N, d, steps, budget, rule, (ki, row, hits) => {
+        bestAt[ki][s + row] = hits;
+      }, (row, passes) => {
+        passesToSolve[s + row] = passes;
+      });
+    }
+  } finally {
+    mT.dispose();
+  }
+  const rungs = steps.map((k, ki) => {
+    let acc = 0;
+    let exact = 0;
+    for (let i = 0; i < n; i++) {
+      acc += bestAt[ki][i] / N;
+      if (bestAt[ki][i] === N) exact++;
+    }
+    return { k, passes: k + 1, token_accuracy: n ? acc / n : 0, exact_match: n ? exact / n : 0 };
+  });
+  const solved = passesToSolve.filter((p): p is number => p !== null).sort((a, b) => a - b);
+  return {
+    rungs,
+    passes_to_solve: passesToSolve,
+    median_passes: solved.length ? medianOfSorted(solved) : null,
+    p90_passes: solved.length ? solved[Math.min(solved.length - 1, Math.ceil(0.9 * solved.length) - 1)] : null,
+    solved_within_budget: n ? solved.length / n : 0,
+  };
+}
+
+async function refineBatch(
+  lm: CausalLM,
+  layout: ReturnType<typeof layoutFor>,
+  m: tf.Tensor2D,
+  targetsHost: Int32Array,
+  eHost: Float32Array,
+  b: number,
+  N: number,
+  d: number,
+  steps: readonly number[],
+  budget: number,
+  rule: RefineRule,
+  record: (stepIndex: number, row: number, bestHits: number) => void,
+  solvedAt: (row: number, passes: number) => void,
+): Promise<void> {
+  const targets = tf.tensor2d(targetsHost, [b, N], 'int32');
+  let state: AdamState = adamState(tf.tensor2d(eHost, [b, d]));
+  const bestHits = new Float64Array(b).fill(-1);
+  const bestLoss = new Float64Array(b).fill(Infinity);
+  const done = new Uint8Array(b);
+  const rowSteps = new Float32Array(b);
+  try {
+    for (let k = 0; k <= budget; k++) {
+      const r = lossAndGrads(lm, layout, targets, state.param, m, false);
+      const rowHits = tf.sum(r.hits, 1); // [b]
+      const [hitRows, loss] = await Promise.all([rowHits.data(), r.rowLoss.data()]);
+      tf.dispose([rowHits, r.hits, r.rowLoss]);
+      for (let i = 0; i < b; i++) {
+        // The best e seen so far: more tokens right, or as many at a lower loss.
+        if (hitRows[i] > bestHits[i] || (hitRows[i] === bestHits[i] && loss[i] < bestLoss[i])) {
+          bestHits[i] = hitRows[i];
+          bestLoss[i] = loss[i];
+        }
+        if (!done[i] && bestHits[i] === N) {
+          done[i] = 1;
+          solvedAt(i, k + 1);
+        }
+      }
+      const ki = steps.indexOf(k);
+      if (ki >= 0) for (let i = 0; i < b; i++) record(ki, i, bestHits[i]);
+      if (k === budget || done.every((x) => x === 1)) {
+        // Every later rung sees the same best e.
+        for (let kj = ki >= 0 ? ki + 1 : steps.findIndex((x) => x > k); kj >= 0 && kj < steps.length; kj++) for (let i = 0; i < b; i++) record(kj, i, bestHits[i]);
+        r.gradE.dispose();
+        break;
+      }
+      const g = r.gradE;
+      if (rule.kind === 'normalized') {
+        const next = tf.tidy(() => {
+          const rms = tf.sqrt(tf.add(tf.mean(tf.square(g), 1, true), 1e-12)); // [b, 1]
+          return tf.sub(state.param, tf.mul(rule.size, tf.div(g, rms))) as tf.Tensor2D;
+        });
+        state.param.dispose();
+        state = { ...state, param: next };
+      } else {
+        rowSteps.fill(k + 1);
+        const next = adamwUpdate(state, g, rowSteps, rule.adamw);
+        tf.dispose([state.param, state.m1, state.m2]);
+        state = next;
+      }
+      g.dispose();
+    }
+  } finally {
+    tf.dispose([targets, state.param, state.m1, state.m2]);
+  }
+}
+
+/** The ladder of every evaluated start, as `prototoken eval --ladder --json` reports it. */
+export interface LadderSummary {
+  /** The refinement rule, in words. */
+  rule: string;
+  /** The k reported. */
+  steps: number[];
+  methods: ({ method: string } & Omit<LadderResult, 'passes_to_solve'>)[];
+}
+
+/** Token accuracy / exact match per k, then the passes to reproduce each text, one line per start. */
+export function renderLadder(l: LadderSummary): string {
+  const pct = (x: number): string => (100 * x).toFixed(1);
+  const budget = l.steps[l.steps.length - 1];
+  const header = ['start', ...l.steps.map((k) => `k=${k}`), 'median passes', 'p90', `exact within ${budget + 1}`];
+  const rows = l.methods.map((m) => [
+    m.method,
+    ...m.rungs.map((r) => `${pct(r.token_accuracy)} / ${pct(r.exact_match)}`),
+    m.median_passes === null ? '-' : String(m.median_passes),
+    m.p90_passes === null ? '-' : String(m.p90_passes),
+    `${pct(m.solved_within_budget)}%`,
+  ]);
+  return [
+    `accuracy per LM pass: token accuracy / exact match (%) after k refinement steps (k + 1 forward passes), each text keeping its best e`,
+    `rule: ${l.rule}`,
+    ...formatTable([header, ...rows], header.map((_, i) => i > 0)),
+  ].join('\n');
+}
