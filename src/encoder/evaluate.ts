@@ -106,8 +106,8 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   if (opts.ladder) {
     ladder = { rule: describeRule(opts.ladder.rule), steps: [...opts.ladder.steps], methods: [] };
     for (const method of methods) {
-      const { passes_to_solve: _, ...r } = await refinementLadder(lm, enc.m, ids, N, method.eHat, { steps: opts.ladder.steps, rule: opts.ladder.rule, batchSize: Math.max(batchSize, 128) });
-      ladder.methods.push({ method: method.name, ...r });
+      const r = await refinementLadder(lm, enc.m, ids, N, method.eHat, { steps: opts.ladder.steps, rule: opts.ladder.rule, batchSize: Math.max(batchSize, 128) });
+      ladder.methods.push({ method: method.name, rungs: r.rungs, median_passes: r.median_passes, p90_passes: r.p90_passes, solved_within_budget: r.solved_within_budget });
     }
   }
   const summary: EvalSummary = {
