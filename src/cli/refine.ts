@@ -4,23 +4,21 @@
  * each needed are compared (src/encoder/refine.ts).
  */
 import { Command } from 'commander';
-import { encoderRunSchema, openCheckpoint, runTexts } from '../encoder/inputs.js';
-import { refineWithEncoder, renderRefineReport } from '../encoder/refine.js';
+import { openCheckpoint, runTexts } from '../encoder/inputs.js';
+import { REFINE_STARTS, refineSchema, refineWithEncoder, renderRefineReport } from '../encoder/refine.js';
 import { openModel } from '../lm/open_model.js';
-import { solverSchema } from '../solver/config.js';
 import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
 import { addSolverOptions } from './dataset_run.js';
 import { addEncoderRunOptions } from './encoder_support.js';
 import { installInterrupt } from './run_support.js';
 import { presetsOf } from './solve.js';
 
-const schema = encoderRunSchema.merge(solverSchema);
-
 export function refineCommand(): Command {
   const cmd = addSolverOptions(addEncoderRunOptions(withCommonOptions(new Command('refine')), false))
-    .description('solve the same texts from N(0,1), from the mean e and from the encoder\'s e_hat, and compare the steps');
+    .description('solve the same texts from N(0,1), from the mean e and from the encoder\'s e_hat (or --starts), and compare the steps')
+    .option('--starts <list>', `which starts, in order, from ${REFINE_STARTS.join(',')} (default normal,mean,e_hat; best = the best of e_hat, nearest and mean by one LM pass each)`, (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean));
   cmd.action(async () => {
-    const config = commandConfig(cmd, schema, presetsOf(cmd));
+    const config = commandConfig(cmd, refineSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;
     const model = await openModel(config, quiet);
@@ -30,6 +28,7 @@ export function refineCommand(): Command {
       const run = await runTexts(config, model, enc);
       const summary = await refineWithEncoder(model.lm, enc, run, config, {
         batchSize: config.batch,
+        starts: config.starts,
         shouldStop: interrupt.stopped,
         onStartDone: quiet ? undefined : (s) => process.stderr.write(`${s.start}: solved ${s.solved}/${s.texts}, median ${s.median_steps} steps (${s.wall_seconds.toFixed(1)} s)\n`),
       });

@@ -5,21 +5,26 @@
  * first two starts.
  */
 import type { CausalLM } from '../lm/types.js';
-import { type SolverConfig, solverOptionsOf } from '../solver/config.js';
+import { type SolverConfig, solverOptionsOf, solverSchema } from '../solver/config.js';
 import type { InitSpec } from '../solver/init.js';
 import { solveTexts } from '../solver/solve.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../solver/types.js';
 import { summarize } from '../util/stats.js';
 import { PrototokenError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
-import type { RunTexts } from './inputs.js';
+import { z } from 'zod';
+import { type RunTexts, encoderRunSchema } from './inputs.js';
 import type { LoadedEncoder } from './load.js';
-import { constantStart, eHatByText } from './starts.js';
+import { bestOfStarts, constantStart, encoderCandidates } from './starts.js';
+import { loadInitSpec } from '../solver/init.js';
+import { eByTextId } from '../datasets/solve_records.js';
 
 /** A named starting point for every text. */
 export interface RefineStart {
   name: string;
   init: InitSpec;
+  /** Seconds spent making the start (e.g. the LM passes that chose it), counted in its times: wall and CPU. Default 0. */
+  setup?: { wall: number; cpu: number };
 }
 
 export interface RefineOptions {
@@ -42,7 +47,12 @@ export interface RefineStartReport {
   solved_rate: number;
   median_steps: number;
   mean_steps: number;
+  /** Solving time plus the time to make the start. */
   wall_seconds: number;
+  /** This process's CPU time for the same (user + system), which a busy machine does not inflate. */
+  cpu_seconds: number;
+  /** Texts solved per CPU-minute. */
+  solved_per_cpu_minute: number;
   /** median_steps / the first start's median_steps (below 1: fewer steps); null when that is 0. */
   median_ratio_vs_first: number | null;
   mean_ratio_vs_first: number | null;
@@ -81,6 +91,7 @@ export async function refineStarts(
   for (const start of starts) {
     const out = new Array<SolveResult>(targets.length);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const run = await solveTexts(
       lm,
       targets,
@@ -91,7 +102,11 @@ export async function refineStarts(
       interrupted = true;
       break;
     }
-    stats.push(startStats(start.name, out, solver.maxSteps, (performance.now() - t0) / 1000));
+    const cpu = process.cpuUsage(c0);
+    stats.push(startStats(start.name, out, solver.maxSteps, {
+      wall: (performance.now() - t0) / 1000 + (start.setup?.wall ?? 0),
+      cpu: (cpu.user + cpu.system) / 1e6 + (start.setup?.cpu ?? 0),
+    }));
     results.push(out);
     opts.onStartDone?.(withRatios(stats)[stats.length - 1]);
   }
@@ -101,9 +116,25 @@ export async function refineStarts(
   };
 }
 
+/**
+ * The starts `refine` can compare: `normal` N(0,1); `init` the solver config's own --init (e.g. the
+ * fast preset's scaled start); `mean` the constant mean e; `e_hat` the encoder's; `nearest` the
+ * nearest solved training window's e; `best` the best of e_hat, nearest and mean by one LM pass each
+ * (what `solve --init encoder:` uses; its passes count in its wall time).
+ */
+export const REFINE_STARTS = ['normal', 'init', 'mean', 'e_hat', 'nearest', 'best'] as const;
+export type RefineStartKind = (typeof REFINE_STARTS)[number];
+
+/** `prototoken refine`'s config keys: the checkpoint and texts, the solver recipe, and the starts. */
+export const refineSchema = encoderRunSchema.merge(solverSchema).extend({
+  starts: z.array(z.enum(REFINE_STARTS)).min(1).default(['normal', 'mean', 'e_hat']),
+});
+
 export interface EncoderRefineOptions extends Omit<RefineOptions, 'mSource'> {
   /** Texts per encoder forward pass. Default encodeAll's. */
   batchSize?: number;
+  /** Which starts, in this order. Default normal, mean, e_hat. */
+  starts?: readonly RefineStartKind[];
 }
 
 /** `prototoken refine --json`: the report and what it was measured on. */
@@ -124,13 +155,30 @@ export async function refineWithEncoder(
   solver: SolverConfig & { seed: number },
   opts: EncoderRefineOptions = {},
 ): Promise<EncoderRefineSummary> {
-  const { batchSize, ...refine } = opts;
-  const perText = await eHatByText(enc, run.texts, batchSize);
-  const starts: RefineStart[] = [
-    { name: 'N(0,1)', init: { kind: 'normal' } },
-    { name: 'mean e (constant)', init: { kind: 'vector', e: constantStart(enc), source: `${enc.dir} (mean of the training e)` } },
-    { name: 'encoder e_hat', init: { kind: 'perText', e: perText, source: enc.dir } },
-  ];
+  const { batchSize, starts: kinds = ['normal', 'mean', 'e_hat'], ...refine } = opts;
+  const candidates = await encoderCandidates(enc, run.texts, batchSize);
+  const byName = (name: string): Map<string, Float32Array> => {
+    const c = candidates.find((x) => x.name === name);
+    if (!c) throw new PrototokenError(`the checkpoint offers no ${name} start (it carries no solved training windows)`, { file: enc.dir, fix: 'drop it from --starts' });
+    const d = enc.meta.dModel;
+    return new Map(run.texts.map((t, i) => [t.id, c.e.slice(i * d, (i + 1) * d)]));
+  };
+  const starts: RefineStart[] = [];
+  for (const kind of kinds) {
+    if (kind === 'normal') starts.push({ name: 'N(0,1)', init: { kind: 'normal' } });
+    if (kind === 'init') starts.push({ name: `--init ${solver.init}${solver.initScale !== 1 ? ` x ${solver.initScale}` : ''}`, init: await loadInitSpec(solver.init, solver.initScale, lm, eByTextId) });
+    if (kind === 'mean') starts.push({ name: 'mean e (constant)', init: { kind: 'vector', e: constantStart(enc), source: `${enc.dir} (mean of the training e)` } });
+    if (kind === 'e_hat') starts.push({ name: 'encoder e_hat', init: { kind: 'perText', e: byName('e_hat'), source: enc.dir } });
+    if (kind === 'nearest') starts.push({ name: 'nearest solved window', init: { kind: 'perText', e: byName('nearest'), source: enc.dir } });
+    if (kind === 'best') {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const best = await bestOfStarts(lm, enc.m, run.texts, candidates);
+      const cpu = process.cpuUsage(c0);
+      const chosen = Object.entries(best.chosen).map(([name, n]) => `${name} ${n}`).join(', ');
+      starts.push({ name: `best of one pass (${chosen})`, init: { kind: 'perText', e: best.e, source: enc.dir }, setup: { wall: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 } });
+    }
+  }
   const mSource = `${enc.dir}/m.safetensors`;
   const options = solverOptionsOf(solver, { kind: 'normal' }, { kind: 'fixed', vector: enc.m, source: mSource });
   const { report } = await refineStarts(lm, run.texts, enc.m, options, starts, { ...refine, mSource });
@@ -141,7 +189,8 @@ export async function refineWithEncoder(
 export type StartStats = Omit<RefineStartReport, 'median_ratio_vs_first' | 'mean_ratio_vs_first' | 'median_ratio_vs_second' | 'mean_ratio_vs_second'>;
 
 /** Solved count, steps (unsolved texts at `maxSteps`) and wall time of one start. */
-export function startStats(name: string, results: readonly SolveResult[], maxSteps: number, wallSeconds: number): StartStats {
+export function startStats(name: string, results: readonly SolveResult[], maxSteps: number, seconds: number | { wall: number; cpu: number }): StartStats {
+  const { wall, cpu } = typeof seconds === 'number' ? { wall: seconds, cpu: seconds } : seconds;
   const steps = summarize(results.map((r) => (r.solved ? r.steps : maxSteps)));
   const solved = results.filter((r) => r.solved).length;
   return {
@@ -151,7 +200,9 @@ export function startStats(name: string, results: readonly SolveResult[], maxSte
     solved_rate: results.length ? solved / results.length : 0,
     median_steps: steps.median ?? 0,
     mean_steps: steps.mean ?? 0,
-    wall_seconds: wallSeconds,
+    wall_seconds: wall,
+    cpu_seconds: cpu,
+    solved_per_cpu_minute: cpu > 0 ? (60 * solved) / cpu : 0,
   };
 }
 
@@ -183,10 +234,12 @@ export function renderRefineReport(report: RefineReport): string {
     `${x(s.median_ratio_vs_first)} / ${x(s.mean_ratio_vs_first)}`,
     `${x(s.median_ratio_vs_second)} / ${x(s.mean_ratio_vs_second)}`,
     s.wall_seconds.toFixed(1),
+    s.cpu_seconds.toFixed(1),
+    s.solved_per_cpu_minute.toFixed(1),
   ]);
-  const header = ['start', 'solved', 'median steps', 'mean steps', `vs ${names[0] ?? 'first'} (median / mean)`, `vs ${names[1] ?? 'second'} (median / mean)`, 'wall s'];
+  const header = ['start', 'solved', 'median steps', 'mean steps', `vs ${names[0] ?? 'first'} (median / mean)`, `vs ${names[1] ?? 'second'} (median / mean)`, 'wall s', 'CPU s', 'solved/CPU-min'];
   return [
     `  N=${report.N}, ${report.texts} texts, budget ${report.max_steps} steps (an unsolved text counts as the budget)${report.interrupted ? '; interrupted' : ''}`,
-    ...formatTable([header, ...rows], [false, true, true, true, true, true, true]),
+    ...formatTable([header, ...rows], [false, true, true, true, true, true, true, true, true]),
   ].join('\n');
 }
