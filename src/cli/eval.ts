@@ -10,7 +10,8 @@ import { evalSchema, evaluateEncoder, ladderOptionsOf, referenceFromDataset } fr
 import { openCheckpoint, runTexts } from '../encoder/inputs.js';
 import { renderLadder } from '../encoder/ladder.js';
 import { openModel } from '../lm/open_model.js';
-import { commandConfig, printConfigIfAsked, report, toFloat, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { ModelThreads, threadCount } from '../lm/threads.js';
 import { addEncoderRunOptions } from './encoder_support.js';
 
 const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -22,6 +23,7 @@ export function evalCommand(): Command {
     .option('--ladder <k,...>', 'also refine every start for these numbers of steps and report accuracy after each (e.g. 0,1,2,4,8,16,32)', (v: string) => list(v).map(Number))
     .option('--refine-rule <rule>', 'how the ladder moves e: adamw (the paper\'s optimiser, default) | normalized (e -= step * g / rms(g))')
     .option('--refine-step <x>', 'the AdamW learning rate (default the paper\'s 0.01), or the normalised step (default 0.1)', toFloat)
+    .option('--workers <k>', 'threads for the ladder (default: one per core)', toInt)
     .option('--reference <dir>', 'a dataset solved with the checkpoint\'s m whose training rows are the baselines\' reference set (e.g. for a --learn-m checkpoint)');
   cmd.action(async () => {
     const config = commandConfig(cmd, evalSchema);
@@ -30,10 +32,11 @@ export function evalCommand(): Command {
     const ladder = ladderOptionsOf(config);
     const model = await openModel(config, quiet);
     const enc = await openCheckpoint(config, model);
+    const threads = ladder && threadCount(config.workers) > 1 ? await ModelThreads.open({ threads: config.workers ?? undefined, modelDir: model.dir, backend: config.backend }) : null;
     try {
       const reference = config.reference ? await referenceFromDataset(config.reference, enc) : undefined;
       const run = await runTexts(config, model, enc);
-      const { summary, table } = await evaluateEncoder(model.lm, enc, run, { baselines: config.baselines, batchSize: config.batch, seed: config.seed, ladder, reference });
+      const { summary, table } = await evaluateEncoder(model.lm, enc, run, { baselines: config.baselines, batchSize: config.batch, seed: config.seed, ladder, reference, threads });
       const { notes, exact_copies_of_training_windows: copies } = summary;
       report(
         cmd,
@@ -42,6 +45,7 @@ export function evalCommand(): Command {
           renderEvalTable(table) + (summary.ladder ? `\n\n${renderLadder(summary.ladder)}` : '') + (notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}` : ''),
       );
     } finally {
+      await threads?.close();
       enc.encoder.dispose();
       model.lm.dispose();
     }

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { openModel } from '../lm/open_model.js';
+import { ModelThreads, threadCount } from '../lm/threads.js';
 import { checkCorpusOut, generateCorpus, generateCorpusSchema } from '../texts/generate_corpus.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 
@@ -13,7 +14,8 @@ export function generateCorpusCommand(): Command {
     .option('--out <file>', 'the JSONL file to write (appears only when complete; a rerun continues an interrupted one)')
     .option('--temperature <t>', 'sampling temperature (default 1)', toFloat)
     .option('--max-tokens <t>', "tokens per story at most (default: the model's positions minus 1)", toInt)
-    .option('--batch <b>', 'stories sampled together (default 8; the same seed and batch reproduce the file)', toInt);
+    .option('--batch <b>', 'stories sampled together (default 8; the same seed and batch reproduce the file)', toInt)
+    .option('--workers <k>', 'threads sampling groups side by side (default: one per core; the file is the same for any count)', toInt);
   cmd.action(async () => {
     const config = commandConfig(cmd, generateCorpusSchema);
     if (printConfigIfAsked(cmd, config)) return;
@@ -23,14 +25,16 @@ export function generateCorpusCommand(): Command {
     const model = await openModel(config, quiet);
     let progress: Progress | null = null;
     const interrupt = installInterrupt(quiet);
+    const threads = threadCount(config.workers) > 1 ? await ModelThreads.open({ threads: config.workers ?? undefined, modelDir: model.dir, backend: config.backend }) : null;
     let summary;
     try {
       summary = await generateCorpus(config, model, {
         onStart: (remaining) => (progress = new Progress(remaining, { unit: 'stories', quiet })),
         onStories: (n, meanTokens) => progress?.tick(n, `${meanTokens.toFixed(0)} tokens/story`),
         shouldStop: interrupt.stopped,
-      });
+      }, threads);
     } finally {
+      await threads?.close();
       interrupt.dispose();
       model.lm.dispose();
     }

@@ -13,10 +13,13 @@ import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from './bas
 import { encodeAll } from './encode.js';
 import { type EvalSummary, type EvalTable, type MethodVectors, evaluateMethods } from './eval_table.js';
 import { type RunTexts, encoderRunSchema, flatE, flatIds } from './inputs.js';
-import { NORMALIZED_STEP, type LadderSummary, PAPER_REFINE_RULE, type RefineRule, describeRule, refinementLadder } from './ladder.js';
+import { type LadderOptions, type LadderResult, type LadderTexts, joinLadders, summarizeLadder, NORMALIZED_STEP, type LadderSummary, PAPER_REFINE_RULE, type RefineRule, describeRule, refinementLadder } from './ladder.js';
 import type { LoadedEncoder } from './load.js';
 import type { ReferenceSet } from './types.js';
 import type { AdamWOptions } from '../solver/adamw.js';
+import type { ModelThreads } from '../lm/threads.js';
+import { splitShares } from './grad_pool.js';
+import type { LadderTaskInput } from './ladder_task.js';
 
 /** `prototoken eval`'s config keys. */
 export const evalSchema = encoderRunSchema.extend({
@@ -29,6 +32,8 @@ export const evalSchema = encoderRunSchema.extend({
   refineStep: z.number().positive().nullable().default(null),
   /** A dataset solved with the checkpoint's m whose training rows replace the checkpoint's reference set. */
   reference: z.string().min(1).nullable().default(null),
+  /** Threads for the ladder; null = one per core. */
+  workers: z.number().int().min(1).nullable().default(null),
 });
 
 export type EvalConfig = z.infer<typeof evalSchema>;
@@ -68,6 +73,8 @@ export interface EncoderEvalOptions {
   seed?: number;
   /** Also refine every method's e for these k (ascending, from 0) and report the ladder. Default: none. */
   ladder?: { steps: readonly number[]; rule: RefineRule };
+  /** Threads to spread the ladder over (one chunk of texts per thread and method). Default: this thread. */
+  threads?: ModelThreads | null;
   /**
    * Solved training windows to use as the baselines' reference set instead of the checkpoint's (e.g.
    * those of a --learn-m checkpoint, solved again with its m). Default: the checkpoint's.
@@ -105,8 +112,11 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   let ladder: LadderSummary | undefined;
   if (opts.ladder) {
     ladder = { rule: describeRule(opts.ladder.rule), steps: [...opts.ladder.steps], methods: [] };
+    const ladderOpts = { steps: opts.ladder.steps, rule: opts.ladder.rule, batchSize: Math.max(batchSize, 128) };
     for (const method of methods) {
-      const r = await refinementLadder(lm, enc.m, ids, N, method.eHat, { steps: opts.ladder.steps, rule: opts.ladder.rule, batchSize: Math.max(batchSize, 128) });
+      const r = opts.threads
+        ? await threadedLadder(opts.threads, enc.m, ids, N, enc.meta.dModel, method.eHat, ladderOpts)
+        : await refinementLadder(lm, enc.m, ids, N, method.eHat, ladderOpts);
       ladder.methods.push({ method: method.name, rungs: r.rungs, median_passes: r.median_passes, p90_passes: r.p90_passes, solved_within_budget: r.solved_within_budget });
     }
   }
@@ -124,4 +134,17 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
     ...(ladder ? { ladder } : {}),
   };
   return { summary, table };
+}
+
+/** The ladder of `e`'s texts, split into one contiguous share per thread. */
+async function threadedLadder(threads: ModelThreads, m: Float32Array, ids: Int32Array, N: number, d: number, e: Float32Array, opts: LadderOptions): Promise<LadderResult> {
+  const n = ids.length / N;
+  const inputs: LadderTaskInput[] = splitShares(Array.from({ length: n }, (_, i) => i), threads.threads)
+    .filter((share) => share.length > 0)
+    .map((share) => {
+      const [a, b] = [share[0], share[share.length - 1] + 1];
+      return { m, targets: ids.slice(a * N, b * N), N, e: e.slice(a * d, b * d), opts };
+    });
+  const parts = await threads.map<LadderTaskInput, LadderTexts>(new URL('./ladder_task.js', import.meta.url), inputs);
+  return summarizeLadder(joinLadders(parts), N);
 }

@@ -68,10 +68,102 @@ export interface LadderResult {
   solved_within_budget: number;
 }
 
+/** Per text, before aggregation: best hits at each reported k, and the passes to reproduce it. */
+export interface LadderTexts {
+  steps: number[];
+  /** [rung][text]: tokens right by the best e seen up to that k. */
+  bestHits: Float64Array[];
+  /** Forward passes each text needed (null: not within the budget). */
+  passes: (number | null)[];
+}
+
 /**
- * Refine `eStart` ([n * d], host) for texts `targets` ([n * N] int32) with fixed `m` [d] and report
- * the ladder. Downloads one [R, N] hits tensor and one [R] loss per pass.
+ * Refine `eStart` ([n * d], host) for texts `targets` ([n * N] int32) with fixed `m` [d], text by
+ * text (`refinementLadder` aggregates; texts may be split among threads and joined with
+ * `joinLadders`). Downloads one [R] hits sum and one [R] loss per pass.
  */
+export async function ladderTexts(
+  lm: CausalLM,
+  m: Float32Array,
+  targets: Int32Array,
+  N: number,
+  eStart: Float32Array,
+  opts: LadderOptions,
+): Promise<LadderTexts> {
+  const d = lm.config.hiddenSize;
+  const n = targets.length / N;
+  if (!Number.isInteger(n) || eStart.length !== n * d) throw new Error(`refinementLadder: ${eStart.length} e values and ${targets.length} targets do not fit d=${d}, N=${N}`);
+  const steps = ladderSteps(opts.steps);
+  const budget = steps[steps.length - 1];
+  const rule = opts.rule ?? DEFAULT_REFINE_RULE;
+  const B = opts.batchSize ?? 128;
+  const bestHits = steps.map(() => new Float64Array(n));
+  const passes: (number | null)[] = new Array<number | null>(n).fill(null);
+  const layout = layoutFor('e-m', N);
+  const mT = tf.tensor2d(m, [1, d]);
+  try {
+    for (let s = 0; s < n; s += B) {
+      const b = Math.min(B, n - s);
+      await refineBatch(lm, layout, mT, targets.subarray(s * N, (s + b) * N), eStart.subarray(s * d, (s + b) * d), b, N, d, steps, budget, rule, (ki, row, hits) => {
+        bestHits[ki][s + row] = hits;
+      }, (row, p) => {
+        passes[s + row] = p;
+      });
+    }
+  } finally {
+    mT.dispose();
+  }
+  return { steps, bestHits, passes };
+}
+
+/** The ladder's k, checked, without repeats, ascending. */
+export function ladderSteps(given: readonly number[]): number[] {
+  const steps = [...new Set(given)].sort((a, b) => a - b);
+  if (steps.length === 0 || steps[0] < 0 || steps.some((k) => !Number.isInteger(k))) throw new Error(`refinementLadder: steps must be whole numbers >= 0, got ${given.join(',')}`);
+  return steps;
+}
+
+/** Parts of one ladder over consecutive texts, joined in order. */
+export function joinLadders(parts: readonly LadderTexts[]): LadderTexts {
+  const steps = parts[0].steps;
+  return {
+    steps,
+    bestHits: steps.map((_, ki) => {
+      const out = new Float64Array(parts.reduce((n, p) => n + p.passes.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p.bestHits[ki], at);
+        at += p.passes.length;
+      }
+      return out;
+    }),
+    passes: parts.flatMap((p) => p.passes),
+  };
+}
+
+/** The aggregates of per-text ladders of texts of N tokens. */
+export function summarizeLadder(t: LadderTexts, N: number): LadderResult {
+  const n = t.passes.length;
+  const rungs = t.steps.map((k, ki) => {
+    let acc = 0;
+    let exact = 0;
+    for (let i = 0; i < n; i++) {
+      acc += t.bestHits[ki][i] / N;
+      if (t.bestHits[ki][i] === N) exact++;
+    }
+    return { k, passes: k + 1, token_accuracy: n ? acc / n : 0, exact_match: n ? exact / n : 0 };
+  });
+  const solved = t.passes.filter((p): p is number => p !== null).sort((a, b) => a - b);
+  return {
+    rungs,
+    passes_to_solve: t.passes,
+    median_passes: solved.length ? medianOfSorted(solved) : null,
+    p90_passes: solved.length ? solved[Math.min(solved.length - 1, Math.ceil(0.9 * solved.length) - 1)] : null,
+    solved_within_budget: n ? solved.length / n : 0,
+  };
+}
+
+/** Refine and aggregate in one thread (see ladderTexts). */
 export async function refinementLadder(
   lm: CausalLM,
   m: Float32Array,
@@ -80,48 +172,7 @@ export async function refinementLadder(
   eStart: Float32Array,
   opts: LadderOptions,
 ): Promise<LadderResult> {
-  const d = lm.config.hiddenSize;
-  const n = targets.length / N;
-  if (!Number.isInteger(n) || eStart.length !== n * d) throw new Error(`refinementLadder: ${eStart.length} e values and ${targets.length} targets do not fit d=${d}, N=${N}`);
-  const steps = [...new Set(opts.steps)].sort((a, b) => a - b);
-  if (steps.length === 0 || steps[0] < 0 || steps.some((k) => !Number.isInteger(k))) throw new Error(`refinementLadder: steps must be whole numbers >= 0, got ${opts.steps.join(',')}`);
-  const budget = steps[steps.length - 1];
-  const rule = opts.rule ?? DEFAULT_REFINE_RULE;
-  const B = opts.batchSize ?? 128;
-  // Per text: best hits so far at each reported k, and the pass at which it first had every token.
-  const bestAt = steps.map(() => new Float64Array(n));
-  const passesToSolve: (number | null)[] = new Array<number | null>(n).fill(null);
-  const layout = layoutFor('e-m', N);
-  const mT = tf.tensor2d(m, [1, d]);
-  try {
-    for (let s = 0; s < n; s += B) {
-      const b = Math.min(B, n - s);
-      await refineBatch(lm, layout, mT, targets.subarray(s * N, (s + b) * N), eStart.subarray(s * d, (s + b) * d), b, N, d, steps, budget, rule, (ki, row, hits) => {
-        bestAt[ki][s + row] = hits;
-      }, (row, passes) => {
-        passesToSolve[s + row] = passes;
-      });
-    }
-  } finally {
-    mT.dispose();
-  }
-  const rungs = steps.map((k, ki) => {
-    let acc = 0;
-    let exact = 0;
-    for (let i = 0; i < n; i++) {
-      acc += bestAt[ki][i] / N;
-      if (bestAt[ki][i] === N) exact++;
-    }
-    return { k, passes: k + 1, token_accuracy: n ? acc / n : 0, exact_match: n ? exact / n : 0 };
-  });
-  const solved = passesToSolve.filter((p): p is number => p !== null).sort((a, b) => a - b);
-  return {
-    rungs,
-    passes_to_solve: passesToSolve,
-    median_passes: solved.length ? medianOfSorted(solved) : null,
-    p90_passes: solved.length ? solved[Math.min(solved.length - 1, Math.ceil(0.9 * solved.length) - 1)] : null,
-    solved_within_budget: n ? solved.length / n : 0,
-  };
+  return summarizeLadder(await ladderTexts(lm, m, targets, N, eStart, opts), N);
 }
 
 async function refineBatch(

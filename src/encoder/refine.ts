@@ -8,6 +8,9 @@ import type { CausalLM } from '../lm/types.js';
 import { type SolverConfig, solverOptionsOf, solverSchema } from '../solver/config.js';
 import type { InitSpec } from '../solver/init.js';
 import { solveTexts } from '../solver/solve.js';
+import type { SolveTaskInput, SolveTaskOutput } from '../solver/solve_task.js';
+import type { ModelThreads } from '../lm/threads.js';
+import { splitShares } from './grad_pool.js';
 import type { SolveResult, SolverOptions, SolveTarget } from '../solver/types.js';
 import { summarize } from '../util/stats.js';
 import { PrototokenError } from '../util/errors.js';
@@ -34,6 +37,8 @@ export interface RefineOptions {
   onStartDone?: (start: RefineStartReport) => void;
   /** Checked before every solver step; true stops the run (the report says interrupted). Default never. */
   shouldStop?: () => boolean;
+  /** Threads to solve on, each a contiguous share of the texts. Default: this thread. */
+  threads?: ModelThreads | null;
 }
 
 /**
@@ -89,15 +94,10 @@ export async function refineStarts(
   const results: SolveResult[][] = [];
   let interrupted = false;
   for (const start of starts) {
-    const out = new Array<SolveResult>(targets.length);
     const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const run = await solveTexts(
-      lm,
-      targets,
-      { ...solver, m: { kind: 'fixed', vector: m, source: opts.mSource ?? 'fixed m' }, init: start.init },
-      { onResults: (rs) => rs.forEach((r) => (out[r.targetIndex] = r)), shouldStop: opts.shouldStop },
-    );
+    const c0 = process.cpuUsage(); // process-wide, so worker threads count too
+    const options: SolverOptions = { ...solver, m: { kind: 'fixed', vector: m, source: opts.mSource ?? 'fixed m' }, init: start.init };
+    const { out, run } = opts.threads ? await solveOnThreads(opts.threads, targets, options, opts.shouldStop) : await solveHere(lm, targets, options, opts.shouldStop);
     if (run.interrupted) {
       interrupted = true;
       break;
@@ -128,7 +128,39 @@ export type RefineStartKind = (typeof REFINE_STARTS)[number];
 /** `prototoken refine`'s config keys: the checkpoint and texts, the solver recipe, and the starts. */
 export const refineSchema = encoderRunSchema.merge(solverSchema).extend({
   starts: z.array(z.enum(REFINE_STARTS)).min(1).default(['normal', 'mean', 'e_hat']),
+  /** Threads that solve shares of the texts; null = one per core. */
+  workers: z.number().int().min(1).nullable().default(null),
 });
+
+async function solveHere(lm: CausalLM, targets: readonly SolveTarget[], options: SolverOptions, shouldStop?: () => boolean): Promise<{ out: SolveResult[]; run: { interrupted: boolean } }> {
+  const out = new Array<SolveResult>(targets.length);
+  const run = await solveTexts(lm, targets, options, { onResults: (rs) => rs.forEach((r) => (out[r.targetIndex] = r)), shouldStop });
+  return { out, run };
+}
+
+/** The same solve, one contiguous share of the texts per thread (each text's start and seed are its own, so the results are those of one thread). */
+async function solveOnThreads(threads: ModelThreads, targets: readonly SolveTarget[], options: SolverOptions, shouldStop?: () => boolean): Promise<{ out: SolveResult[]; run: { interrupted: boolean } }> {
+  const shares = splitShares(targets.map((t, i) => ({ t, i })), threads.threads).filter((s) => s.length > 0);
+  const init = options.init;
+  const inputs: SolveTaskInput[] = shares.map((share) => ({
+    targets: share.map(({ t }) => ({ id: t.id, ids: Int32Array.from(t.ids) })),
+    // Only this share's per-text starts cross to its thread.
+    options: { ...options, init: init.kind === 'perText' ? { ...init, e: new Map(share.map(({ t }) => [t.id, init.e.get(t.id) as Float32Array])) } : init },
+  }));
+  const watch = setInterval(() => {
+    if (shouldStop?.()) threads.requestStop();
+  }, 100);
+  try {
+    const parts = await threads.map<SolveTaskInput, SolveTaskOutput>(new URL('../solver/solve_task.js', import.meta.url), inputs);
+    const out = new Array<SolveResult>(targets.length);
+    parts.forEach((p, k) => p.results.forEach((r, j) => {
+      if (r) out[shares[k][j].i] = { ...r, targetIndex: shares[k][j].i };
+    }));
+    return { out, run: { interrupted: parts.some((p) => p.interrupted) } };
+  } finally {
+    clearInterval(watch);
+  }
+}
 
 export interface EncoderRefineOptions extends Omit<RefineOptions, 'mSource'> {
   /** Texts per encoder forward pass. Default encodeAll's. */

@@ -15,7 +15,9 @@ import { z } from 'zod';
 import { stopIdsFor } from '../lm/generate.js';
 import type { LoadedModel } from '../lm/load.js';
 import { baseSchema } from '../lm/open_model.js';
-import { sampleBatch } from '../lm/sample_batch.js';
+import { type SampleBatchOptions, type SampledRow, sampleBatch } from '../lm/sample_batch.js';
+import type { SampleTaskInput } from '../lm/sample_task.js';
+import type { ModelThreads } from '../lm/threads.js';
 import { PrototokenError } from '../util/errors.js';
 import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
 import { deriveSeed } from '../util/prng.js';
@@ -28,6 +30,8 @@ export const generateCorpusSchema = baseSchema.extend({
   maxTokens: z.number().int().min(1).nullable().default(null),
   /** Stories sampled together; part of what reproduces a file (see the module comment). */
   batch: z.number().int().min(1).default(8),
+  /** Threads sampling groups side by side (the file is the same for any count); null = one per core. */
+  workers: z.number().int().min(1).nullable().default(null),
 });
 
 export type GenerateCorpusConfig = z.infer<typeof generateCorpusSchema>;
@@ -40,6 +44,8 @@ interface PartialSettings {
   max_tokens: number;
   batch: number;
 }
+
+const SAMPLE_TASK = new URL('../lm/sample_task.js', import.meta.url);
 
 /** Refuse an existing output before the model loads (the file only ever appears whole, never replaced). */
 export async function checkCorpusOut(out: string): Promise<void> {
@@ -69,7 +75,7 @@ export interface GenerateCorpusSummary {
 }
 
 /** Sample the stories still missing from `config.out` (continuing FILE.partial), and rename it into place when complete. */
-export async function generateCorpus(config: GenerateCorpusConfig, model: LoadedModel, hooks: GenerateCorpusHooks = {}): Promise<GenerateCorpusSummary> {
+export async function generateCorpus(config: GenerateCorpusConfig, model: LoadedModel, hooks: GenerateCorpusHooks = {}, threads: ModelThreads | null = null): Promise<GenerateCorpusSummary> {
   const started = Date.now();
   const { lm, tokenizer } = model;
   if (tokenizer.bosId === null) throw new PrototokenError('the tokenizer has no BOS token to start a story from', { file: model.dir });
@@ -89,16 +95,26 @@ export async function generateCorpus(config: GenerateCorpusConfig, model: Loaded
   let made = 0;
   const handle = await fsp.open(partial, 'a');
   try {
-    for (let first = done; first < config.count && !hooks.shouldStop?.(); first += config.batch) {
-      const indices = Array.from({ length: Math.min(config.batch, config.count - first) }, (_, j) => first + j);
-      const rows = await sampleBatch(lm, indices.map((i) => deriveSeed(config.seed, i)), {
-        prompt,
-        maxNewTokens: settings.max_tokens,
-        temperature: config.temperature,
-        stopIds: stopIdsFor(tokenizer, prompt),
-        minNewTokens: 1,
-      });
-      const lines = rows.map((r, j) => JSON.stringify({ id: `gen-${config.seed}-${indices[j]}`, text: tokenizer.decode(r.ids) }) + '\n');
+    const opts: SampleBatchOptions = { prompt, maxNewTokens: settings.max_tokens, temperature: config.temperature, stopIds: stopIdsFor(tokenizer, prompt), minNewTokens: 1 };
+    const sample = (seeds: number[]): Promise<SampledRow[]> =>
+      threads ? threads.run<SampleTaskInput, SampledRow[]>(SAMPLE_TASK, { seeds, opts }) : sampleBatch(lm, seeds, opts);
+    // Up to one group per thread in flight; groups are written in order, so the file is the same for any thread count.
+    const inFlight: { indices: number[]; rows: Promise<SampledRow[]> }[] = [];
+    let first = done;
+    const fill = (): void => {
+      while (inFlight.length < (threads?.threads ?? 1) && first < config.count && !hooks.shouldStop?.()) {
+        const indices = Array.from({ length: Math.min(config.batch, config.count - first) }, (_, j) => first + j);
+        const rows = sample(indices.map((i) => deriveSeed(config.seed, i)));
+        rows.catch(() => undefined); // surfaced when awaited below
+        inFlight.push({ indices, rows });
+        first += config.batch;
+      }
+    };
+    fill();
+    while (inFlight.length > 0) {
+      const group = inFlight.shift() as (typeof inFlight)[number];
+      const rows = await group.rows;
+      const lines = rows.map((r, j) => JSON.stringify({ id: `gen-${config.seed}-${group.indices[j]}`, text: tokenizer.decode(r.ids) }) + '\n');
       await handle.appendFile(lines.join(''), 'utf8');
       await handle.sync();
       for (const r of rows) {
@@ -107,6 +123,7 @@ export async function generateCorpus(config: GenerateCorpusConfig, model: Loaded
       }
       made += rows.length;
       hooks.onStories?.(rows.length, tokens / made);
+      fill();
     }
   } finally {
     await handle.close();
