@@ -52,6 +52,8 @@ export interface TrainState {
   best: { value: number; step: number } | null;
   /** Seconds of training before this snapshot (for windows/s and ETA across resumes). */
   seconds: number;
+  /** CPU seconds of the process (every thread) over the same; absent in snapshots made before it was kept. */
+  cpuSeconds?: number;
 }
 
 export interface Snapshot {

@@ -67,6 +67,8 @@ export interface TrainSummary {
   step: number;
   interrupted: boolean;
   seconds: number;
+  /** CPU seconds of the whole run (every thread, earlier invocations included). */
+  cpu_seconds: number;
   train_windows: number;
   val_windows: number;
   val_exact_copies: number;
@@ -209,7 +211,7 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
         onLog: (step, scalars) => {
           lastLog = { step, ...scalars };
           // lr, grad_norm and windows_per_sec describe the step, not the training loss: not under train/.
-          events.scalars(Object.fromEntries(Object.entries(scalars).map(([k, v]) => [k === 'lr' || k === 'grad_norm' || k === 'windows_per_sec' ? k : `train/${k}`, v])), step);
+          events.scalars(Object.fromEntries(Object.entries(scalars).map(([k, v]) => [k === 'lr' || k === 'grad_norm' || k === 'windows_per_sec' || k === 'cpu_seconds' ? k : `train/${k}`, v])), step);
           return hooks.onLog?.(step, scalars);
         },
         onValidate: (step, v, isBest) => {
@@ -232,6 +234,7 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
       step: outcome.step,
       interrupted: outcome.interrupted,
       seconds: outcome.seconds,
+      cpu_seconds: outcome.cpuSeconds,
       train_windows: data.trainRows,
       val_windows: data.val.length,
       val_exact_copies: data.valExactCopies,

@@ -83,6 +83,8 @@ export interface TrainOutcome {
   best: TrainState['best'];
   lastVal: ValMetrics | null;
   seconds: number;
+  /** CPU seconds of the whole run so far, every thread and earlier invocations included. */
+  cpuSeconds: number;
 }
 
 /** Validation score: higher is better (token accuracy first, then lower loss). */
@@ -110,7 +112,14 @@ export async function trainLoop(
   const priorSeconds = resume?.seconds ?? 0;
   const started = Date.now();
   const seconds = (): number => priorSeconds + (Date.now() - started) / 1000;
-  const state = (): TrainState => ({ step, data: source.state(), best, seconds: seconds() });
+  // The process's CPU time (data-parallel worker threads included): what a run costs, whatever else the machine does.
+  const priorCpu = resume?.cpuSeconds ?? 0;
+  const cpuStart = process.cpuUsage();
+  const cpuSeconds = (): number => {
+    const u = process.cpuUsage(cpuStart);
+    return priorCpu + (u.user + u.system) / 1e6;
+  };
+  const state = (): TrainState => ({ step, data: source.state(), best, seconds: seconds(), cpuSeconds: cpuSeconds() });
   const trainable: [string, tf.Variable][] = [...encoder.variables].filter(([, v]) => v.trainable);
   // A learned m is one more parameter of the step (and of the optimizer); a fixed one a constant.
   const m: tf.Tensor = opts.learnedM ?? tf.tensor2d(mVec, [1, d]);
@@ -142,7 +151,7 @@ export async function trainLoop(
       await yieldToEventLoop(); // so a signal handler can run and set shouldStop
       if (hooks.shouldStop?.()) {
         await hooks.save('last', state());
-        return { step, interrupted: true, best, lastVal, seconds: seconds() };
+        return { step, interrupted: true, best, lastVal, seconds: seconds(), cpuSeconds: cpuSeconds() };
       }
       const examples = await source.next(opts.batchSize);
       windowsSinceLog += examples.length;
@@ -168,6 +177,7 @@ export async function trainLoop(
           lr,
           grad_norm: s[4] / sinceLog,
           windows_per_sec: windowsSinceLog / Math.max(1e-3, (now - logClock) / 1000),
+          cpu_seconds: cpuSeconds(),
         });
         sums.dispose();
         sums = tf.zeros([5]);
@@ -180,7 +190,7 @@ export async function trainLoop(
     }
     if (opts.valEvery === 0 || step % opts.valEvery !== 0) await runValidation();
     await hooks.save('last', state());
-    return { step, interrupted: false, best, lastVal, seconds: seconds() };
+    return { step, interrupted: false, best, lastVal, seconds: seconds(), cpuSeconds: cpuSeconds() };
   } finally {
     sums.dispose();
     if (m !== opts.learnedM) m.dispose();
