@@ -15,6 +15,7 @@ import { readTexts } from '../texts/text_file.js';
 import { lengthOf, windowOptionsOf, windowSchema } from '../texts/window_config.js';
 import { windowTargets } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
+import { checkOutputFile } from '../util/output_paths.js';
 import { solverOptionsOf, solverSchema } from './config.js';
 import type { InitSpec } from './init.js';
 import { solveShared } from './shared_m.js';
@@ -39,11 +40,21 @@ export interface FitMTargets {
   tooShort: { id: string; tokens: number }[];
 }
 
-/** Refuse an output that is not a .safetensors file, before any work. */
-export function checkFitMOut(config: FitMConfig): void {
+/**
+ * Refuse, before any work, an output that is not a .safetensors file, one in a missing or
+ * unwritable folder, or an existing file (unless `overwrite`: the config beside it goes with it).
+ */
+export async function checkFitMOut(config: FitMConfig, opts: { overwrite?: boolean } = {}): Promise<void> {
   if (!config.out.endsWith('.safetensors')) {
     throw new PrototokenError(`--out ${config.out}: m is saved as a .safetensors file`, { fix: 'name the output like m.safetensors' });
   }
+  await checkOutputFile(config.out, { overwrite: opts.overwrite, example: 'm.safetensors' });
+  await checkOutputFile(fitMConfigFile(config.out), { overwrite: true });
+}
+
+/** The resolved config written beside m. */
+function fitMConfigFile(out: string): string {
+  return out.replace(/\.safetensors$/, '.config.json');
 }
 
 /** The first --limit targets of the chosen split: windows with --window, else each text's first N tokens. */
@@ -99,7 +110,7 @@ export async function fitM(config: FitMConfig, model: LoadedModel, input: FitMTa
     steps: String(run.steps),
     solved: String(solved),
   });
-  const configFile = config.out.replace(/\.safetensors$/, '.config.json');
+  const configFile = fitMConfigFile(config.out);
   await fsp.writeFile(configFile, JSON.stringify({ ...config, fitted_on: targets.length, steps: run.steps }, null, 2) + '\n');
   const summary = {
     out: config.out,

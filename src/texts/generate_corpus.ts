@@ -18,6 +18,7 @@ import { baseSchema } from '../lm/open_model.js';
 import { sampleBatch } from '../lm/sample_batch.js';
 import { PrototokenError } from '../util/errors.js';
 import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
+import { checkOutputFile } from '../util/output_paths.js';
 import { deriveSeed } from '../util/prng.js';
 
 export const generateCorpusSchema = baseSchema.extend({
@@ -44,6 +45,7 @@ interface PartialSettings {
 /** Refuse an existing output before the model loads (the file only ever appears whole, never replaced). */
 export async function checkCorpusOut(out: string): Promise<void> {
   if (await exists(out)) throw new PrototokenError('already exists', { file: out, fix: 'delete it or pass another --out' });
+  await checkOutputFile(out, { example: 'corpus.jsonl' });
 }
 
 /** What generation reports as it goes. */
