@@ -13,7 +13,7 @@ import { fingerprintM, readVector } from '../lm/vector_file.js';
 import { windowOptionsOf } from '../texts/window_config.js';
 import type { WindowOptions } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
-import { exists } from '../util/fs_atomic.js';
+import { type TrainRunOptions, checkRunOutputs, logdirOf, removeRun, runDirOf } from './run_folder.js';
 import { TfEventsWriter } from '../util/tfevents.js';
 import { type EncoderMeta, type TrainState, CHECKPOINT_FORMAT, statsSummary, writeSnapshot } from './checkpoint.js';
 import { type TrainConfig, recipeDifferences } from './config.js';
@@ -30,11 +30,6 @@ import { type TrainHooks, trainLoop } from './train.js';
 import { type ExampleSource, openTrainSource } from './train_feed.js';
 import type { ProtoEncoder } from './types.js';
 import type { ValMetrics } from './validate.js';
-
-export interface TrainRunOptions {
-  /** Continue the run in <checkpointsDir>/<name>/last exactly where it stopped. Default false: a new run. */
-  resume?: boolean;
-}
 
 /** An opened run, ready for trainRun; `close()` it (the model stays the caller's). */
 export interface TrainingRun {
@@ -81,14 +76,12 @@ export type TrainRunHooks = Omit<TrainHooks, 'save'>;
 
 /**
  * Settings refused before anything loads (so before the model, which is slow): an existing run
- * without resume, no window length, stream conflicts, a curriculum without the recon loss.
- * Returns the window options. openTrainingRun checks again, for callers that skip this.
+ * without resume or overwrite, output folders that cannot be written, no window length, stream
+ * conflicts, a curriculum without the recon loss. Returns the window options. openTrainingRun
+ * checks again, for callers that skip this.
  */
 export async function checkTrainConfig(config: TrainConfig, opts: TrainRunOptions = {}): Promise<WindowOptions> {
-  const runDir = path.join(config.checkpointsDir, config.name);
-  if (!opts.resume && (await exists(path.join(runDir, 'last', 'encoder.json')))) {
-    throw new PrototokenError(`a run named "${config.name}" already exists`, { file: runDir, fix: 'pass --resume to continue it, or choose another --name' });
-  }
+  await checkRunOutputs(config, opts);
   const windows = windowOptionsOf(config);
   if (!windows) throw new PrototokenError('an encoder trains on windows of one length', { fix: 'pass --window N (e.g. --window 8)' });
   checkStreamConfig(config);
@@ -117,7 +110,7 @@ function checkStreamConfig(config: TrainConfig): void {
 /** Load the data, resolve m, build or restore the encoder and position the batches. */
 export async function openTrainingRun(config: TrainConfig, model: LoadedModel, opts: TrainRunOptions = {}): Promise<TrainingRun> {
   const windows = await checkTrainConfig(config, opts);
-  const runDir = path.join(config.checkpointsDir, config.name);
+  const runDir = runDirOf(config);
   const data = await loadEncoderData({
     d: model.lm.config.hiddenSize,
     windows,
@@ -137,16 +130,19 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
   try {
     // Positioned where the snapshot stopped, so the resumed run draws the batches an uninterrupted one would.
     source = await openTrainSource(data, { batchRows: config.batch, seed: config.seed }, state?.data);
+    // Everything loaded: only now is the replaced run removed (a refusal above leaves it whole).
+    if (opts.overwrite) await removeRun(config);
   } catch (err) {
     optimizer.dispose();
     encoder.dispose();
+    learnedM?.dispose();
     throw err;
   }
   return {
     config,
     model,
     runDir,
-    logdir: config.logdir ?? path.join('runs', config.name),
+    logdir: logdirOf(config),
     stopAt: Math.min(config.maxSteps ?? config.steps, config.steps),
     data,
     m,
@@ -280,9 +276,6 @@ function optimizerParams(encoder: ProtoEncoder, learnedM: tf.Variable | null): M
 async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<EncoderData, 'stats' | 'N' | 'reference'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedEncoder> {
   const optimizerOpts = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
   if (resume) {
-    if (!(await exists(path.join(lastDir, 'encoder.json')))) {
-      throw new PrototokenError('nothing to resume: no last/ snapshot', { file: lastDir, fix: 'drop --resume to start the run' });
-    }
     // A learned m moved since the start: the snapshot's own m is the one to continue from.
     const loaded = await loadEncoder(lastDir, model, { m: config.learnM ? null : m, withOptimizer: true, prefer: 'last' });
     const diffs = recipeDifferences(loaded.snapshot.config as Record<string, unknown>, config as Record<string, unknown>);

@@ -1,18 +1,77 @@
 /**
- * Issue 17, defect 4: every output path is checked before any work starts. Each refusal must come
- * before the work (the runs below would take minutes, or fail only at the end, without the early
- * check), name the path, say the fix, and leave what was there untouched.
+ * Issue 17, defects 1 and 4: a run never destroys what it did not create, and every output path is
+ * checked before any work starts. Each refusal must come before the work (the runs below would
+ * take minutes, or fail only at the end, without the early check), name the path, say the fix,
+ * and leave what was there untouched.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SHIPPED_M } from '../helpers/fixtures.js';
-import { CORPUS, assertOk, assertUserError, runCli, tempDir } from './run.js';
+import { CORPUS, ROOT, assertOk, assertUserError, lastJson, runCli, tempDir } from './run.js';
 
 const WASM = ['--backend', 'wasm', '--quiet'];
 /** A refusal must come before the work: a few seconds, not the minutes the work takes. */
 const EARLY = { timeoutMs: 30_000 };
+const isRoot = process.getuid?.() === 0;
+
+describe('train never destroys a run it did not create', () => {
+  let dir = '';
+  let cleanup: () => Promise<void> = async () => {};
+  const p = (f: string): string => join(dir, f);
+  const train = (name: string, extra: string[]): string[] => [
+    'train', '--name', name, '--window', '8', '--texts', p('small.jsonl'), '--m', SHIPPED_M, '--max-train', '16', '--batch', '8',
+    '--width', '16', '--layers', '1', '--heads', '2', '--val-every', '0', '--workers', '1', ...WASM, ...extra,
+  ];
+  before(async () => {
+    ({ dir, cleanup } = await tempDir('prototoken-runs-'));
+    await writeFile(p('small.jsonl'), (await readFile(CORPUS, 'utf8')).split('\n').slice(0, 8).join('\n') + '\n');
+    // A copy of the shipped encoder, as a clone holds it: best/ only, with reference.safetensors.
+    await cp(join(ROOT, 'checkpoints', 'stories260k-n8'), p('checkpoints/stories260k-n8'), { recursive: true });
+  });
+  after(() => cleanup());
+
+  it('refuses a run folder that holds only best/ (a shipped checkpoint), and leaves every file as it was', async () => {
+    const best = p('checkpoints/stories260k-n8/best');
+    const before = await snapshotBytes(best);
+    const r = await runCli(train('stories260k-n8', ['--checkpoints-dir', p('checkpoints'), '--logdir', p('logs'), '--max-steps', '1']), EARLY);
+    assertUserError(r, /stories260k-n8: a run named "stories260k-n8" already exists/, /--resume/, /--overwrite/);
+    assert.deepEqual(await snapshotBytes(best), before, 'best/ is untouched, reference.safetensors included');
+    assert.deepEqual((await readdir(p('checkpoints/stories260k-n8'))).sort(), ['best']);
+  });
+
+  it('--overwrite replaces the run (an explicit choice); --resume of a best-only run says there is nothing to resume', async () => {
+    await cp(p('checkpoints/stories260k-n8'), p('over/stories260k-n8'), { recursive: true });
+    assertUserError(await runCli(train('stories260k-n8', ['--checkpoints-dir', p('over'), '--logdir', p('logs-r'), '--resume']), EARLY), /nothing to resume/);
+    const r = await runCli(train('stories260k-n8', ['--checkpoints-dir', p('over'), '--logdir', p('logs-o'), '--max-steps', '1', '--overwrite', '--json']), { timeoutMs: 120_000 });
+    assertOk(r);
+    assert.equal(lastJson<{ step: number }>(r).step, 1);
+    // The old best/ (step 8000) is gone with the run it belonged to; the new run's last/ is step 1.
+    const meta = JSON.parse(await readFile(p('over/stories260k-n8/last/encoder.json'), 'utf8')) as { step: number };
+    assert.equal(meta.step, 1);
+    const best = JSON.parse(await readFile(p('over/stories260k-n8/best/encoder.json'), 'utf8')) as { step: number };
+    assert.equal(best.step, 1, 'best/ is the new run\'s, not the replaced one\'s');
+  });
+
+  it('new runs go under runs/ by default (never into checkpoints/), logs inside the run folder', async () => {
+    const cwd = p('fresh');
+    await mkdir(cwd);
+    assertOk(await runCli(train('mine', ['--max-steps', '1']), { cwd, timeoutMs: 120_000 }));
+    assert.deepEqual((await readdir(cwd)).sort(), ['runs']);
+    const run = (await readdir(join(cwd, 'runs', 'mine'))).sort();
+    assert.deepEqual(run, ['best', 'last', 'logs']);
+    assert.ok((await readdir(join(cwd, 'runs', 'mine', 'logs'))).some((f) => f.startsWith('events.out.tfevents.')));
+  });
+
+  it('a folder that holds something else than a run is refused, not written into', async () => {
+    await mkdir(p('other/notes'), { recursive: true });
+    await writeFile(p('other/notes/todo.txt'), 'mine');
+    const r = await runCli(train('notes', ['--checkpoints-dir', p('other'), '--logdir', p('logs-n'), '--max-steps', '1']), EARLY);
+    assertUserError(r, /notes: this folder exists and is not a training run/, /another --name/);
+    assert.deepEqual(await readdir(p('other/notes')), ['todo.txt']);
+  });
+});
 
 describe('every output path is checked before any work starts', () => {
   let dir = '';
@@ -36,6 +95,20 @@ describe('every output path is checked before any work starts', () => {
     assertUserError(await runCli([...longFit, '--out', p('m.safetensors')], EARLY), /m\.safetensors: already exists/, /--overwrite/);
     assert.equal(await readFile(p('m.safetensors'), 'utf8'), 'precious');
     assertUserError(await runCli([...longFit, '--out', p('a-folder')], EARLY), /a-folder: /);
+  });
+
+  it('train --checkpoints-dir or --logdir naming a file is refused before training', async () => {
+    const train = ['train', '--name', 'x', '--window', '8', '--texts', CORPUS, '--m', SHIPPED_M, '--steps', '100000', '--checkpoint-every', '100000', '--val-every', '0', ...WASM];
+    assertUserError(await runCli([...train, '--checkpoints-dir', p('user-file.txt'), '--logdir', p('logs')], EARLY), /user-file\.txt: .*is a file/, /Fix: /);
+    assertUserError(await runCli([...train, '--checkpoints-dir', p('ck'), '--logdir', p('user-file.txt')], EARLY), /user-file\.txt: .*is a file/);
+    await precious();
+  });
+
+  it('train into a read-only folder is refused before training', { skip: isRoot ? 'root writes into read-only folders' : false }, async () => {
+    await mkdir(p('read-only'));
+    await chmod(p('read-only'), 0o555);
+    const r = await runCli(['train', '--name', 'x', '--window', '8', '--texts', CORPUS, '--m', SHIPPED_M, '--steps', '100000', '--checkpoint-every', '100000', '--checkpoints-dir', p('read-only'), '--logdir', p('logs'), ...WASM], EARLY);
+    assertUserError(r, /read-only: cannot write in this folder/);
   });
 
   it('solve --out naming an existing file is refused, and the file kept', async () => {
@@ -66,3 +139,10 @@ describe('every output path is checked before any work starts', () => {
     assertUserError(await runCli(['generate-corpus', '--count', '100000', '--out', p('missing-folder/g.jsonl'), ...WASM], EARLY), /missing-folder: this folder does not exist/);
   });
 });
+
+/** Every file of a folder, by name, as bytes. */
+async function snapshotBytes(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await readdir(dir)).sort()) out[f] = (await readFile(join(dir, f))).toString('base64');
+  return out;
+}
