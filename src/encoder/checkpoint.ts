@@ -28,7 +28,11 @@ export const CHECKPOINT_FORMAT = 'prototoken-encoder/1';
 export interface EncoderMeta {
   format: typeof CHECKPOINT_FORMAT;
   spec: EncoderSpec;
-  /** The LM it was trained through: folder/id as given, and the sha256 of its weights. */
+  /**
+   * The LM it was trained through, as a name that means the same on another machine (the hub id, the
+   * embedded model's place in the package, a path relative to where train ran: lm/model_name.ts),
+   * and the sha256 of its weights, which is what identifies it.
+   */
   model: string;
   modelFingerprint: string;
   dModel: number;

@@ -9,11 +9,12 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { LoadedModel } from '../lm/load.js';
 import { embeddingStd } from '../lm/embeddings.js';
+import { portableModelName } from '../lm/model_name.js';
 import { fingerprintM, readVector } from '../lm/vector_file.js';
 import { windowOptionsOf } from '../texts/window_config.js';
 import type { WindowOptions } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
-import { type TrainRunOptions, checkRunOutputs, logdirOf, removeRun, runDirOf } from './run_folder.js';
+import { type TrainRunOptions, checkRunOutputs, logdirOf, portablePaths, removeRun, runDirOf, savedTrainConfig } from './run_folder.js';
 import { TfEventsWriter } from '../util/tfevents.js';
 import { type EncoderMeta, type TrainState, CHECKPOINT_FORMAT, statsSummary, writeSnapshot } from './checkpoint.js';
 import { type TrainConfig, recipeDifferences } from './config.js';
@@ -278,7 +279,8 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
   if (resume) {
     // A learned m moved since the start: the snapshot's own m is the one to continue from.
     const loaded = await loadEncoder(lastDir, model, { m: config.learnM ? null : m, withOptimizer: true, prefer: 'last' });
-    const diffs = recipeDifferences(loaded.snapshot.config as Record<string, unknown>, config as Record<string, unknown>);
+    // Paths compared as they are saved (portable), so a run started with absolute paths resumes with them.
+    const diffs = recipeDifferences(portablePaths(loaded.snapshot.config as Record<string, unknown>), portablePaths(config));
     if (diffs.length > 0) {
       loaded.encoder.dispose();
       throw new PrototokenError(`--resume with other settings than the run was started with:\n  ${diffs.join('\n  ')}`, {
@@ -306,7 +308,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
   const meta: EncoderMeta = {
     format: CHECKPOINT_FORMAT,
     spec,
-    model: config.model,
+    model: portableModelName(config.model),
     modelFingerprint: await model.fingerprint(),
     dModel: model.lm.config.hiddenSize,
     vocabSize: model.lm.config.vocabSize,
@@ -344,7 +346,7 @@ async function saveSnapshot(dir: string, run: TrainingRun, m: Float32Array, meta
     m,
     // The solved reference windows hold e for the m they were solved with, which a learned m has left.
     reference: run.learnedM ? null : run.data.reference,
-    config: run.config,
+    config: savedTrainConfig(run.config),
     ...(state ? { optimizer: { arrays: await run.optimizer.stateArrays(), state } } : {}),
   });
 }

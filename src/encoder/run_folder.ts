@@ -2,10 +2,12 @@
  * A training run's folder, <checkpointsDir>/<name> (best/, last/, and logs/ unless --logdir says
  * otherwise), and what a run writes into it for sharing. A run never destroys what it did not
  * create: an existing run is continued only with --resume and replaced only with --overwrite,
- * and a folder holding anything else is never written into.
+ * and a folder holding anything else is never written into. Paths in a snapshot's config.json are
+ * portable: as typed, never resolved to this machine's absolute paths.
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { portableModelName, portablePath } from '../lm/model_name.js';
 import { PrototokenError } from '../util/errors.js';
 import { exists } from '../util/fs_atomic.js';
 import { checkOutputFolder } from '../util/output_paths.js';
@@ -75,4 +77,28 @@ export async function removeRun(config: TrainConfig): Promise<void> {
   const runDir = runDirOf(config);
   for (const e of ['best', 'last', 'best.old', 'last.old']) await fsp.rm(path.join(runDir, e), { recursive: true, force: true });
   if (config.logdir === null) await fsp.rm(path.join(runDir, 'logs'), { recursive: true, force: true });
+}
+
+/** Keys of the train config that hold paths. */
+const PATH_KEYS = ['checkpointsDir', 'logdir', 'texts', 'dataset', 'm', 'initFrom'];
+
+/**
+ * A train config (this run's, or one a checkpoint saved, maybe by an older version) with its paths
+ * as a checkpoint records them for sharing: as typed, an absolute one relative to the working
+ * folder; the model by its portable name. Keys it lacks stay absent (the recipe's old values).
+ */
+export function portablePaths(config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  if (typeof out.model === 'string') out.model = portableModelName(out.model);
+  for (const k of PATH_KEYS) {
+    const v = out[k];
+    if (typeof v === 'string') out[k] = portablePath(v);
+    else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? portablePath(x) : x));
+  }
+  return out;
+}
+
+/** The config a snapshot records: portable paths, and the log folder that was used. */
+export function savedTrainConfig(config: TrainConfig): Record<string, unknown> {
+  return { ...portablePaths(config), logdir: portablePath(logdirOf(config)) };
 }

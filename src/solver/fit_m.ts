@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import type { LoadedModel } from '../lm/load.js';
+import { portableModelName } from '../lm/model_name.js';
 import { baseSchema } from '../lm/open_model.js';
 import { VECTOR_MODEL_KEY, writeVectorFile } from '../lm/vector_file.js';
 import { splitOf } from '../texts/split.js';
@@ -102,7 +103,8 @@ export async function fitM(config: FitMConfig, model: LoadedModel, input: FitMTa
   const m = run.shared[0];
   await writeVectorFile(config.out, 'm', m, {
     [VECTOR_MODEL_KEY]: await model.fingerprint(),
-    model: config.model,
+    // The fingerprint identifies the model; the name says where to get it, on any machine.
+    model: portableModelName(config.model),
     arrangement: config.arrangement,
     length: String(N),
     texts: basename(config.texts),
@@ -111,7 +113,7 @@ export async function fitM(config: FitMConfig, model: LoadedModel, input: FitMTa
     solved: String(solved),
   });
   const configFile = fitMConfigFile(config.out);
-  await fsp.writeFile(configFile, JSON.stringify({ ...config, fitted_on: targets.length, steps: run.steps }, null, 2) + '\n');
+  await fsp.writeFile(configFile, JSON.stringify({ ...config, model: portableModelName(config.model), fitted_on: targets.length, steps: run.steps }, null, 2) + '\n');
   const summary = {
     out: config.out,
     texts: targets.length,

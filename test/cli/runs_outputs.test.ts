@@ -71,6 +71,17 @@ describe('train never destroys a run it did not create', () => {
     assertUserError(r, /notes: this folder exists and is not a training run/, /another --name/);
     assert.deepEqual(await readdir(p('other/notes')), ['todo.txt']);
   });
+
+  it('the checkpoint written for sharing holds no absolute path, even when absolute paths were typed', async () => {
+    assertOk(await runCli(train('rel', ['--checkpoints-dir', p('rel-ck'), '--logdir', p('logs-rel'), '--max-steps', '1']), { cwd: dir, timeoutMs: 120_000 }));
+    for (const f of ['encoder.json', 'config.json']) {
+      const json = JSON.parse(await readFile(p(`rel-ck/rel/last/${f}`), 'utf8')) as object;
+      assert.deepEqual(absoluteStrings(json), [], `${f} holds no absolute path`);
+    }
+    const config = JSON.parse(await readFile(p('rel-ck/rel/last/config.json'), 'utf8')) as { texts: string[]; model: string; m: string };
+    assert.deepEqual(config.texts, ['small.jsonl'], 'relative to the working folder');
+    assert.equal(config.model, 'models/stories260k', 'the embedded model by its place in the package');
+  });
 });
 
 describe('every output path is checked before any work starts', () => {
@@ -145,4 +156,12 @@ async function snapshotBytes(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const f of (await readdir(dir)).sort()) out[f] = (await readFile(join(dir, f))).toString('base64');
   return out;
+}
+
+/** The string values of a JSON value that are absolute paths. */
+function absoluteStrings(v: unknown): string[] {
+  if (typeof v === 'string') return v.startsWith('/') || /^[A-Za-z]:[\\/]/.test(v) ? [v] : [];
+  if (Array.isArray(v)) return v.flatMap(absoluteStrings);
+  if (v && typeof v === 'object') return Object.values(v).flatMap(absoluteStrings);
+  return [];
 }
