@@ -30,6 +30,7 @@ export function evalCommand(): Command {
     const ladder = ladderOptionsOf(config);
     const model = await openModel(config, quiet);
     const enc = await openCheckpoint(config, model);
+    for (const w of enc.warnings) process.stderr.write(`warning: ${w}\n`);
     try {
       const reference = config.reference ? await referenceFromDataset(config.reference, enc) : undefined;
       const run = await runTexts(config, model, enc);

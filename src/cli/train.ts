@@ -23,6 +23,7 @@ export function trainCommand(): Command {
     const model = await openModel(config, quiet);
     const run = await openTrainingRun(config, model, runOptions);
     const { data, state, logdir, runDir } = run;
+    for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
     const progress = new TrainProgress({ total: run.stopAt, start: state?.step ?? 0, quiet });
     if (!quiet) {
       progress.message(

@@ -22,6 +22,8 @@ export interface LoadedEncoder {
   m: Float32Array;
   reference: ReferenceSet | null;
   snapshot: Snapshot;
+  /** For the user: e.g. an older checkpoint read without verifying its files. */
+  warnings: string[];
 }
 
 export interface LoadEncoderOptions {
@@ -68,14 +70,15 @@ export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEn
     encoder.dispose();
     throw err;
   }
-  return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, snapshot };
+  return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, snapshot, warnings: snapshot.warnings };
 }
 
 /**
  * Start a new run from a trained encoder's weights (`train --init-from`): same architecture, same
  * LM and m, new optimiser and schedule. E.g. an encoder trained at N = 8 continued at N = 16.
+ * Returns the checkpoint's step and the warnings of reading it.
  */
-export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpec, path: string, model: LoadedModel, m: Float32Array): Promise<number> {
+export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpec, path: string, model: LoadedModel, m: Float32Array): Promise<{ step: number; warnings: string[] }> {
   const dir = await resolveSnapshotDir(path, 'best');
   const snapshot = await readSnapshot(dir, false);
   await checkCompatible(snapshot.meta, dir, model, m);
@@ -86,7 +89,7 @@ export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpe
     });
   }
   assignWeights(encoder, snapshot, dir);
-  return snapshot.meta.step;
+  return { step: snapshot.meta.step, warnings: snapshot.warnings };
 }
 
 function assignWeights(encoder: ProtoEncoder, snap: Snapshot, dir: string): void {

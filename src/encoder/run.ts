@@ -51,6 +51,8 @@ export interface TrainingRun {
   optimizer: EncoderOptimizer;
   /** Where a resumed run continues from; null for a new run. */
   state: TrainState | null;
+  /** For the user: e.g. an --init-from or resumed checkpoint read without verifying its files. */
+  warnings: string[];
   meta: EncoderMeta;
   /** The training batches, positioned at `state`. */
   source: ExampleSource;
@@ -126,7 +128,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     referenceMinAccuracy: config.referenceMinAccuracy,
   });
   const given = await resolveM(config, data, model);
-  const { encoder, optimizer, state, meta, m, learnedM } = await startEncoder(config, model, data, given, opts.resume ?? false, path.join(runDir, 'last'));
+  const { encoder, optimizer, state, meta, m, learnedM, warnings } = await startEncoder(config, model, data, given, opts.resume ?? false, path.join(runDir, 'last'));
   let source: ExampleSource;
   try {
     // Positioned where the snapshot stopped, so the resumed run draws the batches an uninterrupted one would.
@@ -153,6 +155,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     state,
     meta,
     source,
+    warnings,
     async close() {
       await source.close();
       optimizer.dispose();
@@ -266,6 +269,7 @@ interface StartedEncoder {
   /** m now: the given one, or the learned one of a resumed --learn-m run. */
   m: Float32Array;
   learnedM: tf.Variable | null;
+  warnings: string[];
 }
 
 /** The parameters the optimizer moves: the encoder's, and m when it is learned. */
@@ -292,14 +296,15 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     const optimizer = new EncoderOptimizer(optimizerParams(loaded.encoder, learnedM), optimizerOpts);
     const opt = loaded.snapshot.optimizer as NonNullable<typeof loaded.snapshot.optimizer>;
     optimizer.load(opt.state.step, new Map([...opt.arrays].map(([k, v]) => [k, v.data])));
-    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta, m: loaded.m, learnedM };
+    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta, m: loaded.m, learnedM, warnings: loaded.warnings };
   }
   const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
   const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: data.reference });
+  const warnings: string[] = [];
   if (config.initFrom) {
     try {
-      await initFromCheckpoint(encoder, spec, config.initFrom, model, m);
+      warnings.push(...(await initFromCheckpoint(encoder, spec, config.initFrom, model, m)).warnings);
     } catch (err) {
       encoder.dispose();
       throw err;
@@ -321,7 +326,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     createdAt: new Date().toISOString(),
   };
   const learnedM = config.learnM ? tf.variable(tf.tensor1d(m), true) : null;
-  return { encoder, optimizer: new EncoderOptimizer(optimizerParams(encoder, learnedM), optimizerOpts), state: null, meta, m, learnedM };
+  return { encoder, optimizer: new EncoderOptimizer(optimizerParams(encoder, learnedM), optimizerOpts), state: null, meta, m, learnedM, warnings };
 }
 
 /** config.m, else the dataset's shared m: an encoder is trained for one fixed m. */

@@ -3,6 +3,8 @@
  * the message must name the input at fault and say how to fix it.
  */
 export class PrototokenError extends Error {
+  /** What is wrong, without the file and the fix (to restate it under another fix). */
+  readonly problem: string;
   /** The file or input the problem is about, when there is one. */
   readonly file: string | undefined;
   /** What the user can do about it. */
@@ -13,6 +15,7 @@ export class PrototokenError extends Error {
     if (where?.fix) parts.push(`Fix: ${where.fix}`);
     super(parts.join('\n'));
     this.name = 'PrototokenError';
+    this.problem = problem;
     this.file = where?.file;
     this.fix = where?.fix;
   }
