@@ -19,7 +19,7 @@ import { TfEventsWriter } from '../util/tfevents.js';
 import { type EncoderMeta, type TrainState, CHECKPOINT_FORMAT, statsSummary, writeSnapshot } from './checkpoint.js';
 import { type TrainConfig, recipeDifferences } from './config.js';
 import { type EncoderData, checkStreamInputs, loadEncoderData } from './data.js';
-import { fallbackStats } from './head.js';
+import { type EStats, fallbackStats } from './head.js';
 import { initFromCheckpoint, loadEncoder } from './load.js';
 import { EncoderOptimizer } from './optimizer.js';
 import { GradientPool } from './grad_pool.js';
@@ -175,7 +175,7 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
       modelDir: run.model.dir,
       backend: config.backend,
       spec: run.meta.spec,
-      context: { stats: data.stats ?? fallbackStats(run.model.lm.config.hiddenSize, embeddingStd(run.model.lm)), reference: data.reference },
+      context: { stats: startStats(config, data, run.model), reference: data.reference },
       loss: lossOptionsOf(config),
     })
     : null;
@@ -298,7 +298,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     optimizer.load(opt.state.step, new Map([...opt.arrays].map(([k, v]) => [k, v.data])));
     return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta, m: loaded.m, learnedM, warnings: loaded.warnings };
   }
-  const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
+  const stats = startStats(config, data, model);
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
   const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: data.reference });
   const warnings: string[] = [];
@@ -327,6 +327,16 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
   };
   const learnedM = config.learnM ? tf.variable(tf.tensor1d(m), true) : null;
   return { encoder, optimizer: new EncoderOptimizer(optimizerParams(encoder, learnedM), optimizerOpts), state: null, meta, m, learnedM, warnings };
+}
+
+/**
+ * The head's statistics, so where a fresh encoder's e_hat starts: the training e's mean and spread
+ * when there are solved e; else a seeded vector at the scale of the LM's token embeddings. Not the
+ * zero vector: the LM's first normalisation divides by the norm of its input, and at e = 0 the first
+ * gradient norm was ~1e13 (clipping hid it; without clipping the loss stalled).
+ */
+function startStats(config: TrainConfig, data: Pick<EncoderData, 'stats'>, model: LoadedModel): EStats {
+  return data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm), deriveSeed(config.seed, 0x65));
 }
 
 /** config.m, else the dataset's shared m: an encoder is trained for one fixed m. */
