@@ -5,19 +5,17 @@
  * hashes.
  */
 import assert from 'node:assert/strict';
-import { cp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { LoadedModel } from '../../src/lm/load.js';
+import { describe, it } from 'node:test';
 import { readSnapshot } from '../../src/encoder/checkpoint.js';
 import { verifyCheckpoint } from '../../src/encoder/checkpoint_verify.js';
 import { loadEncoder } from '../../src/encoder/load.js';
 import { PrototokenError } from '../../src/util/errors.js';
-import { loadEmbeddedModel } from '../helpers/backend.js';
-import { CORPUS, ROOT } from '../helpers/fixtures.js';
-import { assertUserError, describeRun, runCli, tempDir } from '../cli/run.js';
+import { CORPUS } from '../helpers/fixtures.js';
+import { assertUserError, describeRun, runCli } from '../cli/run.js';
+import { SHIPPED, shippedCopies } from './shipped_copies.js';
 
-const SHIPPED = ['stories260k-n8', 'stories260k-n8-lmpool', 'stories260k-n16'].map((n) => join(ROOT, 'checkpoints', n));
 
 /** Overwrite `length` bytes of `file` at `offset` with `byte`. */
 async function clobber(file: string, offset: number, length: number, byte = 0xff): Promise<void> {
@@ -30,24 +28,7 @@ async function clobber(file: string, offset: number, length: number, byte = 0xff
 }
 
 describe('checkpoint integrity', () => {
-  let model: LoadedModel;
-  let dir = '';
-  let cleanup: () => Promise<void> = async () => {};
-  const p = (f: string): string => join(dir, f);
-  /** A fresh copy of the shipped N = 8 encoder at `name`. */
-  const copy = async (name: string): Promise<string> => {
-    await cp(SHIPPED[0], p(name), { recursive: true });
-    return p(name);
-  };
-
-  before(async () => {
-    model = await loadEmbeddedModel();
-    ({ dir, cleanup } = await tempDir('prototoken-ckpt-'));
-  });
-  after(async () => {
-    model.lm.dispose();
-    await cleanup();
-  });
+  const { model: m, copy } = shippedCopies('prototoken-ckpt-');
 
   it('the shipped checkpoints record a sha256 for every file, and every file matches', async () => {
     for (const ck of SHIPPED) {
@@ -64,7 +45,7 @@ describe('checkpoint integrity', () => {
   it('4 KB of 0xFF in weights.safetensors is refused on load, naming the file', async () => {
     const ck = await copy('ff');
     await clobber(join(ck, 'best', 'weights.safetensors'), 20_000, 4096);
-    await assert.rejects(loadEncoder(ck, model), (err: unknown) => {
+    await assert.rejects(loadEncoder(ck, m()), (err: unknown) => {
       assert.ok(err instanceof PrototokenError, String(err));
       assert.match(err.message, /best\/weights\.safetensors: damaged: its sha256 .* does not match the one recorded in encoder\.json/);
       assert.match(err.message, /Fix: .*another snapshot/);
@@ -85,7 +66,7 @@ describe('checkpoint integrity', () => {
   it('a missing m.safetensors says the checkpoint is incomplete (not "re-download the model folder")', async () => {
     const ck = await copy('no-m');
     await rm(join(ck, 'best', 'm.safetensors'));
-    await assert.rejects(loadEncoder(ck, model), (err: unknown) => {
+    await assert.rejects(loadEncoder(ck, m()), (err: unknown) => {
       assert.ok(err instanceof PrototokenError);
       assert.match(err.message, /best\/m\.safetensors: the checkpoint is incomplete: m\.safetensors is missing/);
       assert.match(err.message, /another snapshot/);
@@ -100,7 +81,7 @@ describe('checkpoint integrity', () => {
     const meta = JSON.parse(await readFile(metaFile, 'utf8')) as Record<string, unknown>;
     delete meta.sha256;
     await writeFile(metaFile, JSON.stringify(meta, null, 2));
-    const enc = await loadEncoder(ck, model);
+    const enc = await loadEncoder(ck, m());
     try {
       assert.equal(enc.warnings.length, 1);
       assert.match(enc.warnings[0], /encoder\.json records no sha256 for its files \(written by an older version\): not verified/);
@@ -120,10 +101,7 @@ describe('checkpoint integrity', () => {
 });
 
 describe('prototoken verify CHECKPOINT and eval of a damaged checkpoint (CLI)', () => {
-  let dir = '';
-  let cleanup: () => Promise<void> = async () => {};
-  before(async () => ({ dir, cleanup } = await tempDir('prototoken-ckpt-cli-')));
-  after(() => cleanup());
+  const { copy } = shippedCopies('prototoken-ckpt-cli-');
 
   it('verify reports every file of a shipped checkpoint as ok and exits 0', async () => {
     const r = await runCli(['verify', SHIPPED[0]]);
@@ -133,8 +111,7 @@ describe('prototoken verify CHECKPOINT and eval of a damaged checkpoint (CLI)', 
   });
 
   it('verify names the damaged file and exits 1; eval refuses the checkpoint instead of scoring it 0', async () => {
-    const ck = join(dir, 'ck');
-    await cp(SHIPPED[0], ck, { recursive: true });
+    const ck = await copy('ck');
     await clobber(join(ck, 'best', 'weights.safetensors'), 20_000, 4096);
     const v = await runCli(['verify', ck]);
     assert.equal(v.code, 1, describeRun(v));

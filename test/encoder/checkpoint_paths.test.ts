@@ -4,37 +4,18 @@
  * suggests --model only in a form that works here.
  */
 import assert from 'node:assert/strict';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { type LoadedModel, loadModelDir } from '../../src/lm/load.js';
+import { describe, it } from 'node:test';
+import { loadModelDir } from '../../src/lm/load.js';
 import { loadEncoder } from '../../src/encoder/load.js';
 import { PrototokenError } from '../../src/util/errors.js';
-import { loadEmbeddedModel } from '../helpers/backend.js';
-import { ROOT, fixtureDir } from '../helpers/fixtures.js';
-import { tempDir } from '../cli/run.js';
+import { fixtureDir } from '../helpers/fixtures.js';
+import { SHIPPED, shippedCopies } from './shipped_copies.js';
 
-const SHIPPED = ['stories260k-n8', 'stories260k-n8-lmpool', 'stories260k-n16'].map((n) => join(ROOT, 'checkpoints', n));
 
 describe('checkpoints name their model portably', () => {
-  let model: LoadedModel;
-  let dir = '';
-  let cleanup: () => Promise<void> = async () => {};
-  const p = (f: string): string => join(dir, f);
-  /** A fresh copy of the shipped N = 8 encoder at `name`. */
-  const copy = async (name: string): Promise<string> => {
-    await cp(SHIPPED[0], p(name), { recursive: true });
-    return p(name);
-  };
-
-  before(async () => {
-    model = await loadEmbeddedModel();
-    ({ dir, cleanup } = await tempDir('prototoken-ckpt-paths-'));
-  });
-  after(async () => {
-    model.lm.dispose();
-    await cleanup();
-  });
+  const { model: m, copy } = shippedCopies('prototoken-ckpt-paths-');
 
   it('a checkpoint for other weights names the mismatch without suggesting a path of another machine', async () => {
     // Only the fingerprint differs: the checkpoint pretends it was trained on other weights, somewhere else.
@@ -44,7 +25,7 @@ describe('checkpoints name their model portably', () => {
     meta.modelFingerprint = 'f'.repeat(64);
     meta.model = '/home/someone/models/mine';
     await writeFile(metaFile, JSON.stringify(meta, null, 2));
-    await assert.rejects(loadEncoder(ck, model), (err: unknown) => {
+    await assert.rejects(loadEncoder(ck, m()), (err: unknown) => {
       assert.ok(err instanceof PrototokenError);
       assert.match(err.message, /model weights: checkpoint ffffffffffff… \(\/home\/someone\/models\/mine\)/);
       assert.doesNotMatch(err.message, /--model \//, 'no --model pointing at a path that is not here');
