@@ -64,7 +64,7 @@ const recipe = trainSchema.parse({ name: 'bench-encoder' });
 const loss: LossOptions = { kind: 'recon', ...LOSS_DEFAULTS };
 // Without a solution dataset `train` starts the output head from these statistics; so do we.
 const embStd = embeddingStd(lm);
-const ctx: EncoderContext = { lm, bosId: model.tokenizer.bosId, stats: fallbackStats(d, embStd) };
+const ctx: EncoderContext = { lm, bosId: model.tokenizer.bosId, stats: fallbackStats(d, embStd, 0) };
 // m's values do not change the cost of a step; a fixed seeded draw at the embeddings' scale.
 const mHost = tf.tidy(() => tf.randomNormal([d], 0, embStd, 'float32', 1).dataSync() as Float32Array);
 const stories = await readTexts(CORPUS_FILE);

@@ -14,6 +14,7 @@ import type { SolveTarget } from '../solver/types.js';
 import { arrangementCells, arrangementRow, arrangementsResult, checkArrangementLengths, arrangementsSchema } from '../analysis/arrangements.js';
 import { formatTable } from '../util/table.js';
 import { PrototokenError } from '../util/errors.js';
+import { checkOutputFolder } from '../util/output_paths.js';
 
 export function arrangementsCommand(): Command {
   const cmd = withSolvingAnalysisOptions(new Command('arrangements'))
@@ -33,6 +34,7 @@ export function arrangementsCommand(): Command {
     if (windows && longest > windows.window) {
       throw new PrototokenError(`--lengths: N=${longest} is longer than the --window of ${windows.window} tokens it is cut from`, { fix: `use --window ${longest} or more, or shorter lengths` });
     }
+    await checkOutputFolder(config.out);
     const quiet = cmd.opts<{ quiet?: boolean }>().quiet === true;
     const model = await openModel(config, quiet);
     const note = (line: string): void => {

@@ -13,6 +13,7 @@ import { openModel } from '../lm/open_model.js';
 import { capacitySchema, runCapacity } from '../analysis/capacity_run.js';
 import { windowOptionsOf } from '../texts/window_config.js';
 import type { CapacitySummary } from '../analysis/capacity.js';
+import { checkOutputFolder } from '../util/output_paths.js';
 
 export function capacityCommand(): Command {
   const cmd = addWindowOptions(addDatasetOptions(addSolverOptions(withCommonOptions(new Command('capacity')))))
@@ -29,6 +30,7 @@ export function capacityCommand(): Command {
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;
     windowOptionsOf(config); // checked before the model loads
+    await checkOutputFolder(config.out);
     const model = await openModel(config, quiet);
     const interrupt = installInterrupt(quiet);
     let summary: CapacitySummary;

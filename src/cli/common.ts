@@ -8,7 +8,7 @@ import { BACKEND_CHOICES } from '../backend/index.js';
 import { type ConfigLayer, readConfigFile, resolveConfig } from '../util/config.js';
 
 /** Options that steer the run but are not part of the recorded config. */
-const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet', 'resume']);
+const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet', 'resume', 'overwrite']);
 
 /** Add the options every command that runs a model takes. */
 export function withCommonOptions(cmd: Command): Command {

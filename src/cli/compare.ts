@@ -18,6 +18,7 @@ export function compareCommand(): Command {
     checkCompareInputs(config.dataset);
     const model = await openModel(config, quiet);
     const enc = await openCheckpoint(config, model);
+    for (const w of enc.warnings) process.stderr.write(`warning: ${w}\n`);
     try {
       const run = await runTexts(config, model, enc);
       const summary = await compareEncoder(model.lm, enc, run, { batchSize: config.batch });

@@ -8,6 +8,7 @@ import { commandConfig, printConfigIfAsked, report, toInt, withConfigOptions } f
 import { DISTANCES_DEFAULTS, renderDistances, distancesSchema, writeDistances } from '../analysis/distances.js';
 import { loadDistanceInputs } from '../analysis/distance_inputs.js';
 import { PrototokenError } from '../util/errors.js';
+import { checkOutputFolder } from '../util/output_paths.js';
 
 export function distancesCommand(): Command {
   const cmd = new Command('distances')
@@ -25,6 +26,7 @@ export function distancesCommand(): Command {
     if (config.datasets.length === 0) {
       throw new PrototokenError('no dataset given', { fix: 'pass the solution dataset folders: `prototoken distances DATASET [DATASET...] --out DIR`' });
     }
+    await checkOutputFolder(config.out);
     const inputs = await loadDistanceInputs(config.datasets, { includeUnsolved: config.includeUnsolved });
     if (cmd.opts().quiet !== true) for (const n of inputs.notes) process.stderr.write(`note: ${n}\n`);
     const { groups, resultFile } = await writeDistances(config, inputs);

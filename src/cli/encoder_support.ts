@@ -10,7 +10,7 @@ import { addWindowOptions } from './window_options.js';
 /** `withBatch` false for commands whose solver options already define --batch. */
 export function addEncoderRunOptions(cmd: Command, withBatch = true): Command {
   addWindowOptions(cmd)
-    .requiredOption('--checkpoint <dir>', 'encoder checkpoint: checkpoints/RUN (its best/), or a snapshot folder')
+    .requiredOption('--checkpoint <dir>', 'encoder checkpoint: a run folder runs/RUN or a shipped checkpoints/RUN (its best/), or a snapshot folder')
     .option('--texts <file>', 'texts to run on: JSONL or plain text')
     .option('--dataset <dir>', 'or the rows of a solution dataset')
     .option('--split <name>', `${SPLITS.join(' | ')}: texts by story hash, dataset rows by their split (default all)`)

@@ -32,6 +32,7 @@ export function evalCommand(): Command {
     const ladder = ladderOptionsOf(config);
     const model = await openModel(config, quiet);
     const enc = await openCheckpoint(config, model);
+    for (const w of enc.warnings) process.stderr.write(`warning: ${w}\n`);
     const threads = ladder && threadCount(config.workers) > 1 ? await ModelThreads.open({ threads: config.workers ?? undefined, modelDir: model.dir, backend: config.backend }) : null;
     try {
       const reference = config.reference ? await referenceFromDataset(config.reference, enc) : undefined;

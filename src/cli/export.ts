@@ -9,11 +9,12 @@ export function exportCommand(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['parquet']).default('parquet'))
     .option('--out <file>', 'output file (default DATASET/data.parquet)')
     .addOption(new Option('--compression <codec>', 'Parquet compression').choices(['zstd', 'snappy', 'none']).default('zstd'))
+    .option('--overwrite', 'replace an existing --out file')
     .option('--no-verify', 'skip checksum verification while reading')
     .option('--json', 'print the report as JSON');
   cmd.action(async (dir: string) => {
-    const opts = cmd.opts<{ out?: string; compression: 'zstd' | 'snappy' | 'none'; verify: boolean; json?: boolean }>();
-    const r = await exportParquet(dir, { out: opts.out, compression: opts.compression, verify: opts.verify });
+    const opts = cmd.opts<{ out?: string; compression: 'zstd' | 'snappy' | 'none'; verify: boolean; overwrite?: boolean; json?: boolean }>();
+    const r = await exportParquet(dir, { out: opts.out, compression: opts.compression, verify: opts.verify, overwrite: opts.overwrite });
     process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `exported ${r.rows} rows (${r.batches} batches) of ${dir} -> ${r.file} (${r.bytes} bytes)\n`);
   });
   return cmd;

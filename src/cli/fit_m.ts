@@ -18,11 +18,12 @@ export function fitMCommand(): Command {
     .requiredOption('--out <file>', 'where to save m (a .safetensors file; its config is saved beside it)')
     .option('--length <n>', 'N: target tokens per text (with --window, N is the window)', toInt)
     .option('--split <name>', 'only texts of this split: train | val | test | all (default all)')
-    .option('--limit <k>', 'fit on the first K texts, or windows with --window (default 64)', toInt);
+    .option('--limit <k>', 'fit on the first K texts, or windows with --window (default 64)', toInt)
+    .option('--overwrite', 'replace an existing --out file (and the config beside it)');
   cmd.action(async () => {
     const config = commandConfig(cmd, fitMSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
-    checkFitMOut(config);
+    await checkFitMOut(config, { overwrite: cmd.opts().overwrite === true });
     const quiet = cmd.opts().quiet === true;
     const model = await openModel(config, quiet);
     const input = await fitMTargets(config, model);

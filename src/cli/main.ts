@@ -4,7 +4,7 @@
  * and turns errors into one readable message and a non-zero exit.
  */
 import { Command } from 'commander';
-import { PrototokenError } from '../util/errors.js';
+import { PrototokenError, systemErrorAsUserError } from '../util/errors.js';
 import { infoCommand } from './info.js';
 import { generateCommand } from './generate.js';
 import { scoreCommand } from './score.js';
@@ -53,8 +53,10 @@ const program = new Command('prototoken')
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof PrototokenError) {
-    process.stderr.write(`error: ${err.message}\n`);
+  // A disk, permission or path problem is the environment's, said as such (never "internal error").
+  const user = err instanceof PrototokenError ? err : systemErrorAsUserError(err);
+  if (user) {
+    process.stderr.write(`error: ${user.message}\n`);
   } else {
     const e = err as Error;
     process.stderr.write(`internal error: ${e.message}\n${process.env.PROTOTOKEN_DEBUG ? e.stack + '\n' : '(set PROTOTOKEN_DEBUG=1 for the stack trace)\n'}`);

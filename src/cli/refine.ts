@@ -25,6 +25,7 @@ export function refineCommand(): Command {
     const quiet = cmd.opts().quiet === true;
     const model = await openModel(config, quiet);
     const enc = await openCheckpoint(config, model);
+    for (const w of enc.warnings) process.stderr.write(`warning: ${w}\n`);
     const interrupt = installInterrupt(quiet);
     const threads = threadCount(config.workers) > 1 ? await ModelThreads.open({ threads: config.workers ?? undefined, modelDir: model.dir, backend: config.backend }) : null;
     try {

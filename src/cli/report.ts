@@ -7,7 +7,8 @@ export function reportCommand(): Command {
   const cmd = new Command('report')
     .description('one offline HTML page (tables, SVG charts) from datasets, capacity runs, analysis results, eval output and encoder runs')
     .argument('<inputs...>', 'dataset folders, capacity --out folders, result.json files (or folders), eval/capacity --json files, runs/RUN, checkpoints/RUN')
-    .requiredOption('--out <file>', 'the HTML file to write (replaced atomically)')
+    .requiredOption('--out <file>', 'the HTML file to write (an earlier report there is replaced atomically; its folders are created)')
+    .option('--overwrite', 'replace an existing --out file that is not an earlier report')
     .option('--title <text>', 'page title (default "prototoken report")')
     .option('--max-pairs <k>', 'interpolation pairs drawn as charts; the tables list all (default 12)', toInt)
     .option('--no-verify', 'skip dataset checksum verification while reading')
@@ -15,8 +16,8 @@ export function reportCommand(): Command {
     .option('--json', 'print the summary as one JSON object on stdout')
     .option('--quiet', 'print nothing but errors');
   cmd.action(async (paths: string[]) => {
-    const o = cmd.opts<{ out: string; title?: string; maxPairs?: number; verify: boolean; followLogdir: boolean; json?: boolean; quiet?: boolean }>();
-    const r = await writeReport(paths, o.out, { title: o.title, maxPairs: o.maxPairs, verify: o.verify, followLogdir: o.followLogdir });
+    const o = cmd.opts<{ out: string; title?: string; maxPairs?: number; verify: boolean; followLogdir: boolean; overwrite?: boolean; json?: boolean; quiet?: boolean }>();
+    const r = await writeReport(paths, o.out, { title: o.title, maxPairs: o.maxPairs, verify: o.verify, followLogdir: o.followLogdir, overwrite: o.overwrite });
     const filled = r.sections.filter((s) => s.filled);
     const charts = r.sections.reduce((n, s) => n + s.charts, 0);
     if (o.json) {

@@ -13,6 +13,7 @@ import { checkShareable } from '../solver/shared_m.js';
 import { checkGroupSizes, sharingCells, sharingResult, sharingSchema } from '../analysis/sharing.js';
 import { formatTable } from '../util/table.js';
 import { PrototokenError } from '../util/errors.js';
+import { checkOutputFolder } from '../util/output_paths.js';
 
 export function sharingCommand(): Command {
   const cmd = withSolvingAnalysisOptions(new Command('sharing'))
@@ -29,6 +30,7 @@ export function sharingCommand(): Command {
     const share = [...new Set(config.share)];
     const groupSizes = [...new Set(config.groupSizes)];
     const seeds = Array.from({ length: config.seeds }, (_, i) => config.seed + i);
+    await checkOutputFolder(config.out);
     const quiet = cmd.opts<{ quiet?: boolean }>().quiet === true;
     const model = await openModel(config, quiet);
     const note = (line: string): void => {

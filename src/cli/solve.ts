@@ -8,6 +8,7 @@ import { addWindowOptions } from './window_options.js';
 import { openModel } from '../lm/open_model.js';
 import { planSolve, runSolve, solveSchema, solveStarts, solveTargets } from '../datasets/solve_run.js';
 import { ENCODER_INIT, encoderSolveStarts } from '../encoder/starts.js';
+import { checkOutputFolder } from '../util/output_paths.js';
 import { Progress, formatSeconds } from '../util/progress.js';
 
 export function solveCommand(): Command {
@@ -26,6 +27,7 @@ export function solveCommand(): Command {
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;
     const plan = planSolve(config);
+    await checkOutputFolder(config.out);
     if (config.workers > 1) {
       await runWorkersAndMerge(cmd, config.workers, config.out, quiet);
       return;

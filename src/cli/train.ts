@@ -17,12 +17,13 @@ export function trainCommand(): Command {
     const config = commandConfig(cmd, trainSchema, preset ? [presetFile('encoder', preset)] : []);
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;
-    const resume = cmd.opts().resume === true;
-    await checkTrainConfig(config, { resume });
+    const runOptions = { resume: cmd.opts().resume === true, overwrite: cmd.opts().overwrite === true };
+    await checkTrainConfig(config, runOptions);
 
     const model = await openModel(config, quiet);
-    const run = await openTrainingRun(config, model, { resume });
+    const run = await openTrainingRun(config, model, runOptions);
     const { data, state, logdir, runDir } = run;
+    for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
     const progress = new TrainProgress({ total: run.stopAt, start: state?.step ?? 0, quiet });
     if (!quiet) {
       progress.message(

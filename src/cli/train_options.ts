@@ -28,9 +28,9 @@ function bool(value: string): boolean {
 
 export function addTrainOptions(cmd: Command): Command {
   return addWindowOptions(cmd)
-    .option('--name <run>', 'run name: checkpoints/<run>/ and runs/<run>/')
-    .option('--checkpoints-dir <dir>', 'where run folders go (default checkpoints)')
-    .option('--logdir <dir>', 'TensorBoard folder (default runs/<run>)')
+    .option('--name <run>', 'run name: the run folder <checkpoints-dir>/<run>/ (best/, last/, logs/)')
+    .option('--checkpoints-dir <dir>', 'where run folders go (default runs; the shipped checkpoints/ is never the default)')
+    .option('--logdir <dir>', 'TensorBoard folder (default <checkpoints-dir>/<run>/logs)')
     .option('--texts <files>', 'raw text files for the recon loss (comma-separated, or repeat the flag)', list)
     .option('--dataset <dir>', 'solution dataset solved with one fixed m (distill targets, statistics, baselines)')
     .option('--m <file>', 'the fixed m (default: the dataset\'s m.safetensors)')
@@ -69,5 +69,6 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--learn-m', 'train the universal m with the encoder (recon loss), from --m, the dataset\'s m, or N(0,1); saved in the checkpoint. Its reference windows must then be solved with that m (see docs/encoder.md)')
     .option('--workers <k>', 'threads that share each batch, this one included (default: one per core; 1: no worker threads); the same steps for any count', toInt)
     .option('--preset <name>', 'configs/encoder-<name>.yaml under --config and flags')
-    .option('--resume', 'continue the run in checkpoints/<run>/last exactly where it stopped');
+    .option('--resume', 'continue the run in <checkpoints-dir>/<run>/last exactly where it stopped')
+    .option('--overwrite', 'replace an existing run of that name (its best/, last/ and logs/); without it an existing run is refused');
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 import { PrototokenError } from '../util/errors.js';
 import { openFileAtomic } from '../util/fs_atomic.js';
+import { checkOutputFile } from '../util/output_paths.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { scanDataset } from './scan.js';
@@ -23,6 +24,8 @@ export interface ExportOptions {
   compression?: 'zstd' | 'snappy' | 'none';
   /** Check checksums while reading. Default true. */
   verify?: boolean;
+  /** Replace an existing output file. Default false: it is refused before anything is read. */
+  overwrite?: boolean;
 }
 
 /** What was written. */
@@ -36,6 +39,7 @@ export interface ExportReport {
 /** Write the rows of the dataset in `dir` (as `scanDataset` sees them) to a Parquet file. */
 export async function exportParquet(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
   const out = options.out ?? path.join(dir, 'data.parquet');
+  await checkOutputFile(out, { overwrite: options.overwrite, example: 'data.parquet' });
   const scan = await scanDataset(dir, { verify: options.verify ?? true });
   const schema = solutionSchema({ d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts }, new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
   const head = schemaMessageBytes(schema);

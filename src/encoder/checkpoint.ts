@@ -1,7 +1,8 @@
 /**
  * Encoder checkpoints. A snapshot is a folder:
  *
- *   encoder.json           architecture, the LM's weights fingerprint, m's sha256, e statistics, step
+ *   encoder.json           architecture, the LM's weights fingerprint, m's sha256, e statistics, step,
+ *                          and the sha256 of every other file (checked on read: checkpoint_files.ts)
  *   weights.safetensors    every encoder weight by name
  *   m.safetensors          the fixed m the encoder was trained with (needed to use it)
  *   reference.safetensors  solved training windows (ids + e) for the baselines, when there were any
@@ -18,6 +19,7 @@ import { SafetensorsFile, writeSafetensors, type F32Tensor } from '../lm/safeten
 import { fingerprintM, writeVectorFile } from '../lm/vector_file.js';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
+import { SNAPSHOT_FILES, USE_ANOTHER_SNAPSHOT, hashSnapshotFiles, verifySnapshotFiles } from './checkpoint_files.js';
 import type { EStats } from './head.js';
 import type { EncoderSpec } from './spec.js';
 import type { ReferenceSet } from './types.js';
@@ -28,7 +30,11 @@ export const CHECKPOINT_FORMAT = 'prototoken-encoder/1';
 export interface EncoderMeta {
   format: typeof CHECKPOINT_FORMAT;
   spec: EncoderSpec;
-  /** The LM it was trained through: folder/id as given, and the sha256 of its weights. */
+  /**
+   * The LM it was trained through, as a name that means the same on another machine (the hub id, the
+   * embedded model's place in the package, a path relative to where train ran: lm/model_name.ts),
+   * and the sha256 of its weights, which is what identifies it.
+   */
   model: string;
   modelFingerprint: string;
   dModel: number;
@@ -43,6 +49,8 @@ export interface EncoderMeta {
   /** Validation metric the `best` snapshot was chosen by, and its value at this step (null: not validated yet). */
   metric: { name: string; value: number | null };
   createdAt: string;
+  /** sha256 of every other file of the snapshot, by name. Absent in snapshots of older versions (read unverified, with a warning). */
+  sha256?: Record<string, string>;
 }
 
 /** train_state.json (in `last`): what a resumed run needs beyond weights and moments. */
@@ -63,20 +71,14 @@ export interface Snapshot {
   reference: ReferenceSet | null;
   config: object;
   optimizer?: { arrays: ReadonlyMap<string, F32Tensor>; state: TrainState };
+  /** What a reader should be told (an older snapshot read without verification). */
+  warnings: string[];
 }
 
-const FILES = {
-  meta: 'encoder.json',
-  weights: 'weights.safetensors',
-  m: 'm.safetensors',
-  reference: 'reference.safetensors',
-  config: 'config.json',
-  optimizer: 'optimizer.safetensors',
-  state: 'train_state.json',
-} as const;
+const FILES = SNAPSHOT_FILES;
 
-/** Write `snap` as `dir` (replacing any previous snapshot there). */
-export async function writeSnapshot(dir: string, snap: Snapshot): Promise<void> {
+/** Write `snap` as `dir` (replacing any previous snapshot there), with the sha256 of each file in encoder.json. */
+export async function writeSnapshot(dir: string, snap: Omit<Snapshot, 'warnings'>): Promise<void> {
   const parent = path.dirname(dir);
   await fsp.mkdir(parent, { recursive: true });
   const tmp = path.join(parent, `.${path.basename(dir)}.tmp-${process.pid}`);
@@ -98,8 +100,9 @@ export async function writeSnapshot(dir: string, snap: Snapshot): Promise<void> 
     await writeSafetensors(path.join(tmp, FILES.optimizer), Object.fromEntries(snap.optimizer.arrays));
     await writeFileAtomic(path.join(tmp, FILES.state), JSON.stringify(snap.optimizer.state, null, 2) + '\n');
   }
-  // encoder.json last: a folder without it is never taken for a snapshot.
-  await writeFileAtomic(path.join(tmp, FILES.meta), JSON.stringify(snap.meta, null, 2) + '\n');
+  // encoder.json last: a folder without it is never taken for a snapshot. Its hashes are of the
+  // bytes on disk, so a reader checks exactly what it will read.
+  await writeFileAtomic(path.join(tmp, FILES.meta), JSON.stringify({ ...snap.meta, sha256: await hashSnapshotFiles(tmp) }, null, 2) + '\n');
   const old = `${dir}.old`;
   await fsp.rm(old, { recursive: true, force: true });
   if (await exists(dir)) await fsp.rename(dir, old);
@@ -117,36 +120,52 @@ export async function resolveSnapshotDir(dir: string, prefer: 'best' | 'last' = 
   for (const d of order.flatMap((d) => [d, `${d}.old`])) if (await exists(path.join(d, FILES.meta))) return d;
   throw new PrototokenError(`no encoder checkpoint here (no ${FILES.meta} in it, nor in its best/ or last/)`, {
     file: dir,
-    fix: 'pass a checkpoint folder written by `prototoken train` (checkpoints/RUN, or its best/ or last/)',
+    fix: 'pass a checkpoint folder written by `prototoken train` (runs/RUN, a shipped checkpoints/RUN, or its best/ or last/)',
   });
 }
 
-/** Read a snapshot; `withOptimizer` also reads the moments and train state (resume). */
+/**
+ * Read a snapshot; `withOptimizer` also reads the moments and train state (resume). Every file read
+ * is first checked against its sha256 in encoder.json: a damaged or missing one is refused by name.
+ */
 export async function readSnapshot(dir: string, withOptimizer = false): Promise<Snapshot> {
   const meta = await readJsonFile<EncoderMeta>(path.join(dir, FILES.meta));
   if (meta.format !== CHECKPOINT_FORMAT) {
     throw new PrototokenError(`unknown checkpoint format "${String(meta.format)}" (this version reads ${CHECKPOINT_FORMAT})`, { file: path.join(dir, FILES.meta) });
   }
+  if (withOptimizer && !(await exists(path.join(dir, FILES.optimizer)))) {
+    throw new PrototokenError('this snapshot has no optimizer state, so training cannot resume from it', { file: dir, fix: 'resume from RUN/last' });
+  }
+  const hasReference = await exists(path.join(dir, FILES.reference));
+  const needed = [FILES.weights, FILES.m, FILES.config, ...(hasReference ? [FILES.reference] : []), ...(withOptimizer ? [FILES.optimizer, FILES.state] : [])];
+  const unverified = await verifySnapshotFiles(dir, meta.sha256, needed);
   const weights = await readAll(path.join(dir, FILES.weights));
   const m = (await readAll(path.join(dir, FILES.m))).get('m');
-  if (!m) throw new PrototokenError('no tensor "m"', { file: path.join(dir, FILES.m), fix: 'the checkpoint is damaged; use another snapshot' });
+  if (!m) throw new PrototokenError('no tensor "m"', { file: path.join(dir, FILES.m), fix: USE_ANOTHER_SNAPSHOT });
   if (fingerprintM(m.data) !== meta.mSha256) {
-    throw new PrototokenError(`m does not match the sha256 recorded in ${FILES.meta}`, { file: path.join(dir, FILES.m), fix: 'the checkpoint is damaged; use another snapshot' });
+    throw new PrototokenError(`m does not match the sha256 recorded in ${FILES.meta}`, { file: path.join(dir, FILES.m), fix: USE_ANOTHER_SNAPSHOT });
   }
-  const reference = (await exists(path.join(dir, FILES.reference))) ? await readReference(path.join(dir, FILES.reference)) : null;
+  const reference = hasReference ? await readReference(path.join(dir, FILES.reference)) : null;
   const config = await readJsonFile<object>(path.join(dir, FILES.config));
-  const snap: Snapshot = { meta, weights, m: m.data, reference, config };
+  const snap: Snapshot = { meta, weights, m: m.data, reference, config, warnings: unverified ? [unverified] : [] };
   if (withOptimizer) {
-    if (!(await exists(path.join(dir, FILES.optimizer)))) {
-      throw new PrototokenError('this snapshot has no optimizer state, so training cannot resume from it', { file: dir, fix: 'resume from RUN/last' });
-    }
     snap.optimizer = { arrays: await readAll(path.join(dir, FILES.optimizer)), state: await readJsonFile<TrainState>(path.join(dir, FILES.state)) };
   }
   return snap;
 }
 
+/** Open a safetensors file of a snapshot (the reader's own fix speaks of model folders; this file belongs to a checkpoint). */
+async function openSnapshotFile(file: string): Promise<SafetensorsFile> {
+  try {
+    return await SafetensorsFile.open(file);
+  } catch (err) {
+    if (err instanceof PrototokenError) throw new PrototokenError(err.problem, { file, fix: USE_ANOTHER_SNAPSHOT });
+    throw err;
+  }
+}
+
 async function readAll(file: string): Promise<Map<string, F32Tensor>> {
-  const st = await SafetensorsFile.open(file);
+  const st = await openSnapshotFile(file);
   try {
     const out = new Map<string, F32Tensor>();
     for (const name of st.names()) out.set(name, { shape: st.info(name).shape, data: await st.read(name) });
@@ -157,7 +176,7 @@ async function readAll(file: string): Promise<Map<string, F32Tensor>> {
 }
 
 async function readReference(file: string): Promise<ReferenceSet> {
-  const st = await SafetensorsFile.open(file);
+  const st = await openSnapshotFile(file);
   try {
     const [n, N] = st.info('ids').shape;
     const d = st.info('e').shape[1];
@@ -174,12 +193,12 @@ async function readJsonFile<T>(file: string): Promise<T> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    throw new PrototokenError(`cannot read it (${errorMessage(err)})`, { file, fix: 'the checkpoint is incomplete; use another snapshot' });
+    throw new PrototokenError(`cannot read it (${errorMessage(err)})`, { file, fix: `the checkpoint is incomplete; ${USE_ANOTHER_SNAPSHOT}` });
   }
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new PrototokenError(`not valid JSON (${errorMessage(err)})`, { file, fix: 'the checkpoint is damaged; use another snapshot' });
+    throw new PrototokenError(`not valid JSON (${errorMessage(err)})`, { file, fix: `the checkpoint is damaged; ${USE_ANOTHER_SNAPSHOT}` });
   }
 }
 

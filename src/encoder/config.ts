@@ -10,9 +10,13 @@ import { ENCODER_KINDS } from './types.js';
 import { LOSS_KINDS } from './losses.js';
 
 export const trainSchema = baseSchema.merge(windowSchema).extend({
-  /** The run's name: checkpoints in <checkpointsDir>/<name>, TensorBoard logs in <logdir or runs/name>. */
+  /**
+   * The run's name: its folder is <checkpointsDir>/<name> (best/, last/ and, unless `logdir` says
+   * otherwise, the TensorBoard logs in logs/). The default folder is the user's runs/, never the
+   * shipped checkpoints/.
+   */
   name: z.string().min(1).regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only'),
-  checkpointsDir: z.string().min(1).default('checkpoints'),
+  checkpointsDir: z.string().min(1).default('runs'),
   logdir: z.string().min(1).nullable().default(null),
   /** Raw text files for the recon loss (windows of each). */
   texts: z.array(z.string().min(1)).default([]),

@@ -2,11 +2,12 @@
  * The last layer of every encoder: e_hat = mean + scale * (z W + b), with W and b starting at zero,
  * mean starting at the training e's mean and scale at their per-coordinate spread. A fresh encoder
  * therefore outputs exactly the constant-start baseline (the mean e), and training moves it away
- * from there only where that lowers the loss.
+ * from there only where that lowers the loss. Without solved e the start is fallbackStats'.
  */
 import * as tf from '@tensorflow/tfjs';
 import { type Dense, dense, denseParams } from './blocks.js';
 import type { ParamStore } from './params.js';
+import { Prng } from '../util/prng.js';
 
 /** Statistics of the solved e an encoder is fitted around. */
 export interface EStats {
@@ -16,7 +17,7 @@ export interface EStats {
   std: Float32Array;
   /** Mean L2 norm of the training e (reported, and the norm penalty's target). */
   meanNorm: number;
-  /** How many vectors these came from (0: no solved e; then mean 0 and std from the LM's embeddings). */
+  /** How many vectors these came from (0: no solved e; then a seeded start and std from the LM's embeddings: fallbackStats). */
   count: number;
 }
 
@@ -73,9 +74,17 @@ export class StatsAccumulator {
   }
 }
 
-/** Stats for an encoder trained without any solved e: start at 0 with the embedding table's spread. */
-export function fallbackStats(d: number, embeddingStd: number): EStats {
-  return { mean: new Float32Array(d), std: new Float32Array(d).fill(embeddingStd), meanNorm: embeddingStd * Math.sqrt(d), count: 0 };
+/**
+ * Stats for an encoder trained without any solved e: the embedding table's spread, and a start
+ * drawn from N(0, embeddingStd^2) per coordinate (seeded), a vector the size of a token embedding.
+ * Not zero: at e = 0 the LM's first normalisation divides by ~sqrt(eps), and the first gradient
+ * norm of the recon loss was ~1e13 on stories260k (it is now within a few times its later values).
+ * Without a seed the mean is 0: only a placeholder of the right size, for an encoder whose weights
+ * are assigned next (a loaded checkpoint); never a start to train from.
+ */
+export function fallbackStats(d: number, embeddingStd: number, seed?: number): EStats {
+  const mean = seed === undefined ? new Float32Array(d) : new Prng(seed).normals(d, embeddingStd);
+  return { mean, std: new Float32Array(d).fill(embeddingStd), meanNorm: Math.hypot(...mean), count: 0 };
 }
 
 export interface OutputHead {

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../lm/load.js';
 import { embeddingStd } from '../lm/embeddings.js';
+import { modelHint } from '../lm/model_name.js';
 import { fingerprintM } from '../lm/vector_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { type EncoderMeta, type Snapshot, readSnapshot, resolveSnapshotDir } from './checkpoint.js';
@@ -21,6 +22,8 @@ export interface LoadedEncoder {
   m: Float32Array;
   reference: ReferenceSet | null;
   snapshot: Snapshot;
+  /** For the user: e.g. an older checkpoint read without verifying its files. */
+  warnings: string[];
 }
 
 export interface LoadEncoderOptions {
@@ -40,11 +43,15 @@ export async function checkCompatible(meta: EncoderMeta, dir: string, model: Loa
   if (meta.vocabSize !== cfg.vocabSize) problems.push(`vocabulary: checkpoint ${meta.vocabSize}, model ${cfg.vocabSize}`);
   const fp = await model.fingerprint();
   if (meta.modelFingerprint !== fp) problems.push(`model weights: checkpoint ${meta.modelFingerprint.slice(0, 12)}… (${meta.model}), model ${fp.slice(0, 12)}… (${model.dir})`);
+  const otherModel = problems.length > 0;
   if (m && fingerprintM(m) !== meta.mSha256) problems.push(`m: checkpoint ${meta.mSha256.slice(0, 12)}…, given ${fingerprintM(m).slice(0, 12)}…`);
   if (problems.length > 0) {
     throw new PrototokenError(`this encoder checkpoint was made for another setup:\n  ${problems.join('\n  ')}`, {
       file: dir,
-      fix: `use it with the model it was trained on (--model ${meta.model}) and its own m, or train an encoder for this model`,
+      // The recorded model is named only in a form that works here (never a path of the machine that trained it).
+      fix: otherModel
+        ? `use it with the model it was trained on, ${modelHint(meta.model, meta.modelFingerprint)}, and its own m, or train an encoder for this model`
+        : 'use it with its own m (drop --m), or train an encoder for this m',
     });
   }
 }
@@ -63,14 +70,15 @@ export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEn
     encoder.dispose();
     throw err;
   }
-  return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, snapshot };
+  return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, snapshot, warnings: snapshot.warnings };
 }
 
 /**
  * Start a new run from a trained encoder's weights (`train --init-from`): same architecture, same
  * LM and m, new optimiser and schedule. E.g. an encoder trained at N = 8 continued at N = 16.
+ * Returns the checkpoint's step and the warnings of reading it.
  */
-export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpec, path: string, model: LoadedModel, m: Float32Array): Promise<number> {
+export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpec, path: string, model: LoadedModel, m: Float32Array): Promise<{ step: number; warnings: string[] }> {
   const dir = await resolveSnapshotDir(path, 'best');
   const snapshot = await readSnapshot(dir, false);
   await checkCompatible(snapshot.meta, dir, model, m);
@@ -81,7 +89,7 @@ export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpe
     });
   }
   assignWeights(encoder, snapshot, dir);
-  return snapshot.meta.step;
+  return { step: snapshot.meta.step, warnings: snapshot.warnings };
 }
 
 function assignWeights(encoder: ProtoEncoder, snap: Snapshot, dir: string): void {

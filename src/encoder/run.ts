@@ -9,16 +9,17 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import type { LoadedModel } from '../lm/load.js';
 import { embeddingStd } from '../lm/embeddings.js';
+import { portableModelName } from '../lm/model_name.js';
 import { fingerprintM, readVector } from '../lm/vector_file.js';
 import { windowOptionsOf } from '../texts/window_config.js';
 import type { WindowOptions } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
-import { exists } from '../util/fs_atomic.js';
+import { type TrainRunOptions, checkRunOutputs, logdirOf, portablePaths, removeRun, runDirOf, savedTrainConfig } from './run_folder.js';
 import { TfEventsWriter } from '../util/tfevents.js';
 import { type EncoderMeta, type TrainState, CHECKPOINT_FORMAT, statsSummary, writeSnapshot } from './checkpoint.js';
 import { type TrainConfig, recipeDifferences } from './config.js';
 import { type EncoderData, checkStreamInputs, loadEncoderData } from './data.js';
-import { fallbackStats } from './head.js';
+import { type EStats, fallbackStats } from './head.js';
 import { initFromCheckpoint, loadEncoder } from './load.js';
 import { EncoderOptimizer } from './optimizer.js';
 import { GradientPool } from './grad_pool.js';
@@ -30,11 +31,6 @@ import { type TrainHooks, trainLoop } from './train.js';
 import { type ExampleSource, openTrainSource } from './train_feed.js';
 import type { ProtoEncoder } from './types.js';
 import type { ValMetrics } from './validate.js';
-
-export interface TrainRunOptions {
-  /** Continue the run in <checkpointsDir>/<name>/last exactly where it stopped. Default false: a new run. */
-  resume?: boolean;
-}
 
 /** An opened run, ready for trainRun; `close()` it (the model stays the caller's). */
 export interface TrainingRun {
@@ -55,6 +51,8 @@ export interface TrainingRun {
   optimizer: EncoderOptimizer;
   /** Where a resumed run continues from; null for a new run. */
   state: TrainState | null;
+  /** For the user: e.g. an --init-from or resumed checkpoint read without verifying its files. */
+  warnings: string[];
   meta: EncoderMeta;
   /** The training batches, positioned at `state`. */
   source: ExampleSource;
@@ -83,14 +81,12 @@ export type TrainRunHooks = Omit<TrainHooks, 'save'>;
 
 /**
  * Settings refused before anything loads (so before the model, which is slow): an existing run
- * without resume, no window length, stream conflicts, a curriculum without the recon loss.
- * Returns the window options. openTrainingRun checks again, for callers that skip this.
+ * without resume or overwrite, output folders that cannot be written, no window length, stream
+ * conflicts, a curriculum without the recon loss. Returns the window options. openTrainingRun
+ * checks again, for callers that skip this.
  */
 export async function checkTrainConfig(config: TrainConfig, opts: TrainRunOptions = {}): Promise<WindowOptions> {
-  const runDir = path.join(config.checkpointsDir, config.name);
-  if (!opts.resume && (await exists(path.join(runDir, 'last', 'encoder.json')))) {
-    throw new PrototokenError(`a run named "${config.name}" already exists`, { file: runDir, fix: 'pass --resume to continue it, or choose another --name' });
-  }
+  await checkRunOutputs(config, opts);
   const windows = windowOptionsOf(config);
   if (!windows) throw new PrototokenError('an encoder trains on windows of one length', { fix: 'pass --window N (e.g. --window 8)' });
   checkStreamConfig(config);
@@ -119,7 +115,7 @@ function checkStreamConfig(config: TrainConfig): void {
 /** Load the data, resolve m, build or restore the encoder and position the batches. */
 export async function openTrainingRun(config: TrainConfig, model: LoadedModel, opts: TrainRunOptions = {}): Promise<TrainingRun> {
   const windows = await checkTrainConfig(config, opts);
-  const runDir = path.join(config.checkpointsDir, config.name);
+  const runDir = runDirOf(config);
   const data = await loadEncoderData({
     d: model.lm.config.hiddenSize,
     windows,
@@ -134,21 +130,24 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     referenceMinAccuracy: config.referenceMinAccuracy,
   });
   const given = await resolveM(config, data, model);
-  const { encoder, optimizer, state, meta, m, learnedM } = await startEncoder(config, model, data, given, opts.resume ?? false, path.join(runDir, 'last'));
+  const { encoder, optimizer, state, meta, m, learnedM, warnings } = await startEncoder(config, model, data, given, opts.resume ?? false, path.join(runDir, 'last'));
   let source: ExampleSource;
   try {
     // Positioned where the snapshot stopped, so the resumed run draws the batches an uninterrupted one would.
     source = await openTrainSource(data, { batchRows: config.batch, seed: config.seed }, state?.data);
+    // Everything loaded: only now is the replaced run removed (a refusal above leaves it whole).
+    if (opts.overwrite) await removeRun(config);
   } catch (err) {
     optimizer.dispose();
     encoder.dispose();
+    learnedM?.dispose();
     throw err;
   }
   return {
     config,
     model,
     runDir,
-    logdir: config.logdir ?? path.join('runs', config.name),
+    logdir: logdirOf(config),
     stopAt: Math.min(config.maxSteps ?? config.steps, config.steps),
     data,
     m,
@@ -158,6 +157,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     state,
     meta,
     source,
+    warnings,
     async close() {
       await source.close();
       optimizer.dispose();
@@ -177,7 +177,7 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
       modelDir: run.model.dir,
       backend: config.backend,
       spec: run.meta.spec,
-      context: { stats: data.stats ?? fallbackStats(run.model.lm.config.hiddenSize, embeddingStd(run.model.lm)), reference: data.reference },
+      context: { stats: startStats(config, data, run.model), reference: data.reference },
       loss: lossOptionsOf(config),
     })
     : null;
@@ -272,6 +272,7 @@ interface StartedEncoder {
   /** m now: the given one, or the learned one of a resumed --learn-m run. */
   m: Float32Array;
   learnedM: tf.Variable | null;
+  warnings: string[];
 }
 
 /** The parameters the optimizer moves: the encoder's, and m when it is learned. */
@@ -283,12 +284,10 @@ function optimizerParams(encoder: ProtoEncoder, learnedM: tf.Variable | null): M
 async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<EncoderData, 'stats' | 'N' | 'reference'>, m: Float32Array, resume: boolean, lastDir: string): Promise<StartedEncoder> {
   const optimizerOpts = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, clipNorm: config.clipNorm };
   if (resume) {
-    if (!(await exists(path.join(lastDir, 'encoder.json')))) {
-      throw new PrototokenError('nothing to resume: no last/ snapshot', { file: lastDir, fix: 'drop --resume to start the run' });
-    }
     // A learned m moved since the start: the snapshot's own m is the one to continue from.
     const loaded = await loadEncoder(lastDir, model, { m: config.learnM ? null : m, withOptimizer: true, prefer: 'last' });
-    const diffs = recipeDifferences(loaded.snapshot.config as Record<string, unknown>, config as Record<string, unknown>);
+    // Paths compared as they are saved (portable), so a run started with absolute paths resumes with them.
+    const diffs = recipeDifferences(portablePaths(loaded.snapshot.config as Record<string, unknown>), portablePaths(config));
     if (diffs.length > 0) {
       loaded.encoder.dispose();
       throw new PrototokenError(`--resume with other settings than the run was started with:\n  ${diffs.join('\n  ')}`, {
@@ -300,14 +299,15 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     const optimizer = new EncoderOptimizer(optimizerParams(loaded.encoder, learnedM), optimizerOpts);
     const opt = loaded.snapshot.optimizer as NonNullable<typeof loaded.snapshot.optimizer>;
     optimizer.load(opt.state.step, new Map([...opt.arrays].map(([k, v]) => [k, v.data])));
-    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta, m: loaded.m, learnedM };
+    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta, m: loaded.m, learnedM, warnings: loaded.warnings };
   }
-  const stats = data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm));
+  const stats = startStats(config, data, model);
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
   const encoder = buildEncoder(spec, { lm: model.lm, bosId: model.tokenizer.bosId, stats, reference: data.reference });
+  const warnings: string[] = [];
   if (config.initFrom) {
     try {
-      await initFromCheckpoint(encoder, spec, config.initFrom, model, m);
+      warnings.push(...(await initFromCheckpoint(encoder, spec, config.initFrom, model, m)).warnings);
     } catch (err) {
       encoder.dispose();
       throw err;
@@ -316,7 +316,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
   const meta: EncoderMeta = {
     format: CHECKPOINT_FORMAT,
     spec,
-    model: config.model,
+    model: portableModelName(config.model),
     modelFingerprint: await model.fingerprint(),
     dModel: model.lm.config.hiddenSize,
     vocabSize: model.lm.config.vocabSize,
@@ -329,7 +329,17 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     createdAt: new Date().toISOString(),
   };
   const learnedM = config.learnM ? tf.variable(tf.tensor1d(m), true) : null;
-  return { encoder, optimizer: new EncoderOptimizer(optimizerParams(encoder, learnedM), optimizerOpts), state: null, meta, m, learnedM };
+  return { encoder, optimizer: new EncoderOptimizer(optimizerParams(encoder, learnedM), optimizerOpts), state: null, meta, m, learnedM, warnings };
+}
+
+/**
+ * The head's statistics, so where a fresh encoder's e_hat starts: the training e's mean and spread
+ * when there are solved e; else a seeded vector at the scale of the LM's token embeddings. Not the
+ * zero vector: the LM's first normalisation divides by the norm of its input, and at e = 0 the first
+ * gradient norm was ~1e13 (clipping hid it; without clipping the loss stalled).
+ */
+function startStats(config: TrainConfig, data: Pick<EncoderData, 'stats'>, model: LoadedModel): EStats {
+  return data.stats ?? fallbackStats(model.lm.config.hiddenSize, embeddingStd(model.lm), deriveSeed(config.seed, 0x65));
 }
 
 /** config.m, else the dataset's shared m: an encoder is trained for one fixed m. */
@@ -354,7 +364,7 @@ async function saveSnapshot(dir: string, run: TrainingRun, m: Float32Array, meta
     m,
     // The solved reference windows hold e for the m they were solved with, which a learned m has left.
     reference: run.learnedM ? null : run.data.reference,
-    config: run.config,
+    config: savedTrainConfig(run.config),
     ...(state ? { optimizer: { arrays: await run.optimizer.stateArrays(), state } } : {}),
   });
 }

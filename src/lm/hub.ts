@@ -39,6 +39,11 @@ const FOLDER_CONTENTS =
 const COMPLETE_MARKER = '.prototoken-complete.json';
 const HUB_ID = /^([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)(?:@([\w./-]+))?$/;
 
+/** Whether `value` has the form of a hub id, `org/name[@revision]` (a local folder of that name wins). */
+export function isHubId(value: string): boolean {
+  return HUB_ID.test(value);
+}
+
 /**
  * Turn a `--model` argument into a local model folder. An existing directory is returned as is (it
  * must contain config.json); `org/name` or `org/name@revision` is fetched from the hub into the cache,

@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import type { LoadedModel } from '../lm/load.js';
+import { portableModelName } from '../lm/model_name.js';
 import { baseSchema } from '../lm/open_model.js';
 import { VECTOR_MODEL_KEY, writeVectorFile } from '../lm/vector_file.js';
 import { splitOf } from '../texts/split.js';
@@ -15,6 +16,7 @@ import { readTexts } from '../texts/text_file.js';
 import { lengthOf, windowOptionsOf, windowSchema } from '../texts/window_config.js';
 import { windowTargets } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
+import { checkOutputFile } from '../util/output_paths.js';
 import { solverOptionsOf, solverSchema } from './config.js';
 import type { InitSpec } from './init.js';
 import { solveShared } from './shared_m.js';
@@ -39,11 +41,21 @@ export interface FitMTargets {
   tooShort: { id: string; tokens: number }[];
 }
 
-/** Refuse an output that is not a .safetensors file, before any work. */
-export function checkFitMOut(config: FitMConfig): void {
+/**
+ * Refuse, before any work, an output that is not a .safetensors file, one in a missing or
+ * unwritable folder, or an existing file (unless `overwrite`: the config beside it goes with it).
+ */
+export async function checkFitMOut(config: FitMConfig, opts: { overwrite?: boolean } = {}): Promise<void> {
   if (!config.out.endsWith('.safetensors')) {
     throw new PrototokenError(`--out ${config.out}: m is saved as a .safetensors file`, { fix: 'name the output like m.safetensors' });
   }
+  await checkOutputFile(config.out, { overwrite: opts.overwrite, example: 'm.safetensors' });
+  await checkOutputFile(fitMConfigFile(config.out), { overwrite: true });
+}
+
+/** The resolved config written beside m. */
+function fitMConfigFile(out: string): string {
+  return out.replace(/\.safetensors$/, '.config.json');
 }
 
 /** The first --limit targets of the chosen split: windows with --window, else each text's first N tokens. */
@@ -91,7 +103,8 @@ export async function fitM(config: FitMConfig, model: LoadedModel, input: FitMTa
   const m = run.shared[0];
   await writeVectorFile(config.out, 'm', m, {
     [VECTOR_MODEL_KEY]: await model.fingerprint(),
-    model: config.model,
+    // The fingerprint identifies the model; the name says where to get it, on any machine.
+    model: portableModelName(config.model),
     arrangement: config.arrangement,
     length: String(N),
     texts: basename(config.texts),
@@ -99,8 +112,8 @@ export async function fitM(config: FitMConfig, model: LoadedModel, input: FitMTa
     steps: String(run.steps),
     solved: String(solved),
   });
-  const configFile = config.out.replace(/\.safetensors$/, '.config.json');
-  await fsp.writeFile(configFile, JSON.stringify({ ...config, fitted_on: targets.length, steps: run.steps }, null, 2) + '\n');
+  const configFile = fitMConfigFile(config.out);
+  await fsp.writeFile(configFile, JSON.stringify({ ...config, model: portableModelName(config.model), fitted_on: targets.length, steps: run.steps }, null, 2) + '\n');
   const summary = {
     out: config.out,
     texts: targets.length,

@@ -20,6 +20,7 @@ import type { SampleTaskInput } from '../lm/sample_task.js';
 import type { ModelThreads } from '../lm/threads.js';
 import { PrototokenError } from '../util/errors.js';
 import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
+import { checkOutputFile } from '../util/output_paths.js';
 import { deriveSeed } from '../util/prng.js';
 
 export const generateCorpusSchema = baseSchema.extend({
@@ -50,6 +51,7 @@ const SAMPLE_TASK = new URL('../lm/sample_task.js', import.meta.url);
 /** Refuse an existing output before the model loads (the file only ever appears whole, never replaced). */
 export async function checkCorpusOut(out: string): Promise<void> {
   if (await exists(out)) throw new PrototokenError('already exists', { file: out, fix: 'delete it or pass another --out' });
+  await checkOutputFile(out, { example: 'corpus.jsonl' });
 }
 
 /** What generation reports as it goes. */

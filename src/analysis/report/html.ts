@@ -6,6 +6,9 @@
 import type { Summary } from '../../util/stats.js';
 
 /** `&`, `<`, `>`, `"` and `'` as entities: safe in element content and in quoted attributes. */
+/** The page's own signature, by which `report --out` knows an earlier report it may replace. */
+export const REPORT_MARK = 'made by prototoken report';
+
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ENTITIES[c]);
 }
@@ -109,7 +112,7 @@ export function renderPage(c: PageContent): string {
 <style>${STYLE}</style>
 </head>
 <body>
-<header><h1>${escapeHtml(c.title)}</h1><p class="muted">made by prototoken report, ${escapeHtml(c.created)}</p></header>
+<header><h1>${escapeHtml(c.title)}</h1><p class="muted">${REPORT_MARK}, ${escapeHtml(c.created)}</p></header>
 <nav><ol>${toc}</ol></nav>
 <section id="inputs"><h2>Inputs</h2><ul>${inputs}</ul></section>
 ${sections}

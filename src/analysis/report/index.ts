@@ -5,7 +5,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../util/fs_atomic.js';
-import { type PageSection, figure, renderPage } from './html.js';
+import { checkOutputFile } from '../../util/output_paths.js';
+import { type PageSection, REPORT_MARK, figure, renderPage } from './html.js';
 import { type LoadInputsOptions, loadInputs } from './inputs.js';
 import { renderSvg } from './render.js';
 import { SECTIONS, type SectionContext } from './sections/index.js';
@@ -22,6 +23,8 @@ export interface ReportOptions extends LoadInputsOptions {
   maxPairs?: number;
   /** The time the page says it was made. Default now. */
   now?: Date;
+  /** writeReport: replace an existing file at `out` that is not an earlier report. Default false. */
+  overwrite?: boolean;
 }
 
 /** A finished report. */
@@ -66,10 +69,26 @@ export async function buildReport(paths: readonly string[], options: ReportOptio
   return { html, inputs, sections, chartWarnings };
 }
 
-/** Build the report and write it to `out` atomically (its folder is created when missing). */
+/**
+ * Build the report and write it to `out` atomically (its folder is created when missing). `out` is
+ * checked first: an earlier report there is replaced, any other file only with `overwrite`.
+ */
 export async function writeReport(paths: readonly string[], out: string, options: ReportOptions = {}): Promise<BuiltReport> {
+  await checkOutputFile(out, { overwrite: options.overwrite, createParents: true, ownOutput: isReportPage, example: 'report.html' });
   const report = await buildReport(paths, options);
   await fsp.mkdir(path.dirname(path.resolve(out)), { recursive: true });
   await writeFileAtomic(out, report.html);
   return report;
+}
+
+/** Whether `file` is a page this command wrote (its header says so near the top). */
+async function isReportPage(file: string): Promise<boolean> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead).toString('utf8').includes(REPORT_MARK);
+  } finally {
+    await handle.close();
+  }
 }

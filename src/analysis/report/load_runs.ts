@@ -47,7 +47,9 @@ export async function loadEventsRun(p: string, isFolder: boolean): Promise<Extra
   }
   const scalars = [...byKey.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : a.step - b.step));
   const tags = new Set(scalars.map((s) => s.tag));
-  const run = path.basename(isFolder ? path.resolve(p) : path.dirname(path.resolve(p)));
+  const folder = isFolder ? path.resolve(p) : path.dirname(path.resolve(p));
+  // train's default log folder is RUN/logs: the run is named by its parent.
+  const run = path.basename(folder) === 'logs' ? path.basename(path.dirname(folder)) : path.basename(folder);
   return {
     kind: 'events',
     path: p,
@@ -112,7 +114,7 @@ export async function loadCheckpointRun(dir: string): Promise<Extract<LoadedInpu
   return { kind: 'checkpoint', path: dir, run, what: `encoder checkpoint run "${run}": ${snapshots.map((s) => `${s.snapshot} at step ${s.step}`).join(', ')}`, warnings: [], snapshots, logdir };
 }
 
-/** `logdir` of the training config, or `runs/NAME` as train defaults it; relative to the current folder, as train resolved it. */
+/** `logdir` of the training config (recorded by train), or `runs/NAME` for configs of older versions without it; relative to the current folder, as train resolved it. */
 async function recordedLogdir(configFile: string): Promise<string | null> {
   if (!(await exists(configFile))) return null;
   const config = await readJson(configFile);
