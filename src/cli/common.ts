@@ -36,11 +36,15 @@ export function commandConfig<S extends z.ZodObject>(cmd: Command, schema: S, pr
   const layers: ConfigLayer[] = presets.map((p) => readConfigFile(p));
   if (typeof opts.config === 'string') layers.push(readConfigFile(opts.config));
   const flags: Record<string, unknown> = {};
+  const spelled: Record<string, string> = {};
   for (const [key, value] of Object.entries(opts)) {
     if (NON_CONFIG_OPTIONS.has(key) || cmd.getOptionValueSource(key) !== 'cli') continue;
     flags[key] = value;
+    // Messages name the flag the user typed, not the schema's key.
+    const flag = cmd.options.find((o) => o.attributeName() === key)?.long;
+    if (flag) spelled[key] = flag;
   }
-  layers.push({ source: 'command-line flags', values: flags });
+  layers.push({ source: 'command-line flags', values: flags, spelled });
   return resolveConfig(schema, layers);
 }
 

@@ -6,11 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { ROOT, assertOk, runCli } from './run.js';
+import { after, before, describe, it } from 'node:test';
+import { CORPUS, ROOT, assertOk, assertUserError, re, runCli, tempDir } from './run.js';
 
 describe('CLI conventions', { concurrency: 4 }, () => {
+  let dir = '';
+  let cleanup: () => Promise<void> = async () => {};
+  before(async () => ({ dir, cleanup } = await tempDir()));
+  after(() => cleanup());
+
   it('--version and -V print the version of package.json', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
@@ -18,5 +24,19 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       assertOk(r);
       assert.equal(r.stdout.trim(), version);
     }
+  });
+
+  it('a bad value names the flag as typed, or the config key as the file spells it', async () => {
+    const solve = ['solve', '--texts', CORPUS, '--length', '4', '--out', join(dir, 'never')];
+    const flag = await runCli([...solve, '--max-steps', '0']);
+    assertUserError(flag, /error: --max-steps 0: bad value/, /Fix: pass another value to --max-steps/);
+    assert.doesNotMatch(flag.stderr, /maxSteps|command-line flags/);
+    for (const key of ['max_steps', 'maxSteps', 'max-steps']) {
+      const file = join(dir, `bad-${key}.yaml`);
+      await writeFile(file, `${key}: 0\n`);
+      const r = await runCli([...solve, '--config', file]);
+      assertUserError(r, re(`${file}: bad value for "${key}"`), re(`Fix: correct ${key} in this file`));
+    }
+    assertUserError(await runCli(['solve', '--texts', CORPUS, '--length', '4']), /missing required setting "out"/, /Fix: pass --out or set out in the --config file/);
   });
 });
