@@ -2,7 +2,7 @@
  * What every command shares: the global options, the layered config (schema defaults, presets,
  * --config, flags), printing the summary, and the argument parsers.
  */
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { BACKEND_CHOICES } from '../backend/index.js';
 import { type ConfigLayer, readConfigFile, resolveConfig } from '../util/config.js';
@@ -45,7 +45,17 @@ export function commandConfig<S extends z.ZodObject>(cmd: Command, schema: S, pr
     if (flag) spelled[key] = flag;
   }
   layers.push({ source: 'command-line flags', values: flags, spelled });
-  return resolveConfig(schema, layers);
+  const quiet = opts.quiet === true;
+  return resolveConfig(schema, layers, { onNote: quiet ? undefined : (line) => process.stderr.write(`note: ${line}\n`) });
+}
+
+/**
+ * The old spelling of a renamed flag (util/config.ts RENAMED_KEYS): hidden from --help, still
+ * parsed; commandConfig maps it to the new key and prints a note.
+ */
+export function renamedFlag(flags: string, now: string, parse?: (value: string) => unknown): Option {
+  const option = new Option(flags, `old spelling of ${now}`).hideHelp();
+  return parse ? option.argParser(parse) : option;
 }
 
 /** When --print-config is given: print the config and report that the command should stop. */

@@ -3,7 +3,7 @@
  * shards, workers, provenance), and `--workers K`: K local shard processes, then merge.
  */
 import type { Command } from 'commander';
-import { toFloat, toInt } from './common.js';
+import { renamedFlag, toFloat, toInt } from './common.js';
 import { mergeDataset } from '../datasets/index.js';
 import { runWorkers } from '../jobs/workers.js';
 import { PrototokenError } from '../util/errors.js';
@@ -14,7 +14,8 @@ export function addSolverOptions(cmd: Command): Command {
     .option('--preset <name>', 'solver preset from configs/: paper (default values) | fast')
     .option('--arrangement <name>', 'e-m (default) | e-mN | e | half | alt')
     .option('--batch <b>', 'rows (text x restart) optimised together (default 32)', toInt)
-    .option('--max-steps <s>', 'optimiser steps per text (default 5000)', toInt)
+    .addOption(renamedFlag('--batch-size <b>', '--batch', toInt))
+    .option('--max-steps <s>', 'optimiser steps each text may take (default 5000); not train\'s --stop-at-step', toInt)
     .option('--restarts <k>', 'seeds per text, the best is kept (solve --keep-all-restarts: every one) (default 1)', toInt)
     .option('--lr <x>', 'AdamW learning rate (default 0.01)', toFloat)
     .option('--init <how>', 'normal | scaled | embed-std | FILE.safetensors | DATASET | encoder:CHECKPOINT (e_hat per text, with the encoder\'s m) (default normal)')

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { SPLITS } from '../encoder/inputs.js';
-import { toInt } from './common.js';
+import { renamedFlag, toInt } from './common.js';
 import { addWindowOptions } from './window_options.js';
 
 /** `withBatch` false for commands whose solver options already define --batch. */
@@ -17,5 +17,5 @@ export function addEncoderRunOptions(cmd: Command, withBatch = true): Command {
     .option('--length <n>', 'without --window: each text\'s first N tokens (default: the encoder\'s training N)', toInt)
     .option('--limit <k>', 'at most K texts (windows)', toInt)
     .option('--m <file>', 'the fixed m (default: the checkpoint\'s own; another m is refused)');
-  return withBatch ? cmd.option('--batch <n>', 'texts per forward pass', toInt) : cmd;
+  return withBatch ? cmd.option('--batch <n>', 'texts per forward pass', toInt).addOption(renamedFlag('--batch-size <n>', '--batch', toInt)) : cmd;
 }

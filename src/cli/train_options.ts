@@ -2,7 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { ENCODER_KINDS } from '../encoder/types.js';
 import { LOSS_KINDS } from '../encoder/losses.js';
-import { toFloat, toInt } from './common.js';
+import { renamedFlag, toFloat, toInt } from './common.js';
 import { addWindowOptions } from './window_options.js';
 
 function list(value: string, previous: string[] | undefined): string[] {
@@ -50,8 +50,10 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--cosine-weight <w>', 'weight of the cosine part of distill', toFloat)
     .option('--norm-penalty <w>', 'weight of mean ||e_hat||^2 / d', toFloat)
     .option('--batch <n>', 'windows per step', toInt)
+    .addOption(renamedFlag('--batch-size <n>', '--batch', toInt))
     .option('--steps <n>', 'length of the schedule', toInt)
-    .option('--max-steps <n>', 'stop at this step (resume later with --resume)', toInt)
+    .option('--stop-at-step <n>', 'stop this run at this step, inside the --steps schedule (resume later with --resume)', toInt)
+    .addOption(renamedFlag('--max-steps <n>', '--stop-at-step', toInt))
     .option('--lr <x>', 'peak learning rate', toFloat)
     .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', toFloat)
     .option('--clip-norm <x>', 'global gradient-norm clip (0: none)', toFloat)

@@ -41,8 +41,11 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   batch: z.number().int().min(1).default(64),
   /** Length of the learning-rate schedule. */
   steps: z.number().int().min(1).default(2000),
-  /** Stop this invocation at this step (<= steps); resume later with --resume. null = steps. */
-  maxSteps: z.number().int().min(1).nullable().default(null),
+  /**
+   * Stop this invocation at this step (<= steps); resume later with --resume. null = steps. (It was
+   * `maxSteps`, the solver's name for each text's step budget: util/config.ts RENAMED_KEYS.)
+   */
+  stopAtStep: z.number().int().min(1).nullable().default(null),
   lr: z.number().positive().default(1e-3),
   beta1: z.number().min(0).max(1).default(0.9),
   beta2: z.number().min(0).max(1).default(0.999),
@@ -78,7 +81,7 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
 export type TrainConfig = z.infer<typeof trainSchema>;
 
 /** Keys that steer how a run is watched or bounded, not what it computes: a resume may change them. */
-const STEERING_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model', 'workers']);
+const STEERING_KEYS = new Set(['stopAtStep', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model', 'workers']);
 
 /**
  * Every other key decides the run. Keys added after runs were already checkpointed name the value

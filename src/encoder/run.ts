@@ -147,7 +147,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     model,
     runDir,
     logdir: config.logdir ?? path.join('runs', config.name),
-    stopAt: Math.min(config.maxSteps ?? config.steps, config.steps),
+    stopAt: Math.min(config.stopAtStep ?? config.steps, config.steps),
     data,
     m,
     learnedM,
@@ -290,7 +290,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
       loaded.encoder.dispose();
       throw new PrototokenError(`--resume with other settings than the run was started with:\n  ${diffs.join('\n  ')}`, {
         file: path.join(lastDir, 'config.json'),
-        fix: 'resume with the same settings (only max_steps, logging, checkpoint frequency and backend may change), or start a new --name',
+        fix: 'resume with the same settings (only stop_at_step, logging, checkpoint frequency and backend may change), or start a new --name',
       });
     }
     const learnedM = config.learnM ? tf.variable(tf.tensor1d(loaded.m), true) : null;

@@ -72,6 +72,29 @@ export function camelKeys(values: Record<string, unknown>): Record<string, unkno
   return out;
 }
 
+/**
+ * Keys renamed so that one concept has one spelling across commands (old camelCase key -> new). The
+ * old spelling still works, as a flag and as a config-file key, with a one-line note; a rename
+ * applies only to a schema that has the new key and not the old one, so `score --max-tokens` (the
+ * prefix scored) and the solver's `--max-steps` (each text's step budget) keep their names.
+ */
+export const RENAMED_KEYS: Readonly<Record<string, string>> = {
+  /** score --batch-size: every other command says --batch. */
+  batchSize: 'batch',
+  /** generate-corpus --max-tokens: tokens to generate are --max-new-tokens, as in `generate` and Hugging Face. */
+  maxTokens: 'maxNewTokens',
+  /** info --sample-tokens: the same. */
+  sampleTokens: 'maxNewTokens',
+  /** train --max-steps: train's stop step, not the solver's per-text budget --max-steps. */
+  maxSteps: 'stopAtStep',
+};
+
+/** What resolveConfig reports besides errors. */
+export interface ResolveOptions {
+  /** One line per old spelling used (see RENAMED_KEYS). */
+  onNote?: (line: string) => void;
+}
+
 /** Where a merged key's value came from, for messages. */
 interface Origin {
   layer: ConfigLayer;
@@ -83,13 +106,13 @@ interface Origin {
  * Merge layers in order (later wins) and validate the result. Each layer is first checked on its
  * own against the strict schema's keys, so an unknown key is reported with its source.
  */
-export function resolveConfig<S extends z.ZodObject>(schema: S, layers: readonly ConfigLayer[]): z.infer<S> {
+export function resolveConfig<S extends z.ZodObject>(schema: S, layers: readonly ConfigLayer[], options: ResolveOptions = {}): z.infer<S> {
   const known = new Set(Object.keys(schema.shape));
   const merged: Record<string, unknown> = {};
   const origin = new Map<string, Origin>();
   for (const layer of layers) {
     for (const [raw, value] of Object.entries(layer.values)) {
-      const key = camelKey(raw);
+      const key = renamed(camelKey(raw), known, layer, raw, options);
       if (!known.has(key)) {
         throw new PrototokenError(`unknown config key "${raw}"`, {
           file: layer.source,
@@ -127,4 +150,18 @@ export function resolveConfig<S extends z.ZodObject>(schema: S, layers: readonly
     });
   }
   return result.data as z.infer<S>;
+}
+
+/** The key an old spelling now has (with a note), or `key` itself. */
+function renamed(key: string, known: ReadonlySet<string>, layer: ConfigLayer, raw: string, options: ResolveOptions): string {
+  const now = RENAMED_KEYS[key];
+  if (known.has(key) || now === undefined || !known.has(now)) return key;
+  const written = layer.spelled?.[raw] ?? raw;
+  const fromFlag = written.startsWith('--');
+  const newName = fromFlag ? flagOf(now) : snakeKey(now);
+  if (Object.keys(layer.values).some((k) => camelKey(k) === now && layer.values[k] !== undefined)) {
+    throw new PrototokenError(`${written} and ${newName} name the same setting`, { file: fromFlag ? undefined : layer.source, fix: `give only ${newName}` });
+  }
+  options.onNote?.(fromFlag ? `${written} is now ${newName} (the old spelling still works)` : `${layer.source}: "${raw}" is now "${newName}" (the old key still works)`);
+  return now;
 }

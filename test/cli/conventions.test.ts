@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { recipeDifferences, trainSchema } from '../../src/encoder/config.js';
 import { CORPUS, ROOT, assertOk, assertUserError, re, runCli, tempDir } from './run.js';
 
 describe('CLI conventions', { concurrency: 4 }, () => {
@@ -38,5 +39,52 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       assertUserError(r, re(`${file}: bad value for "${key}"`), re(`Fix: correct ${key} in this file`));
     }
     assertUserError(await runCli(['solve', '--texts', CORPUS, '--length', '4']), /missing required setting "out"/, /Fix: pass --out or set out in the --config file/);
+  });
+
+  describe('one spelling per concept; the old spellings still work, with a note', { concurrency: 4 }, () => {
+    const printed = async (args: string[]): Promise<{ config: Record<string, unknown>; stderr: string }> => {
+      const r = await runCli([...args, '--print-config']);
+      assertOk(r);
+      return { config: JSON.parse(r.stdout) as Record<string, unknown>, stderr: r.stderr };
+    };
+    const cases: { args: string[]; old: string; now: string; key: string }[] = [
+      { args: ['score', 'texts.jsonl'], old: '--batch-size', now: '--batch', key: 'batch' },
+      { args: ['generate-corpus', '--count', '2', '--out', 'x.jsonl'], old: '--max-tokens', now: '--max-new-tokens', key: 'maxNewTokens' },
+      { args: ['info'], old: '--sample-tokens', now: '--max-new-tokens', key: 'maxNewTokens' },
+      { args: ['train', '--name', 'x'], old: '--max-steps', now: '--stop-at-step', key: 'stopAtStep' },
+      { args: ['solve', '--out', 'x'], old: '--batch-size', now: '--batch', key: 'batch' },
+      { args: ['eval', '--checkpoint', 'x'], old: '--batch-size', now: '--batch', key: 'batch' },
+    ];
+    for (const c of cases) {
+      it(`${c.args[0]} ${c.old} 7 is ${c.now} 7`, async () => {
+        const old = await printed([...c.args, c.old, '7']);
+        const now = await printed([...c.args, c.now, '7']);
+        assert.equal(old.config[c.key], 7);
+        assert.deepEqual(old.config, now.config);
+        assert.match(old.stderr, re(`note: ${c.old} is now ${c.now} (the old spelling still works)`));
+        assert.equal(now.stderr, '');
+        assert.equal((await printed([...c.args, c.old, '7', '--quiet'])).stderr, '', '--quiet silences the note');
+        assertUserError(await runCli([...c.args, c.old, '7', c.now, '8']), re(`${c.old} and ${c.now} name the same setting`), re(`Fix: give only ${c.now}`));
+      });
+    }
+
+    it('old config-file keys still work, with a note naming the file; the solver keeps max_steps', async () => {
+      const file = join(dir, 'old-keys.yaml');
+      await writeFile(file, 'max_steps: 3\nbatch_size: 4\n');
+      const train = await printed(['train', '--name', 'x', '--config', file]);
+      assert.deepEqual([train.config.stopAtStep, train.config.batch], [3, 4]);
+      assert.match(train.stderr, re(`note: ${file}: "max_steps" is now "stop_at_step" (the old key still works)`));
+      assert.match(train.stderr, re(`note: ${file}: "batch_size" is now "batch"`));
+      const solve = await printed(['solve', '--out', 'x', '--config', file]);
+      assert.deepEqual([solve.config.maxSteps, solve.config.batch], [3, 4]);
+      assert.doesNotMatch(solve.stderr, /max_steps/, 'max_steps is the solver\'s own key');
+    });
+
+    it('a run saved before train --max-steps became --stop-at-step resumes: the stop step is not part of the recipe', () => {
+      const now: Record<string, unknown> = trainSchema.parse({ name: 'x', stopAtStep: 12 });
+      const saved: Record<string, unknown> = { ...now, maxSteps: 24 }; // config.json as older runs saved it
+      delete saved.stopAtStep;
+      assert.deepEqual(recipeDifferences(saved, now), []);
+    });
   });
 });
