@@ -5,10 +5,23 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { BACKEND_CHOICES } from '../backend/index.js';
-import { type ConfigLayer, readConfigFile, resolveConfig } from '../util/config.js';
+import { type ConfigLayer, camelKey, readConfigFile, resolveConfig } from '../util/config.js';
+import { PrototokenError } from '../util/errors.js';
 
 /** Options that steer the run but are not part of the recorded config. */
 const NON_CONFIG_OPTIONS = new Set(['config', 'printConfig', 'json', 'preset', 'quiet', 'resume']);
+
+/**
+ * Of those, the ones a --config file may set too (a flag typed still wins): a file can build on a
+ * preset, and ask for quiet or JSON output or a resume like the flags do.
+ */
+const STEERING_IN_FILE: Readonly<Record<string, 'string' | 'boolean'>> = { preset: 'string', quiet: 'boolean', json: 'boolean', resume: 'boolean' };
+
+/** Flags that make no sense in a config file, and why. */
+const NEVER_IN_FILE: Readonly<Record<string, string>> = {
+  config: 'a config file cannot name another config file',
+  printConfig: 'print_config asks one invocation to print its config; pass --print-config',
+};
 
 /** Add the options every command that runs a model takes. */
 export function withCommonOptions(cmd: Command): Command {
@@ -32,9 +45,10 @@ export function withConfigOptions(cmd: Command, quietHelp = 'no progress output'
  * command line (only those explicitly typed, so a preset is not overridden by a flag's default).
  */
 export function commandConfig<S extends z.ZodObject>(cmd: Command, schema: S, presets: readonly string[] = []): z.infer<S> {
-  const opts = cmd.opts<Record<string, unknown>>();
   const layers: ConfigLayer[] = presets.map((p) => readConfigFile(p));
-  if (typeof opts.config === 'string') layers.push(readConfigFile(opts.config));
+  const file = configFileOf(cmd);
+  if (file) layers.push(file);
+  const opts = cmd.opts<Record<string, unknown>>();
   const flags: Record<string, unknown> = {};
   const spelled: Record<string, string> = {};
   for (const [key, value] of Object.entries(opts)) {
@@ -47,6 +61,36 @@ export function commandConfig<S extends z.ZodObject>(cmd: Command, schema: S, pr
   layers.push({ source: 'command-line flags', values: flags, spelled });
   const quiet = opts.quiet === true;
   return resolveConfig(schema, layers, { onNote: quiet ? undefined : (line) => process.stderr.write(`note: ${line}\n`) });
+}
+
+/**
+ * The --config file's layer, without the steering keys it may hold (STEERING_IN_FILE): those are
+ * set on `cmd` as if typed, unless the flag itself was typed.
+ */
+function configFileOf(cmd: Command): ConfigLayer | null {
+  const path = cmd.opts<{ config?: unknown }>().config;
+  if (typeof path !== 'string') return null;
+  const layer = readConfigFile(path);
+  const values: Record<string, unknown> = {};
+  for (const [raw, value] of Object.entries(layer.values)) {
+    const key = camelKey(raw);
+    if (key in NEVER_IN_FILE) throw new PrototokenError(`"${raw}" cannot be set in a config file: ${NEVER_IN_FILE[key]}`, { file: path, fix: `remove ${raw} from the file` });
+    const kind = STEERING_IN_FILE[key];
+    if (kind === undefined || !cmd.options.some((o) => o.attributeName() === key)) {
+      values[raw] = value; // a config key, or a steering flag this command lacks (an unknown key then)
+      continue;
+    }
+    if (typeof value !== kind) throw new PrototokenError(`bad value for "${raw}": expected ${kind === 'boolean' ? 'true or false' : 'a name'}`, { file: path, fix: `correct ${raw} in this file` });
+    if (cmd.getOptionValueSource(key) !== 'cli') cmd.setOptionValueWithSource(key, value, 'config');
+  }
+  return { source: path, values };
+}
+
+/** --preset NAME, or the --config file's `preset: NAME` (under the file, like the flag). */
+export function presetName(cmd: Command): string | undefined {
+  configFileOf(cmd);
+  const preset = cmd.opts<{ preset?: unknown }>().preset;
+  return typeof preset === 'string' ? preset : undefined;
 }
 
 /**

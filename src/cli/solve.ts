@@ -1,6 +1,6 @@
 /** `prototoken solve`: find e (and m) for every text and append them to a solution dataset. */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { commandConfig, presetName, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
 import { presetFile } from '../util/package.js';
 import { installInterrupt } from './run_support.js';
 import { addDatasetOptions, addSolverOptions, runWorkersAndMerge } from './dataset_run.js';
@@ -68,6 +68,6 @@ export function solveCommand(): Command {
 
 /** --preset NAME -> configs/solver-NAME.yaml (applied under --config and flags). */
 export function presetsOf(cmd: Command): string[] {
-  const preset = cmd.opts<{ preset?: string }>().preset;
+  const preset = presetName(cmd);
   return preset ? [presetFile('solver', preset)] : [];
 }

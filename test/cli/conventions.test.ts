@@ -63,10 +63,13 @@ describe('CLI conventions', { concurrency: 4 }, () => {
         assert.deepEqual(old.config, now.config);
         assert.match(old.stderr, re(`note: ${c.old} is now ${c.now} (the old spelling still works)`));
         assert.equal(now.stderr, '');
-        assert.equal((await printed([...c.args, c.old, '7', '--quiet'])).stderr, '', '--quiet silences the note');
-        assertUserError(await runCli([...c.args, c.old, '7', c.now, '8']), re(`${c.old} and ${c.now} name the same setting`), re(`Fix: give only ${c.now}`));
       });
     }
+
+    it('--quiet silences the note; the old and the new spelling together are refused', async () => {
+      assert.equal((await printed(['train', '--name', 'x', '--max-steps', '7', '--quiet'])).stderr, '');
+      assertUserError(await runCli(['train', '--name', 'x', '--max-steps', '7', '--stop-at-step', '8']), /--max-steps and --stop-at-step name the same setting/, /Fix: give only --stop-at-step/);
+    });
 
     it('old config-file keys still work, with a note naming the file; the solver keeps max_steps', async () => {
       const file = join(dir, 'old-keys.yaml');
@@ -85,6 +88,44 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       const saved: Record<string, unknown> = { ...now, maxSteps: 24 }; // config.json as older runs saved it
       delete saved.stopAtStep;
       assert.deepEqual(recipeDifferences(saved, now), []);
+    });
+  });
+
+  describe('a config file takes every flag', { concurrency: 4 }, () => {
+    it('preset: fast in the file is --preset fast (under the file, under the flags)', async () => {
+      const file = join(dir, 'preset.yaml');
+      await writeFile(file, 'preset: fast\nbeta2: 0.5\n');
+      const run = async (...more: string[]): Promise<Record<string, unknown>> => {
+        const r = await runCli(['solve', '--out', 'x', '--config', file, ...more, '--print-config']);
+        assertOk(r);
+        return JSON.parse(r.stdout) as Record<string, unknown>;
+      };
+      const fromFile = await run();
+      assert.deepEqual([fromFile.lr, fromFile.init, fromFile.beta2], [0.02, 'scaled', 0.5], 'the fast preset, and the file over it');
+      assert.deepEqual((await run('--preset', 'paper')).lr, 0.01, 'the flag wins');
+      assert.deepEqual((await run('--lr', '0.3')).lr, 0.3);
+      const train = join(dir, 'train-preset.yaml');
+      await writeFile(train, 'preset: stories260k-n8\n');
+      const t = await runCli(['train', '--config', train, '--print-config']);
+      assertOk(t);
+      assert.equal((JSON.parse(t.stdout) as { name: string }).name, 'stories260k-n8');
+    });
+
+    it('quiet and json in the file act like the flags; config and print_config are refused with the reason', async () => {
+      const file = join(dir, 'steer.yaml');
+      await writeFile(file, 'quiet: true\njson: true\nsample_tokens: 2\n');
+      const r = await runCli(['info', '--config', file, '--backend', 'cpu']);
+      assertOk(r);
+      assert.equal(r.stderr, '', 'quiet: no backend line, no note');
+      assert.equal((JSON.parse(r.stdout) as { architecture: string }).architecture, 'llama');
+      await writeFile(file, 'config: other.yaml\n');
+      assertUserError(await runCli(['info', '--config', file]), re(`${file}: "config" cannot be set in a config file`), /Fix: remove config/);
+      await writeFile(file, 'print_config: true\n');
+      assertUserError(await runCli(['info', '--config', file]), /"print_config" cannot be set in a config file/);
+      await writeFile(file, 'quiet: maybe\n');
+      assertUserError(await runCli(['info', '--config', file]), /bad value for "quiet": expected true or false/);
+      await writeFile(file, 'resume: true\n');
+      assertUserError(await runCli(['solve', '--out', 'x', '--config', file]), /unknown config key "resume"/); // solve has no --resume
     });
   });
 });
