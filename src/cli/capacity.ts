@@ -4,7 +4,7 @@
  * (the run itself: src/analysis/capacity_run.ts).
  */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toFloat, toInt, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { presetsOf } from './solve.js';
 import { addDatasetOptions, addSolverOptions } from './dataset_run.js';
@@ -24,6 +24,7 @@ export function capacityCommand(): Command {
     .option('--both-m', 'run with m per text and with shared m')
     .option('--threshold <x>', 'best accuracy needed to pass a length (default 0.99)', toFloat)
     .option('--grid <list>', 'lengths to try (default the paper grid 4,5,8,...,1448)', (v) => v.split(',').map(Number));
+  showDefaults(cmd, capacitySchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, capacitySchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;

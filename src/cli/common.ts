@@ -102,6 +102,23 @@ export function renamedFlag(flags: string, now: string, parse?: (value: string) 
   return parse ? option.argParser(parse) : option;
 }
 
+/**
+ * Show each option's default in --help, taken from the schema that resolves it (the one place
+ * defaults live): "(default 64)". An option whose help already says its default keeps its own
+ * words (they explain a null: "default: all texts"), and a switch is off unless given.
+ */
+export function showDefaults<C extends Command>(cmd: C, schema: z.ZodObject): C {
+  for (const option of cmd.options) {
+    if (option.hidden || /\bdefault\b/.test(option.description)) continue;
+    const field = (schema.shape as Record<string, z.ZodType | undefined>)[option.attributeName()];
+    const parsed = field?.safeParse(undefined);
+    if (!parsed?.success || parsed.data === undefined || parsed.data === null || (Array.isArray(parsed.data) && parsed.data.length === 0)) continue;
+    if (!option.required && !option.optional) continue; // a switch
+    option.description += ` (default ${Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data)})`;
+  }
+  return cmd;
+}
+
 /** When --print-config is given: print the config and report that the command should stop. */
 export function printConfigIfAsked(cmd: Command, config: object): boolean {
   if (!cmd.opts<{ printConfig?: boolean }>().printConfig) return false;

@@ -29,8 +29,8 @@ export function addSolverOptions(cmd: Command): Command {
 export function addDatasetOptions(cmd: Command): Command {
   return cmd
     .option('--out <dir>', 'the solution dataset folder (created, or resumed when it exists)')
-    .option('--shard <i/n>', 'solve only shard i of n (texts are assigned by a stable hash of their id)')
-    .option('--num-shards <n>', 'shard count when the index comes from JOB_COMPLETION_INDEX', toInt)
+    .option('--shard <i/n>', 'solve only shard i of n (texts are assigned by a stable hash of their id) (default: every text, or the shard of $JOB_COMPLETION_INDEX or $SLURM_ARRAY_TASK_ID)')
+    .option('--num-shards <n>', 'shard count when the index comes from JOB_COMPLETION_INDEX (default: none)', toInt)
     .option('--workers <k>', 'run K local processes over K shards, then merge', toInt)
     .option('--source <name>', 'name of the text source for the dataset card')
     .option('--license <id>', 'license of the source texts (e.g. cdla-sharing-1.0)');

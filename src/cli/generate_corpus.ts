@@ -1,6 +1,6 @@
 /** `prototoken generate-corpus --count K --out FILE.jsonl`: K stories sampled from the model (src/texts/generate_corpus.ts). */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, renamedFlag, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, renamedFlag, report, showDefaults, toFloat, toInt, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { openModel } from '../lm/open_model.js';
 import { checkCorpusOut, generateCorpus, generateCorpusSchema } from '../texts/generate_corpus.js';
@@ -16,6 +16,7 @@ export function generateCorpusCommand(): Command {
     .addOption(renamedFlag('--max-tokens <t>', '--max-new-tokens', toInt))
     .option('--batch <b>', 'stories sampled together (default 8; the same seed and batch reproduce the file)', toInt)
     .addOption(renamedFlag('--batch-size <b>', '--batch', toInt));
+  showDefaults(cmd, generateCorpusSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, generateCorpusSchema);
     if (printConfigIfAsked(cmd, config)) return;

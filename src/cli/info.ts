@@ -1,7 +1,7 @@
 /** `prototoken info`: what model and backend a run would use, with a short greedy sample. */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { commandConfig, printConfigIfAsked, renamedFlag, report, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, renamedFlag, report, showDefaults, toInt, withCommonOptions } from './common.js';
 import { baseSchema, openModel } from '../lm/open_model.js';
 import { generate, stopIdsFor } from '../lm/generate.js';
 import { currentBackend } from '../backend/index.js';
@@ -13,6 +13,7 @@ export function infoCommand(): Command {
     .description('show the model (architecture, size, limits), the backend, and a greedy sample')
     .option('--max-new-tokens <n>', 'length of the greedy sample (default 40)', toInt)
     .addOption(renamedFlag('--sample-tokens <n>', '--max-new-tokens', toInt));
+  showDefaults(cmd, schema);
   cmd.action(async () => {
     const config = commandConfig(cmd, schema);
     if (printConfigIfAsked(cmd, config)) return;

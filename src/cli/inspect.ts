@@ -7,7 +7,7 @@ export function inspectCommand(): Command {
   const cmd = new Command('inspect')
     .description('summarise a solution dataset in the terminal')
     .argument('<dataset>', 'the dataset folder')
-    .option('--head <n>', 'also list the first N rows', toInt)
+    .option('--head <n>', 'also list the first N rows (default 0)', toInt)
     .option('--no-verify', 'skip checksum verification while reading')
     .option('--json', 'print the summary as JSON');
   cmd.action(async (dir: string) => {

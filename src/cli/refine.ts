@@ -8,7 +8,7 @@ import { encoderRunSchema, openCheckpoint, runTexts } from '../encoder/inputs.js
 import { refineWithEncoder, renderRefineReport } from '../encoder/refine.js';
 import { openModel } from '../lm/open_model.js';
 import { solverSchema } from '../solver/config.js';
-import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, withCommonOptions } from './common.js';
 import { addSolverOptions } from './dataset_run.js';
 import { addEncoderRunOptions } from './encoder_support.js';
 import { installInterrupt } from './run_support.js';
@@ -19,6 +19,7 @@ const schema = encoderRunSchema.merge(solverSchema);
 export function refineCommand(): Command {
   const cmd = addSolverOptions(addEncoderRunOptions(withCommonOptions(new Command('refine')), false))
     .description('solve the same texts from N(0,1), from the mean e and from the encoder\'s e_hat, and compare the steps');
+  showDefaults(cmd, schema);
   cmd.action(async () => {
     const config = commandConfig(cmd, schema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;

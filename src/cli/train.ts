@@ -6,12 +6,13 @@ import { openModel } from '../lm/open_model.js';
 import { presetFile } from '../util/package.js';
 import { formatSeconds } from '../util/progress.js';
 import { TrainProgress } from '../util/progress_bar.js';
-import { commandConfig, presetName, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { commandConfig, presetName, printConfigIfAsked, report, showDefaults, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { addTrainOptions } from './train_options.js';
 
 export function trainCommand(): Command {
   const cmd = addTrainOptions(withCommonOptions(new Command('train'))).description('train an encoder that maps a text straight to its proto-token e');
+  showDefaults(cmd, trainSchema);
   cmd.action(async () => {
     const preset = presetName(cmd);
     const config = commandConfig(cmd, trainSchema, preset ? [presetFile('encoder', preset)] : []);

@@ -128,4 +128,66 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       assertUserError(await runCli(['solve', '--out', 'x', '--config', file]), /unknown config key "resume"/); // solve has no --resume
     });
   });
+
+  describe('--help shows the defaults the config resolves to', { concurrency: 4 }, () => {
+    /** Each command with --print-config, and the least it needs to print its config. */
+    const commands: [string, string[]][] = [
+      ['info', []], ['generate', []], ['score', ['texts.jsonl']], ['solve', ['--out', 'x']], ['capacity', ['--out', 'x']],
+      ['fit-m', ['--texts', 't', '--out', 'x']], ['generate-corpus', ['--count', '1', '--out', 'x']], ['train', ['--name', 'x']],
+      ['eval', ['--checkpoint', 'c']], ['compare', ['--checkpoint', 'c']], ['refine', ['--checkpoint', 'c']],
+      ['arrangements', ['--texts', 't', '--out', 'x']], ['sharing', ['--texts', 't', '--out', 'x']], ['distances', ['--out', 'x']], ['interpolate', ['--out', 'x']],
+    ];
+    it('compare offers no --texts: it needs a dataset\'s solved e', async () => {
+      const help = await runCli(['compare', '--help']);
+      assertOk(help);
+      const options = helpOptions(help.stdout);
+      assert.ok(!options.some((o) => o.flag === '--texts'), help.stdout);
+      assert.match(options.find((o) => o.flag === '--dataset')?.description ?? '', /\(required\)/);
+      assertUserError(await runCli(['compare', '--checkpoint', 'c', '--texts', 'x']), /unknown option '--texts'/);
+    });
+
+    for (const [name, needs] of commands) {
+      it(name, async () => {
+        const [help, shown] = await Promise.all([runCli([name, '--help']), runCli([name, ...needs, '--print-config'])]);
+        assertOk(help);
+        assertOk(shown);
+        const config = JSON.parse(shown.stdout) as Record<string, unknown>;
+        const given = new Set(needs.filter((a) => a.startsWith('--')));
+        const problems: string[] = [];
+        for (const { flag, takesValue, description } of helpOptions(help.stdout)) {
+          const value = config[camelKeyOf(flag)];
+          if (!takesValue || given.has(flag) || value === undefined) continue;
+          const said = /\(default:? ([^)]*)\)|\bdefault ([\d.,-]+)/.exec(description);
+          const hasValue = value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
+          if (hasValue && !/\bdefault\b/.test(description)) problems.push(`${flag}: --help shows no default (the config's is ${JSON.stringify(value)}): ${description}`);
+          const words = (said?.[1] ?? said?.[2] ?? '').trim();
+          const listed = /^(-?[\d.]+)(,-?[\d.]+)*\b/.exec(words)?.[0];
+          if (listed === undefined) continue;
+          const shownValue = Array.isArray(value) ? value.join(',') : String(value);
+          const numeric = listed.split(',').map(Number).join(',');
+          if (numeric !== shownValue) problems.push(`${flag}: --help says default ${listed}, the config resolves to ${JSON.stringify(value)}`);
+        }
+        assert.deepEqual(problems, [], `${name} --help`);
+      });
+    }
+  });
 });
+
+/** The options of a --help text: flag, whether it takes a value, and the description. */
+function helpOptions(help: string): { flag: string; takesValue: boolean; description: string }[] {
+  const out: { flag: string; takesValue: boolean; description: string }[] = [];
+  let inOptions = false;
+  for (const line of help.split('\n')) {
+    if (/^Options:/.test(line)) inOptions = true;
+    else if (/^\S/.test(line)) inOptions = false;
+    if (!inOptions) continue;
+    const m = /^\s{2}(?:-\w, )?(--[\w-]+)(\s+[<[][^>\]]*[>\]])?\s*(.*)$/.exec(line);
+    if (m) out.push({ flag: m[1], takesValue: m[2] !== undefined, description: m[3] });
+    else if (out.length > 0 && line.trim() !== '') out[out.length - 1].description += ' ' + line.trim();
+  }
+  return out;
+}
+
+function camelKeyOf(flag: string): string {
+  return flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
