@@ -5,7 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { z } from 'zod';
 import { BACKEND_CHOICES } from '../backend/index.js';
-import { type ConfigLayer, camelKey, readConfigFile, resolveConfig } from '../util/config.js';
+import { type ConfigLayer, camelKey, readConfigFile, resolveConfig, snakeKey } from '../util/config.js';
 import { PrototokenError } from '../util/errors.js';
 
 /** Options that steer the run but are not part of the recorded config. */
@@ -119,10 +119,41 @@ export function showDefaults<C extends Command>(cmd: C, schema: z.ZodObject): C 
   return cmd;
 }
 
+/**
+ * camelCase keys that printed JSON had before it became snake_case, still printed beside their
+ * snake_case form (top level only) because readers were written against them: `solve
+ * --print-config`'s maxSteps, `interpolate --print-config`'s tausPerStep, `inspect --json`'s
+ * readFrom, solvedTexts and solvedRate, `interpolate --json`'s lineConnected and bezierConnected.
+ * To be dropped once those readers use the snake_case keys.
+ */
+const LEGACY_CAMEL_KEYS: ReadonlySet<string> = new Set(['maxSteps', 'tausPerStep', 'readFrom', 'solvedTexts', 'solvedRate', 'lineConnected', 'bezierConnected']);
+
+/**
+ * A value as the tool prints it: every object key in snake_case, like the YAML configs, the Arrow
+ * columns and eval/score --json (`readFrom` -> `read_from`). Keys that are data, not names (text
+ * ids, N, "train/loss"), are left alone: only lowerCamelCase identifiers change.
+ */
+export function snakeJson(value: unknown, top = true): unknown {
+  if (Array.isArray(value)) return value.map((v) => snakeJson(v, false));
+  if (value === null || typeof value !== 'object' || ![Object.prototype, null].includes(Object.getPrototypeOf(value))) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const converted = snakeJson(v, false);
+    out[snakeKey(k)] = converted;
+    if (top && LEGACY_CAMEL_KEYS.has(k)) out[k] = converted;
+  }
+  return out;
+}
+
+/** One JSON line on stdout, in snake_case (snakeJson). */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(snakeJson(value)) + '\n');
+}
+
 /** When --print-config is given: print the config and report that the command should stop. */
 export function printConfigIfAsked(cmd: Command, config: object): boolean {
   if (!cmd.opts<{ printConfig?: boolean }>().printConfig) return false;
-  process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+  process.stdout.write(JSON.stringify(snakeJson(config), null, 2) + '\n');
   return true;
 }
 
@@ -141,6 +172,6 @@ export function toFloat(value: string): number {
 
 /** Print the summary: JSON on stdout with --json, else the human text. */
 export function report(cmd: Command, json: object, text: string): void {
-  if (cmd.opts<{ json?: boolean }>().json) process.stdout.write(JSON.stringify(json) + '\n');
+  if (cmd.opts<{ json?: boolean }>().json) printJson(json);
   else process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }

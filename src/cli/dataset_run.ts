@@ -3,7 +3,7 @@
  * shards, workers, provenance), and `--workers K`: K local shard processes, then merge.
  */
 import type { Command } from 'commander';
-import { renamedFlag, toFloat, toInt } from './common.js';
+import { printJson, renamedFlag, toFloat, toInt } from './common.js';
 import { mergeDataset } from '../datasets/index.js';
 import { runWorkers } from '../jobs/workers.js';
 import { PrototokenError } from '../util/errors.js';
@@ -58,6 +58,6 @@ export async function runWorkersAndMerge(cmd: Command, k: number, out: string, q
   if (failed.length > 0) throw new PrototokenError(`worker(s) ${failed.map((f) => f.index).join(', ')} failed`, { fix: 'rerun the same command to resume' });
   const merged = await mergeDataset(out);
   if (!quiet) process.stderr.write(`merged ${k} shards into ${out}\n`);
-  if (cmd.opts<{ json?: boolean }>().json) process.stdout.write(JSON.stringify({ out, workers: k, merge: merged }) + '\n');
+  if (cmd.opts<{ json?: boolean }>().json) printJson({ out, workers: k, merge: merged });
   else process.stdout.write(`merged ${k} worker shards -> ${out}\n`);
 }

@@ -1,6 +1,6 @@
 /** `prototoken inspect DATASET`: counts, solved rate, histograms, capacity table, first rows. */
 import { Command } from 'commander';
-import { toInt } from './common.js';
+import { printJson, toInt } from './common.js';
 import { inspectDataset, renderInspect } from '../datasets/index.js';
 
 export function inspectCommand(): Command {
@@ -13,7 +13,8 @@ export function inspectCommand(): Command {
   cmd.action(async (dir: string) => {
     const opts = cmd.opts<{ head?: number; verify: boolean; json?: boolean }>();
     const summary = await inspectDataset(dir, { head: opts.head ?? 0, verify: opts.verify });
-    process.stdout.write(opts.json ? JSON.stringify(summary) + '\n' : renderInspect(summary) + '\n');
+    if (opts.json) printJson(summary);
+    else process.stdout.write(renderInspect(summary) + '\n');
   });
   return cmd;
 }

@@ -1,6 +1,7 @@
 /** `prototoken verify DATASET`: check every checksummed batch and data.arrow's sha256; non-zero exit on damage. */
 import { Command } from 'commander';
 import { verifyDataset } from '../datasets/index.js';
+import { printJson } from './common.js';
 
 export function verifyCommand(): Command {
   const cmd = new Command('verify')
@@ -10,7 +11,7 @@ export function verifyCommand(): Command {
   cmd.action(async (dir: string) => {
     const opts = cmd.opts<{ json?: boolean }>();
     const r = await verifyDataset(dir);
-    if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+    if (opts.json) printJson(r);
     else {
       const lines: string[] = [];
       for (const f of r.files) {

@@ -10,6 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { recipeDifferences, trainSchema } from '../../src/encoder/config.js';
+import { handMadeRows, writeSolutions } from '../analysis/distance_fixtures.js';
 import { CORPUS, ROOT, assertOk, assertUserError, re, runCli, tempDir } from './run.js';
 
 describe('CLI conventions', { concurrency: 4 }, () => {
@@ -49,9 +50,9 @@ describe('CLI conventions', { concurrency: 4 }, () => {
     };
     const cases: { args: string[]; old: string; now: string; key: string }[] = [
       { args: ['score', 'texts.jsonl'], old: '--batch-size', now: '--batch', key: 'batch' },
-      { args: ['generate-corpus', '--count', '2', '--out', 'x.jsonl'], old: '--max-tokens', now: '--max-new-tokens', key: 'maxNewTokens' },
-      { args: ['info'], old: '--sample-tokens', now: '--max-new-tokens', key: 'maxNewTokens' },
-      { args: ['train', '--name', 'x'], old: '--max-steps', now: '--stop-at-step', key: 'stopAtStep' },
+      { args: ['generate-corpus', '--count', '2', '--out', 'x.jsonl'], old: '--max-tokens', now: '--max-new-tokens', key: 'max_new_tokens' },
+      { args: ['info'], old: '--sample-tokens', now: '--max-new-tokens', key: 'max_new_tokens' },
+      { args: ['train', '--name', 'x'], old: '--max-steps', now: '--stop-at-step', key: 'stop_at_step' },
       { args: ['solve', '--out', 'x'], old: '--batch-size', now: '--batch', key: 'batch' },
       { args: ['eval', '--checkpoint', 'x'], old: '--batch-size', now: '--batch', key: 'batch' },
     ];
@@ -75,11 +76,11 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       const file = join(dir, 'old-keys.yaml');
       await writeFile(file, 'max_steps: 3\nbatch_size: 4\n');
       const train = await printed(['train', '--name', 'x', '--config', file]);
-      assert.deepEqual([train.config.stopAtStep, train.config.batch], [3, 4]);
+      assert.deepEqual([train.config.stop_at_step, train.config.batch], [3, 4]);
       assert.match(train.stderr, re(`note: ${file}: "max_steps" is now "stop_at_step" (the old key still works)`));
       assert.match(train.stderr, re(`note: ${file}: "batch_size" is now "batch"`));
       const solve = await printed(['solve', '--out', 'x', '--config', file]);
-      assert.deepEqual([solve.config.maxSteps, solve.config.batch], [3, 4]);
+      assert.deepEqual([solve.config.max_steps, solve.config.batch], [3, 4]);
       assert.doesNotMatch(solve.stderr, /max_steps/, 'max_steps is the solver\'s own key');
     });
 
@@ -101,7 +102,7 @@ describe('CLI conventions', { concurrency: 4 }, () => {
         return JSON.parse(r.stdout) as Record<string, unknown>;
       };
       const fromFile = await run();
-      assert.deepEqual([fromFile.lr, fromFile.init, fromFile.beta2], [0.02, 'scaled', 0.5], 'the fast preset, and the file over it');
+      assert.deepEqual([fromFile.lr, fromFile.init, fromFile.init_scale, fromFile.beta2], [0.02, 'scaled', 0.05, 0.5], 'the fast preset, and the file over it');
       assert.deepEqual((await run('--preset', 'paper')).lr, 0.01, 'the flag wins');
       assert.deepEqual((await run('--lr', '0.3')).lr, 0.3);
       const train = join(dir, 'train-preset.yaml');
@@ -152,10 +153,11 @@ describe('CLI conventions', { concurrency: 4 }, () => {
         assertOk(help);
         assertOk(shown);
         const config = JSON.parse(shown.stdout) as Record<string, unknown>;
+        assert.deepEqual(camelKeys(config), [], `${name} --print-config prints snake_case keys`);
         const given = new Set(needs.filter((a) => a.startsWith('--')));
         const problems: string[] = [];
         for (const { flag, takesValue, description } of helpOptions(help.stdout)) {
-          const value = config[camelKeyOf(flag)];
+          const value = config[flag.slice(2).replace(/-/g, '_')];
           if (!takesValue || given.has(flag) || value === undefined) continue;
           const said = /\(default:? ([^)]*)\)|\bdefault ([\d.,-]+)/.exec(description);
           const hasValue = value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
@@ -171,6 +173,22 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       });
     }
   });
+
+  it('printed JSON is snake_case: inspect, verify, merge and export --json', async () => {
+    const ds = join(dir, 'hand-made');
+    await writeSolutions(ds, handMadeRows(0));
+    const merged = await runCli(['merge', ds, '--json']);
+    const reads = [['inspect', ds, '--json', '--head', '2'], ['verify', ds, '--json'], ['export', ds, '--out', join(dir, 'x.parquet'), '--json']];
+    const outputs = [merged, ...(await Promise.all(reads.map((a) => runCli(a))))];
+    for (const r of outputs) {
+      assertOk(r);
+      assert.deepEqual(camelKeys(JSON.parse(r.stdout)), [], r.args.join(' '));
+    }
+    const inspected = JSON.parse(outputs[1].stdout) as Record<string, unknown>;
+    assert.deepEqual([inspected.read_from, inspected.solved_texts, inspected.solved_rate], ['data.arrow', 9, 1]);
+    assert.deepEqual((inspected.head as Record<string, unknown>[]).map((h) => h.text_id), ['ctx0#0', 'ctx0#1']);
+  });
+
 });
 
 /** The options of a --help text: flag, whether it takes a value, and the description. */
@@ -188,6 +206,16 @@ function helpOptions(help: string): { flag: string; takesValue: boolean; descrip
   return out;
 }
 
-function camelKeyOf(flag: string): string {
-  return flag.slice(2).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/**
+ * camelCase keys anywhere in a printed value, as paths; the top level may repeat a few old
+ * camelCase keys beside their snake_case form (cli/common.ts LEGACY_CAMEL_KEYS).
+ */
+function camelKeys(value: unknown, at = ''): string[] {
+  const legacy = new Set(['maxSteps', 'tausPerStep', 'readFrom', 'solvedTexts', 'solvedRate', 'lineConnected', 'bezierConnected']);
+  if (Array.isArray(value)) return value.flatMap((v, i) => camelKeys(v, `${at}[${i}]`));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const bad = /^[a-z]+[A-Z]/.test(k) && !(at === '' && legacy.has(k));
+    return [...(bad ? [`${at}.${k}`] : []), ...camelKeys(v, `${at}.${k}`)];
+  });
 }
