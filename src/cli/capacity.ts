@@ -45,9 +45,12 @@ export function capacityCommand(): Command {
       interrupt.dispose();
       model.lm.dispose();
     }
+    const atTop = summary.table.reduce((n, r) => n + (r.capacity_at_grid_top ?? 0), 0);
     const text = [
-      `${'source'.padEnd(10)} ${'m'.padEnd(9)} ${'texts'.padStart(5)}  ${'capacity (tokens)'.padEnd(20)} ${'max'.padStart(5)}  H_LM at capacity (nats)`,
-      ...summary.table.map((r) => `${r.source.padEnd(10)} ${r.m.padEnd(9)} ${String(r.texts).padStart(5)}  ${`${r.capacity_mean.toFixed(1)} ± ${r.capacity_std.toFixed(1)}`.padEnd(20)} ${String(r.capacity_max).padStart(5)}  ${r.h_lm_mean.toFixed(1)} ± ${r.h_lm_std.toFixed(1)}`),
+      `${'source'.padEnd(10)} ${'m'.padEnd(9)} ${'texts'.padStart(5)}  ${'capacity (tokens)'.padEnd(20)} ${'max'.padStart(5)}  ${'at top'.padStart(6)}  H_LM at capacity (nats)`,
+      ...summary.table.map((r) => `${r.source.padEnd(10)} ${r.m.padEnd(9)} ${String(r.texts).padStart(5)}  ${`${r.capacity_mean.toFixed(1)} ± ${r.capacity_std.toFixed(1)}`.padEnd(20)} ${String(r.capacity_max).padStart(5)}  ${String(r.capacity_at_grid_top ?? '?').padStart(6)}  ${r.h_lm_mean.toFixed(1)} ± ${r.h_lm_std.toFixed(1)}`),
+      // A text that passed the longest length it could try was never bounded by a failure.
+      ...(atTop > 0 ? [`at top: ${atTop} text(s) passed the longest length they could try (the top of --grid, the model's positions or the text's own length): their capacity is at least the value counted, and may be higher`] : []),
     ].join('\n');
     report(cmd, summary, (summary.interrupted ? 'interrupted (rerun to resume)\n' : '') + text);
     if (summary.interrupted) process.exitCode = 130;

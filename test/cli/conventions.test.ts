@@ -189,6 +189,22 @@ describe('CLI conventions', { concurrency: 4 }, () => {
     assert.deepEqual((inspected.head as Record<string, unknown>[]).map((h) => h.text_id), ['ctx0#0', 'ctx0#1']);
   });
 
+
+  it('capacity says when a capacity is only a lower bound: the text passed the top of the grid', { timeout: 120_000 }, async () => {
+    const args = ['capacity', '--texts', CORPUS, '--limit', '2', '--grid', '4', '--preset', 'fast', '--max-steps', '300', '--backend', 'wasm', '--quiet'];
+    const r = await runCli([...args, '--out', join(dir, 'cap'), '--json'], { timeoutMs: 120_000 });
+    assertOk(r);
+    const s = JSON.parse(r.stdout) as { table: { capacity_at_grid_top: number }[]; texts: { capacity: number; at_grid_top: boolean }[] };
+    assert.equal(s.texts.length, 2);
+    for (const t of s.texts) assert.equal(t.at_grid_top, t.capacity === 4, JSON.stringify(t));
+    assert.equal(s.table[0].capacity_at_grid_top, s.texts.filter((t) => t.capacity === 4).length);
+    assert.ok(s.table[0].capacity_at_grid_top > 0, 'the fast preset solves 4-token prefixes');
+    const again = await runCli([...args, '--out', join(dir, 'cap')]); // read back from the dataset
+    assertOk(again);
+    assert.match(again.stdout, /\bat top\b/);
+    assert.match(again.stdout, /at top: [12] text\(s\) passed the longest length they could try .*may be higher/);
+  });
+
 });
 
 /** The options of a --help text: flag, whether it takes a value, and the description. */
