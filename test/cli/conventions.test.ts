@@ -5,6 +5,7 @@
  * Everything here stops before a model would do any real work.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -131,13 +132,6 @@ describe('CLI conventions', { concurrency: 4 }, () => {
   });
 
   describe('--help shows the defaults the config resolves to', { concurrency: 4 }, () => {
-    /** Each command with --print-config, and the least it needs to print its config. */
-    const commands: [string, string[]][] = [
-      ['info', []], ['generate', []], ['score', ['texts.jsonl']], ['solve', ['--out', 'x']], ['capacity', ['--out', 'x']],
-      ['fit-m', ['--texts', 't', '--out', 'x']], ['generate-corpus', ['--count', '1', '--out', 'x']], ['train', ['--name', 'x']],
-      ['eval', ['--checkpoint', 'c']], ['compare', ['--checkpoint', 'c']], ['refine', ['--checkpoint', 'c']],
-      ['arrangements', ['--texts', 't', '--out', 'x']], ['sharing', ['--texts', 't', '--out', 'x']], ['distances', ['--out', 'x']], ['interpolate', ['--out', 'x']],
-    ];
     it('compare offers no --texts: it needs a dataset\'s solved e', async () => {
       const help = await runCli(['compare', '--help']);
       assertOk(help);
@@ -147,31 +141,31 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       assertUserError(await runCli(['compare', '--checkpoint', 'c', '--texts', 'x']), /unknown option '--texts'/);
     });
 
-    for (const [name, needs] of commands) {
-      it(name, async () => {
-        const [help, shown] = await Promise.all([runCli([name, '--help']), runCli([name, ...needs, '--print-config'])]);
-        assertOk(help);
-        assertOk(shown);
-        const config = JSON.parse(shown.stdout) as Record<string, unknown>;
-        assert.deepEqual(camelKeys(config), [], `${name} --print-config prints snake_case keys`);
+    it('every command with --print-config: each default shown, and as resolved; printed in snake_case', async () => {
+      const child = spawnSync(process.execPath, [join(ROOT, 'dist', 'test', 'cli', 'help_driver.js')], { cwd: dir, encoding: 'utf8' });
+      assert.equal(child.status, 0, child.stderr);
+      const commands = JSON.parse(child.stdout) as Record<string, { help: string; needs: string[]; printed: string }>;
+      assert.equal(Object.keys(commands).length, 15);
+      const problems: string[] = [];
+      for (const [name, { help, needs, printed }] of Object.entries(commands)) {
+        const config = JSON.parse(printed) as Record<string, unknown>;
+        for (const k of camelKeys(config)) problems.push(`${name} --print-config: camelCase key ${k}`);
         const given = new Set(needs.filter((a) => a.startsWith('--')));
-        const problems: string[] = [];
-        for (const { flag, takesValue, description } of helpOptions(help.stdout)) {
+        for (const { flag, takesValue, description } of helpOptions(help)) {
           const value = config[flag.slice(2).replace(/-/g, '_')];
           if (!takesValue || given.has(flag) || value === undefined) continue;
           const said = /\(default:? ([^)]*)\)|\bdefault ([\d.,-]+)/.exec(description);
           const hasValue = value !== null && value !== false && !(Array.isArray(value) && value.length === 0);
-          if (hasValue && !/\bdefault\b/.test(description)) problems.push(`${flag}: --help shows no default (the config's is ${JSON.stringify(value)}): ${description}`);
+          if (hasValue && !/\bdefault\b/.test(description)) problems.push(`${name} ${flag}: --help shows no default (the config's is ${JSON.stringify(value)}): ${description}`);
           const words = (said?.[1] ?? said?.[2] ?? '').trim();
           const listed = /^(-?[\d.]+)(,-?[\d.]+)*\b/.exec(words)?.[0];
           if (listed === undefined) continue;
           const shownValue = Array.isArray(value) ? value.join(',') : String(value);
-          const numeric = listed.split(',').map(Number).join(',');
-          if (numeric !== shownValue) problems.push(`${flag}: --help says default ${listed}, the config resolves to ${JSON.stringify(value)}`);
+          if (listed.split(',').map(Number).join(',') !== shownValue) problems.push(`${name} ${flag}: --help says default ${listed}, the config resolves to ${JSON.stringify(value)}`);
         }
-        assert.deepEqual(problems, [], `${name} --help`);
-      });
-    }
+      }
+      assert.deepEqual(problems, []);
+    });
   });
 
   it('printed JSON is snake_case: inspect, verify, merge and export --json', async () => {
