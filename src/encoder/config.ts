@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { baseSchema } from '../lm/open_model.js';
 import { windowSchema } from '../texts/window_config.js';
+import { snakeKey } from '../util/config.js';
 import { Recipe } from '../util/recipe.js';
 import { ENCODER_KINDS } from './types.js';
 import { LOSS_KINDS } from './losses.js';
@@ -92,7 +93,10 @@ export const TRAIN_RECIPE = new Recipe(
   { stream: false, maxReference: 20000, curriculum: [], referenceMinAccuracy: 1, initFrom: null, learnM: false },
 );
 
-/** Settings that differ between a saved run's config and this invocation's (resume must not change the recipe). */
+/**
+ * Settings that differ between a saved run's config and this invocation's (resume must not change
+ * the recipe), each named as a config file spells it (`warmup_steps: saved 100 vs now 150`).
+ */
 export function recipeDifferences(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
-  return TRAIN_RECIPE.differences(saved, now);
+  return TRAIN_RECIPE.differences(saved, now).map((line) => snakeKey(line.slice(0, line.indexOf(':'))) + line.slice(line.indexOf(':')));
 }

@@ -91,6 +91,11 @@ describe('CLI conventions', { concurrency: 4 }, () => {
       delete saved.stopAtStep;
       assert.deepEqual(recipeDifferences(saved, now), []);
     });
+
+    it('a refused resume names each changed setting as a config file spells it', () => {
+      const saved: Record<string, unknown> = trainSchema.parse({ name: 'x' });
+      assert.deepEqual(recipeDifferences(saved, { ...saved, warmupSteps: 5 }), ['warmup_steps: saved 100 vs now 5']);
+    });
   });
 
   describe('a config file takes every flag', { concurrency: 4 }, () => {
