@@ -129,6 +129,13 @@ export function showDefaults<C extends Command>(cmd: C, schema: z.ZodObject): C 
 const LEGACY_CAMEL_KEYS: ReadonlySet<string> = new Set(['maxSteps', 'tausPerStep', 'readFrom', 'solvedTexts', 'solvedRate', 'lineConnected', 'bezierConnected']);
 
 /**
+ * Top-level keys whose value is printed as it is: the analysis commands' `result` is their
+ * result.json, a file format of its own (analysis/results.ts, read back by `report`), and --json
+ * prints exactly what was written.
+ */
+const VERBATIM_KEYS: ReadonlySet<string> = new Set(['result']);
+
+/**
  * A value as the tool prints it: every object key in snake_case, like the YAML configs, the Arrow
  * columns and eval/score --json (`readFrom` -> `read_from`). Keys that are data, not names (text
  * ids, N, "train/loss"), are left alone: only lowerCamelCase identifiers change.
@@ -138,7 +145,7 @@ export function snakeJson(value: unknown, top = true): unknown {
   if (value === null || typeof value !== 'object' || ![Object.prototype, null].includes(Object.getPrototypeOf(value))) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    const converted = snakeJson(v, false);
+    const converted = top && VERBATIM_KEYS.has(k) ? v : snakeJson(v, false);
     out[snakeKey(k)] = converted;
     if (top && LEGACY_CAMEL_KEYS.has(k)) out[k] = converted;
   }
