@@ -12,6 +12,12 @@ export interface CapacityTextRow {
   id: string;
   capacity: number;
   h_lm_nats: number;
+  /**
+   * It passed the longest length it could try (the grid's top, the model's positions or its own
+   * length), so its true capacity may be higher. Absent where it is not known (a report of a
+   * capacity dataset, which records no text lengths beyond the solved one).
+   */
+  at_grid_top?: boolean;
 }
 
 /** One line of the summary table (`table` of `prototoken capacity --json`). */
@@ -24,6 +30,8 @@ export interface CapacityTableRow {
   capacity_max: number;
   h_lm_mean: number;
   h_lm_std: number;
+  /** How many of the texts are `at_grid_top` (their capacity is a lower bound), when known for all. */
+  capacity_at_grid_top?: number;
 }
 
 /** The whole `prototoken capacity --json` object. */
@@ -57,9 +65,11 @@ export function capacityTable(texts: readonly CapacityTextRow[]): CapacityTableR
   return [...groups.values()].map((g) => {
     const caps = summarize(g.map((t) => t.capacity));
     const h = summarize(g.map((t) => t.h_lm_nats));
+    const known = g.every((t) => t.at_grid_top !== undefined);
     return {
       source: g[0].source, m: g[0].m, texts: g.length,
       capacity_mean: caps.mean ?? 0, capacity_std: caps.std ?? 0, capacity_max: caps.max ?? 0, h_lm_mean: h.mean ?? 0, h_lm_std: h.std ?? 0,
+      ...(known ? { capacity_at_grid_top: g.filter((t) => t.at_grid_top).length } : {}),
     };
   });
 }

@@ -11,6 +11,7 @@ import { datasetSchema, openRunDataset } from '../datasets/run_output.js';
 import { eByTextId, recordsFor } from '../datasets/solve_records.js';
 import type { LoadedModel } from '../lm/load.js';
 import { baseSchema } from '../lm/open_model.js';
+import { layoutFor } from '../solver/arrangements.js';
 import { CAPACITY_GRID, type CapacityOutcome, capacitySearch } from '../solver/capacity.js';
 import { SOLVER_RECIPE, solverOptionsOf, solverSchema } from '../solver/config.js';
 import { describeInit, loadInitSpec } from '../solver/init.js';
@@ -58,7 +59,7 @@ export async function runCapacity(config: CapacityConfig, model: LoadedModel, ho
     const out = combos.length === 1 ? config.out : join(config.out, `${kind}-${mName}`);
     const rows = await runCombo(config, model, kind, shared, out, kind === 'natural' ? windows : null, hooks);
     interrupted ||= rows.interrupted;
-    perText.push(...rows.outcomes.map((o) => ({ source: kind, m: mName, id: o.id, capacity: o.capacity, h_lm_nats: o.hLm })));
+    perText.push(...rows.outcomes.map((o) => ({ source: kind, m: mName, id: o.id, capacity: o.capacity, h_lm_nats: o.hLm, at_grid_top: o.atGridTop })));
     if (interrupted) break;
   }
   return { out: config.out, table: capacityTable(perText), texts: perText, interrupted };
@@ -72,7 +73,7 @@ async function runCombo(
   out: string,
   windows: WindowOptions | null,
   hooks: CapacityHooks,
-): Promise<{ outcomes: { id: string; capacity: number; hLm: number }[]; interrupted: boolean }> {
+): Promise<{ outcomes: { id: string; capacity: number; hLm: number; atGridTop: boolean }[]; interrupted: boolean }> {
   const { lm, tokenizer } = model;
   const maxLen = Math.min(Math.max(...config.grid), maxTextLength(kind, lm.config.maxPositions, tokenizer));
   if (kind !== 'random' && !config.texts) throw new PrototokenError(`the ${kind} source needs --texts FILE`);
@@ -114,6 +115,14 @@ async function runCombo(
   }
   // Read back, so texts finished by an earlier (interrupted) run count too.
   const ds = await readDataset(out);
-  const outcomes = ds.toRecords().map((r) => ({ id: r.textId, capacity: capacityOfRow(r, config.threshold), hLm: r.hLmNats }));
+  // A capacity not bounded by a failure: no longer length was left to try for that text.
+  const tokens = new Map(texts.map((t) => [t.id, t.ids.length]));
+  const offset = layoutFor(config.arrangement, 4).inputs - 4;
+  const tried = config.grid.filter((L) => L <= maxLen && L + offset <= lm.config.maxPositions);
+  const atGridTop = (id: string, capacity: number): boolean => capacity > 0 && !tried.some((L) => L > capacity && L <= (tokens.get(id) ?? Infinity));
+  const outcomes = ds.toRecords().map((r) => {
+    const capacity = capacityOfRow(r, config.threshold);
+    return { id: r.textId, capacity, hLm: r.hLmNats, atGridTop: atGridTop(r.textId, capacity) };
+  });
   return { outcomes, interrupted };
 }

@@ -1,6 +1,6 @@
 /** `prototoken arrangements`: the paper's arrangement ablation (accuracy after solving, per arrangement and N). */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked } from './common.js';
+import { commandConfig, printConfigIfAsked, showDefaults } from './common.js';
 import { openModel } from '../lm/open_model.js';
 import { presetsOf } from './solve.js';
 import { loadInitSpec } from '../solver/init.js';
@@ -21,6 +21,7 @@ export function arrangementsCommand(): Command {
     .description("the paper's arrangement ablation: token accuracy after solving, per arrangement and length N (m per text)")
     .option('--lengths <list>', 'target lengths N, the first N tokens of each text (default 1,2,4,8,16,32)', toIntList)
     .option('--arrangements <list>', `arrangements compared (default ${ARRANGEMENTS.join(',')})`, toList);
+  showDefaults(cmd, arrangementsSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, arrangementsSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;

@@ -4,7 +4,7 @@
  * (the run itself: src/analysis/capacity_run.ts).
  */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toFloat, toInt, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { presetsOf } from './solve.js';
 import { addDatasetOptions, addSolverOptions } from './dataset_run.js';
@@ -25,6 +25,7 @@ export function capacityCommand(): Command {
     .option('--both-m', 'run with m per text and with shared m')
     .option('--threshold <x>', 'best accuracy needed to pass a length (default 0.99)', toFloat)
     .option('--grid <list>', 'lengths to try (default the paper grid 4,5,8,...,1448)', (v) => v.split(',').map(Number));
+  showDefaults(cmd, capacitySchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, capacitySchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
@@ -46,9 +47,12 @@ export function capacityCommand(): Command {
       interrupt.dispose();
       model.lm.dispose();
     }
+    const atTop = summary.table.reduce((n, r) => n + (r.capacity_at_grid_top ?? 0), 0);
     const text = [
-      `${'source'.padEnd(10)} ${'m'.padEnd(9)} ${'texts'.padStart(5)}  ${'capacity (tokens)'.padEnd(20)} ${'max'.padStart(5)}  H_LM at capacity (nats)`,
-      ...summary.table.map((r) => `${r.source.padEnd(10)} ${r.m.padEnd(9)} ${String(r.texts).padStart(5)}  ${`${r.capacity_mean.toFixed(1)} ± ${r.capacity_std.toFixed(1)}`.padEnd(20)} ${String(r.capacity_max).padStart(5)}  ${r.h_lm_mean.toFixed(1)} ± ${r.h_lm_std.toFixed(1)}`),
+      `${'source'.padEnd(10)} ${'m'.padEnd(9)} ${'texts'.padStart(5)}  ${'capacity (tokens)'.padEnd(20)} ${'max'.padStart(5)}  ${'at top'.padStart(6)}  H_LM at capacity (nats)`,
+      ...summary.table.map((r) => `${r.source.padEnd(10)} ${r.m.padEnd(9)} ${String(r.texts).padStart(5)}  ${`${r.capacity_mean.toFixed(1)} ± ${r.capacity_std.toFixed(1)}`.padEnd(20)} ${String(r.capacity_max).padStart(5)}  ${String(r.capacity_at_grid_top ?? '?').padStart(6)}  ${r.h_lm_mean.toFixed(1)} ± ${r.h_lm_std.toFixed(1)}`),
+      // A text that passed the longest length it could try was never bounded by a failure.
+      ...(atTop > 0 ? [`at top: ${atTop} text(s) passed the longest length they could try (the top of --grid, the model's positions or the text's own length): their capacity is at least the value counted, and may be higher`] : []),
     ].join('\n');
     report(cmd, summary, (summary.interrupted ? 'interrupted (rerun to resume)\n' : '') + text);
     if (summary.interrupted) process.exitCode = 130;

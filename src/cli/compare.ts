@@ -4,15 +4,18 @@ import { z } from 'zod';
 import { checkCompareInputs, compareEncoder, renderComparison } from '../encoder/compare.js';
 import { encoderRunSchema, openCheckpoint, runTexts } from '../encoder/inputs.js';
 import { openModel } from '../lm/open_model.js';
-import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, withCommonOptions } from './common.js';
 import { addEncoderRunOptions } from './encoder_support.js';
 
+const compareSchema = encoderRunSchema.extend({ perText: z.boolean().default(false) });
+
 export function compareCommand(): Command {
-  const cmd = addEncoderRunOptions(withCommonOptions(new Command('compare')))
+  const cmd = addEncoderRunOptions(withCommonOptions(new Command('compare')), true, false)
     .description('cosine and L2 between the encoder\'s e_hat and the solver\'s e, and the one-pass accuracy of each')
     .option('--per-text', 'also list every text');
+  showDefaults(cmd, compareSchema);
   cmd.action(async () => {
-    const config = commandConfig(cmd, encoderRunSchema.extend({ perText: z.boolean().default(false) }));
+    const config = commandConfig(cmd, compareSchema);
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;
     checkCompareInputs(config.dataset);

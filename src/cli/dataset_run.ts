@@ -3,7 +3,7 @@
  * shards, workers, provenance), and `--workers K`: K local shard processes, then merge.
  */
 import type { Command } from 'commander';
-import { toFloat, toInt } from './common.js';
+import { printJson, renamedFlag, toFloat, toInt } from './common.js';
 import { mergeDataset } from '../datasets/index.js';
 import { runWorkers } from '../jobs/workers.js';
 import { PrototokenError } from '../util/errors.js';
@@ -14,7 +14,8 @@ export function addSolverOptions(cmd: Command): Command {
     .option('--preset <name>', 'solver preset from configs/: paper (default values) | fast')
     .option('--arrangement <name>', 'e-m (default) | e-mN | e | half | alt')
     .option('--batch <b>', 'rows (text x restart) optimised together (default 32)', toInt)
-    .option('--max-steps <s>', 'optimiser steps per text (default 5000)', toInt)
+    .addOption(renamedFlag('--batch-size <b>', '--batch', toInt))
+    .option('--max-steps <s>', 'optimiser steps each text may take (default 5000); not train\'s --stop-at-step', toInt)
     .option('--restarts <k>', 'seeds per text, the best is kept (solve --keep-all-restarts: every one) (default 1)', toInt)
     .option('--lr <x>', 'AdamW learning rate (default 0.01)', toFloat)
     .option('--init <how>', 'normal | scaled | embed-std | FILE.safetensors | DATASET | encoder:CHECKPOINT (e_hat per text, with the encoder\'s m) (default normal)')
@@ -28,8 +29,8 @@ export function addSolverOptions(cmd: Command): Command {
 export function addDatasetOptions(cmd: Command): Command {
   return cmd
     .option('--out <dir>', 'the solution dataset folder (created, or resumed when it exists)')
-    .option('--shard <i/n>', 'solve only shard i of n (texts are assigned by a stable hash of their id)')
-    .option('--num-shards <n>', 'shard count when the index comes from JOB_COMPLETION_INDEX', toInt)
+    .option('--shard <i/n>', 'solve only shard i of n (texts are assigned by a stable hash of their id) (default: every text, or the shard of $JOB_COMPLETION_INDEX or $SLURM_ARRAY_TASK_ID)')
+    .option('--num-shards <n>', 'shard count when the index comes from JOB_COMPLETION_INDEX (default: none)', toInt)
     .option('--workers <k>', 'run K local processes over K shards, then merge', toInt)
     .option('--source <name>', 'name of the text source for the dataset card')
     .option('--license <id>', 'license of the source texts (e.g. cdla-sharing-1.0)');
@@ -57,6 +58,6 @@ export async function runWorkersAndMerge(cmd: Command, k: number, out: string, q
   if (failed.length > 0) throw new PrototokenError(`worker(s) ${failed.map((f) => f.index).join(', ')} failed`, { fix: 'rerun the same command to resume' });
   const merged = await mergeDataset(out);
   if (!quiet) process.stderr.write(`merged ${k} shards into ${out}\n`);
-  if (cmd.opts<{ json?: boolean }>().json) process.stdout.write(JSON.stringify({ out, workers: k, merge: merged }) + '\n');
+  if (cmd.opts<{ json?: boolean }>().json) printJson({ out, workers: k, merge: merged });
   else process.stdout.write(`merged ${k} worker shards -> ${out}\n`);
 }

@@ -4,7 +4,7 @@
  * distances of the texts. Needs no model: e and the target tokens are in the datasets.
  */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toInt, withConfigOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toInt, withConfigOptions } from './common.js';
 import { DISTANCES_DEFAULTS, renderDistances, distancesSchema, writeDistances } from '../analysis/distances.js';
 import { loadDistanceInputs } from '../analysis/distance_inputs.js';
 import { PrototokenError } from '../util/errors.js';
@@ -19,6 +19,7 @@ export function distancesCommand(): Command {
     .option('--include-unsolved', 'also use rows whose text the solver did not reproduce exactly')
     .option('--seed <n>', 'seed of the pair draws', toInt);
   withConfigOptions(cmd, 'no notes on stderr');
+  showDefaults(cmd, distancesSchema);
   cmd.action(async (datasets: string[]) => {
     const fromFlags = commandConfig(cmd, distancesSchema);
     const config = datasets.length > 0 ? { ...fromFlags, datasets } : fromFlags;

@@ -10,7 +10,7 @@ import { evalSchema, evaluateEncoder, ladderOptionsOf, referenceFromDataset } fr
 import { openCheckpoint, runTexts } from '../encoder/inputs.js';
 import { renderLadder } from '../encoder/ladder.js';
 import { openModel } from '../lm/open_model.js';
-import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toFloat, toInt, withCommonOptions } from './common.js';
 import { ModelThreads, threadCount } from '../lm/threads.js';
 import { addEncoderRunOptions } from './encoder_support.js';
 
@@ -20,11 +20,12 @@ export function evalCommand(): Command {
   const cmd = addEncoderRunOptions(withCommonOptions(new Command('eval')))
     .description('one-pass reconstruction accuracy of an encoder vs baselines on the same texts, and the accuracy per LM pass (--ladder)')
     .option('--baselines <list>', `comma-separated, from ${BASELINE_KINDS.join(',')} (default all)`, list)
-    .option('--ladder <k,...>', 'also refine every start for these numbers of steps and report accuracy after each (e.g. 0,1,2,4,8,16,32)', (v: string) => list(v).map(Number))
+    .option('--ladder <k,...>', 'also refine every start for these numbers of steps and report accuracy after each, e.g. 0,1,2,4,8,16,32 (default: no ladder)', (v: string) => list(v).map(Number))
     .option('--refine-rule <rule>', 'how the ladder moves e: adamw (the paper\'s optimiser, default) | normalized (e -= step * g / rms(g))')
     .option('--refine-step <x>', 'the AdamW learning rate (default the paper\'s 0.01), or the normalised step (default 0.1)', toFloat)
     .option('--workers <k>', 'threads for the ladder (default: one per core)', toInt)
     .option('--reference <dir>', 'a dataset solved with the checkpoint\'s m whose training rows are the baselines\' reference set (e.g. for a --learn-m checkpoint)');
+  showDefaults(cmd, evalSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, evalSchema);
     if (printConfigIfAsked(cmd, config)) return;

@@ -1,6 +1,7 @@
 /** `prototoken export DATASET --format parquet`: the rows as a Parquet file, streamed. */
 import { Command, Option } from 'commander';
 import { exportParquet } from '../datasets/index.js';
+import { printJson } from './common.js';
 
 export function exportCommand(): Command {
   const cmd = new Command('export')
@@ -15,7 +16,8 @@ export function exportCommand(): Command {
   cmd.action(async (dir: string) => {
     const opts = cmd.opts<{ out?: string; compression: 'zstd' | 'snappy' | 'none'; verify: boolean; overwrite?: boolean; json?: boolean }>();
     const r = await exportParquet(dir, { out: opts.out, compression: opts.compression, verify: opts.verify, overwrite: opts.overwrite });
-    process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `exported ${r.rows} rows (${r.batches} batches) of ${dir} -> ${r.file} (${r.bytes} bytes)\n`);
+    if (opts.json) printJson(r);
+    else process.stdout.write(`exported ${r.rows} rows (${r.batches} batches) of ${dir} -> ${r.file} (${r.bytes} bytes)\n`);
   });
   return cmd;
 }

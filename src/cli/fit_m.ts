@@ -1,6 +1,6 @@
 /** `prototoken fit-m`: learn one m shared by a set of texts (the paper's universal m; src/solver/fit_m.ts). */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toInt, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { presetsOf } from './solve.js';
 import { addSolverOptions } from './dataset_run.js';
@@ -20,6 +20,7 @@ export function fitMCommand(): Command {
     .option('--split <name>', 'only texts of this split: train | val | test | all (default all)')
     .option('--limit <k>', 'fit on the first K texts, or windows with --window (default 64)', toInt)
     .option('--overwrite', 'replace an existing --out file (and the config beside it)');
+  showDefaults(cmd, fitMSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, fitMSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;

@@ -1,7 +1,7 @@
 /** `prototoken generate`: sample a continuation of a prompt. */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toFloat, toInt, withCommonOptions } from './common.js';
 import { baseSchema, openModel } from '../lm/open_model.js';
 import { generate, stopIdsFor } from '../lm/generate.js';
 import { PrototokenError } from '../util/errors.js';
@@ -18,6 +18,7 @@ export function generateCommand(): Command {
     .argument('[prompt]', 'text to continue (default: start from BOS)')
     .option('--max-new-tokens <n>', 'tokens to generate (default 100)', toInt)
     .option('--temperature <t>', '0 = greedy; > 0 samples (default 0)', toFloat);
+  showDefaults(cmd, schema);
   cmd.action(async (prompt: string | undefined) => {
     const config = commandConfig(cmd, schema);
     const text = prompt ?? config.prompt;

@@ -1,6 +1,6 @@
 /** `prototoken generate-corpus --count K --out FILE.jsonl`: K stories sampled from the model (src/texts/generate_corpus.ts). */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, renamedFlag, report, showDefaults, toFloat, toInt, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { openModel } from '../lm/open_model.js';
 import { ModelThreads, threadCount } from '../lm/threads.js';
@@ -13,9 +13,12 @@ export function generateCorpusCommand(): Command {
     .option('--count <k>', 'stories to sample', toInt)
     .option('--out <file>', 'the JSONL file to write (appears only when complete; a rerun continues an interrupted one)')
     .option('--temperature <t>', 'sampling temperature (default 1)', toFloat)
-    .option('--max-tokens <t>', "tokens per story at most (default: the model's positions minus 1)", toInt)
+    .option('--max-new-tokens <t>', "tokens per story at most (default: the model's positions minus 1)", toInt)
+    .addOption(renamedFlag('--max-tokens <t>', '--max-new-tokens', toInt))
     .option('--batch <b>', 'stories sampled together (default 8; the same seed and batch reproduce the file)', toInt)
+    .addOption(renamedFlag('--batch-size <b>', '--batch', toInt))
     .option('--workers <k>', 'threads sampling groups side by side (default: one per core; the file is the same for any count)', toInt);
+  showDefaults(cmd, generateCorpusSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, generateCorpusSchema);
     if (printConfigIfAsked(cmd, config)) return;

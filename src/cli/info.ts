@@ -1,24 +1,26 @@
 /** `prototoken info`: what model and backend a run would use, with a short greedy sample. */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, renamedFlag, report, showDefaults, toInt, withCommonOptions } from './common.js';
 import { baseSchema, openModel } from '../lm/open_model.js';
 import { generate, stopIdsFor } from '../lm/generate.js';
 import { currentBackend } from '../backend/index.js';
 
-const schema = baseSchema.extend({ sampleTokens: z.number().int().min(0).default(40) });
+const schema = baseSchema.extend({ maxNewTokens: z.number().int().min(0).default(40) });
 
 export function infoCommand(): Command {
   const cmd = withCommonOptions(new Command('info'))
     .description('show the model (architecture, size, limits), the backend, and a greedy sample')
-    .option('--sample-tokens <n>', 'length of the greedy sample (default 40)', toInt);
+    .option('--max-new-tokens <n>', 'length of the greedy sample (default 40)', toInt)
+    .addOption(renamedFlag('--sample-tokens <n>', '--max-new-tokens', toInt));
+  showDefaults(cmd, schema);
   cmd.action(async () => {
     const config = commandConfig(cmd, schema);
     if (printConfigIfAsked(cmd, config)) return;
     const { lm, tokenizer, dir } = await openModel(config, cmd.opts().quiet === true);
     const c = lm.config;
     const prompt = tokenizer.bosId === null ? tokenizer.encode(' ').slice(0, 1) : [tokenizer.bosId];
-    const ids = await generate(lm, prompt, { maxNewTokens: config.sampleTokens, stopIds: stopIdsFor(tokenizer, prompt) });
+    const ids = await generate(lm, prompt, { maxNewTokens: config.maxNewTokens, stopIds: stopIdsFor(tokenizer, prompt) });
     const sample = tokenizer.decode(ids, { skipSpecialTokens: true });
     const backend = currentBackend();
     const json = {

@@ -1,6 +1,6 @@
 /** `prototoken interpolate DATASET [DATASET...] --out DIR`: straight and trained Bezier paths between solutions of a text. */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toFloat, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toFloat, toInt, withCommonOptions } from './common.js';
 import { openModel } from '../lm/open_model.js';
 import { installInterrupt } from './run_support.js';
 import { INTERPOLATE_DEFAULTS, interpolatePairs, type InterpolateRun, interpolateSchema } from '../analysis/interpolate.js';
@@ -25,6 +25,7 @@ export function interpolateCommand(): Command {
     .option('--taus-per-step <t>', `taus per pair and step, stratified over [0, 1] (default ${defaults.tausPerStep})`, toInt)
     .option('--lr <x>', `AdamW learning rate of the control points (default ${defaults.adamw.lr})`, toFloat)
     .option('--weight-decay <x>', 'AdamW decoupled weight decay (default 0)', toFloat);
+  showDefaults(cmd, interpolateSchema);
   cmd.action(async (args: string[]) => {
     const given = commandConfig(cmd, interpolateSchema);
     const config = { ...given, datasets: args.length > 0 ? args : given.datasets };

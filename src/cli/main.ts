@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { PrototokenError, systemErrorAsUserError } from '../util/errors.js';
+import { softwareVersion } from '../util/package.js';
 import { infoCommand } from './info.js';
 import { generateCommand } from './generate.js';
 import { scoreCommand } from './score.js';
@@ -28,6 +29,7 @@ import { interpolateCommand } from './interpolate.js';
 
 const program = new Command('prototoken')
   .description('proto-token embeddings: make a frozen causal LM emit a whole text in one forward pass')
+  .version(softwareVersion(), '-V, --version', 'print the version of prototoken (from its package.json) and exit')
   .showHelpAfterError()
   .addCommand(infoCommand())
   .addCommand(generateCommand())

@@ -1,6 +1,7 @@
 /** `prototoken merge DATASET`: check every shard's part and write the consolidated data.arrow. */
 import { Command } from 'commander';
 import { mergeDataset } from '../datasets/index.js';
+import { printJson } from './common.js';
 
 export function mergeCommand(): Command {
   const cmd = new Command('merge')
@@ -12,7 +13,7 @@ export function mergeCommand(): Command {
   cmd.action(async (dir: string) => {
     const opts = cmd.opts<{ allowIncomplete?: boolean; verify: boolean; json?: boolean }>();
     const r = await mergeDataset(dir, { allowIncomplete: opts.allowIncomplete === true, verify: opts.verify });
-    if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+    if (opts.json) printJson(r);
     else {
       const lines = [
         `merged ${r.parts.length} part(s) of ${dir}: ${r.rows} rows, ${r.texts} texts -> ${r.dataFile ?? '(data.arrow already complete)'}`,

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { openCheckpoint, runTexts } from '../encoder/inputs.js';
 import { REFINE_STARTS, refineSchema, refineWithEncoder, renderRefineReport } from '../encoder/refine.js';
 import { openModel } from '../lm/open_model.js';
-import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, report, showDefaults, toInt, withCommonOptions } from './common.js';
 import { ModelThreads, threadCount } from '../lm/threads.js';
 import { addSolverOptions } from './dataset_run.js';
 import { addEncoderRunOptions } from './encoder_support.js';
@@ -19,6 +19,7 @@ export function refineCommand(): Command {
     .description('solve the same texts from N(0,1), from the mean e and from the encoder\'s e_hat (or --starts), and compare the steps')
     .option('--workers <k>', 'threads that solve shares of the texts (default: one per core)', toInt)
     .option('--starts <list>', `which starts, in order, from ${REFINE_STARTS.join(',')} (default normal,mean,e_hat; best = the best of e_hat, nearest and mean by one LM pass each)`, (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean));
+  showDefaults(cmd, refineSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, refineSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;

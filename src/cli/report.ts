@@ -1,7 +1,7 @@
 /** `prototoken report INPUT... --out report.html`: one self-contained HTML page of tables and charts. */
 import { Command } from 'commander';
 import { writeReport } from '../analysis/report/index.js';
-import { toInt } from './common.js';
+import { printJson, toInt } from './common.js';
 
 export function reportCommand(): Command {
   const cmd = new Command('report')
@@ -21,12 +21,12 @@ export function reportCommand(): Command {
     const filled = r.sections.filter((s) => s.filled);
     const charts = r.sections.reduce((n, s) => n + s.charts, 0);
     if (o.json) {
-      process.stdout.write(JSON.stringify({
+      printJson({
         out: o.out,
         inputs: r.inputs.map((i) => ({ path: i.path, kind: i.kind, what: i.what, warnings: i.warnings })),
         sections: r.sections,
         chart_warnings: r.chartWarnings,
-      }) + '\n');
+      });
       return;
     }
     for (const w of r.chartWarnings) process.stderr.write(`warning: chart ${w}\n`);

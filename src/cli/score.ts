@@ -1,7 +1,7 @@
 /** `prototoken score FILE`: H_LM of every text (nats and bits) under the plain LM. */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { commandConfig, printConfigIfAsked, toInt, withCommonOptions } from './common.js';
+import { commandConfig, printConfigIfAsked, renamedFlag, showDefaults, toInt, withCommonOptions } from './common.js';
 import { baseSchema, openModel } from '../lm/open_model.js';
 import { scoreTexts } from '../lm/score.js';
 import { readTexts } from '../texts/text_file.js';
@@ -10,16 +10,18 @@ import { PrototokenError } from '../util/errors.js';
 const schema = baseSchema.extend({
   maxTokens: z.number().int().min(1).nullable().default(null),
   limit: z.number().int().min(1).nullable().default(null),
-  batchSize: z.number().int().min(1).default(16),
+  batch: z.number().int().min(1).default(16),
 });
 
 export function scoreCommand(): Command {
   const cmd = withCommonOptions(new Command('score'))
     .description('cross-entropy H_LM of each text under the LM (BOS-conditioned when the tokenizer has BOS)')
     .argument('<file>', 'texts: JSONL ({"id","text"} per line) or plain text')
-    .option('--max-tokens <k>', 'score only the first K tokens of each text', toInt)
-    .option('--limit <n>', 'only the first N texts', toInt)
-    .option('--batch-size <n>', 'texts per forward pass (default 16)', toInt);
+    .option('--max-tokens <k>', 'score only the first K tokens of each text (default: all of them)', toInt)
+    .option('--limit <n>', 'only the first N texts (default: all)', toInt)
+    .option('--batch <n>', 'texts per forward pass (default 16)', toInt)
+    .addOption(renamedFlag('--batch-size <n>', '--batch', toInt));
+  showDefaults(cmd, schema);
   cmd.action(async (file: string) => {
     const config = commandConfig(cmd, schema);
     if (printConfigIfAsked(cmd, { ...config, texts: file })) return;
@@ -37,7 +39,7 @@ export function scoreCommand(): Command {
       }
       return kept;
     });
-    const scores = await scoreTexts(lm, ids, { bosId: tokenizer.bosId, batchSize: config.batchSize });
+    const scores = await scoreTexts(lm, ids, { bosId: tokenizer.bosId, batchSize: config.batch });
     const json = cmd.opts().json === true;
     if (!json) process.stdout.write(`${'id'.padEnd(24)} ${'tokens'.padStart(7)} ${'H_LM nats'.padStart(11)} ${'H_LM bits'.padStart(11)} ${'nats/token'.padStart(11)}\n`);
     texts.forEach((t, i) => {

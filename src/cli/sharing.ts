@@ -1,6 +1,6 @@
 /** `prototoken sharing`: the paper's sharing experiment (one e or one m per group of S_g texts). */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, toInt } from './common.js';
+import { commandConfig, printConfigIfAsked, showDefaults, toInt } from './common.js';
 import { openModel } from '../lm/open_model.js';
 import { presetsOf } from './solve.js';
 import { loadInitSpec } from '../solver/init.js';
@@ -22,6 +22,7 @@ export function sharingCommand(): Command {
     .option('--group-sizes <list>', 'texts per group S_g (default 1,4,16)', toIntList)
     .option('--share <list>', 'what a group shares: e, m or e,m (default e,m)', toList)
     .option('--seeds <k>', 'runs per (share, S_g), seeds --seed .. --seed+K-1 (default 3)', toInt);
+  showDefaults(cmd, sharingSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, sharingSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;

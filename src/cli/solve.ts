@@ -1,6 +1,6 @@
 /** `prototoken solve`: find e (and m) for every text and append them to a solution dataset. */
 import { Command } from 'commander';
-import { commandConfig, printConfigIfAsked, report, toInt, withCommonOptions } from './common.js';
+import { commandConfig, presetName, printConfigIfAsked, report, showDefaults, toInt, withCommonOptions } from './common.js';
 import { presetFile } from '../util/package.js';
 import { installInterrupt } from './run_support.js';
 import { addDatasetOptions, addSolverOptions, runWorkersAndMerge } from './dataset_run.js';
@@ -17,11 +17,12 @@ export function solveCommand(): Command {
     .option('--texts <file>', 'texts: JSONL ({"id","text"} per line) or plain text')
     .option('--kind <source>', 'natural (the --texts file, default) | random (token sequences) | generated (model continuations of --texts prefixes)')
     .option('--length <n>', 'N: target tokens per text (its first N tokens); with --window, N is the window', toInt)
-    .option('--limit <k>', 'only the first K texts (random: how many texts, generated: how many prompts; default 32)', toInt)
+    .option('--limit <k>', 'only the first K texts (default: all of them); random: how many texts, generated: how many prompts (default 32 for both)', toInt)
     .option('--m <file>', 'a fixed m from `prototoken fit-m` (only e is optimised)')
     .option('--continuations <k>', 'generated: K continuations of each distinct prompt, ids <id>#<c> (default 1)', toInt)
     .option('--text-seed <n>', 'seed of the random/generated texts (default --seed), to solve the same texts under several seeds', toInt)
     .option('--keep-all-restarts', 'run every --restarts seed to its own end and store each as its own row (column `restart`)');
+  showDefaults(cmd, solveSchema);
   cmd.action(async () => {
     const config = commandConfig(cmd, solveSchema, presetsOf(cmd));
     if (printConfigIfAsked(cmd, config)) return;
@@ -70,6 +71,6 @@ export function solveCommand(): Command {
 
 /** --preset NAME -> configs/solver-NAME.yaml (applied under --config and flags). */
 export function presetsOf(cmd: Command): string[] {
-  const preset = cmd.opts<{ preset?: string }>().preset;
+  const preset = presetName(cmd);
   return preset ? [presetFile('solver', preset)] : [];
 }

@@ -6,14 +6,15 @@ import { openModel } from '../lm/open_model.js';
 import { presetFile } from '../util/package.js';
 import { formatSeconds } from '../util/progress.js';
 import { TrainProgress } from '../util/progress_bar.js';
-import { commandConfig, printConfigIfAsked, report, withCommonOptions } from './common.js';
+import { commandConfig, presetName, printConfigIfAsked, report, showDefaults, withCommonOptions } from './common.js';
 import { installInterrupt } from './run_support.js';
 import { addTrainOptions } from './train_options.js';
 
 export function trainCommand(): Command {
   const cmd = addTrainOptions(withCommonOptions(new Command('train'))).description('train an encoder that maps a text straight to its proto-token e');
+  showDefaults(cmd, trainSchema);
   cmd.action(async () => {
-    const preset = cmd.opts<{ preset?: string }>().preset;
+    const preset = presetName(cmd);
     const config = commandConfig(cmd, trainSchema, preset ? [presetFile('encoder', preset)] : []);
     if (printConfigIfAsked(cmd, config)) return;
     const quiet = cmd.opts().quiet === true;

@@ -1,8 +1,10 @@
 /** `prototoken train`'s flags (its config keys and recipe: src/encoder/config.ts). */
 import { type Command, InvalidArgumentError } from 'commander';
 import { ENCODER_KINDS } from '../encoder/types.js';
+import { TRANSFORMER_DEFAULTS as T } from '../encoder/transformer.js';
+import { LM_POOL_DEFAULTS as P } from '../encoder/lm_pool.js';
 import { LOSS_KINDS } from '../encoder/losses.js';
-import { toFloat, toInt } from './common.js';
+import { renamedFlag, toFloat, toInt } from './common.js';
 import { addWindowOptions } from './window_options.js';
 
 function list(value: string, previous: string[] | undefined): string[] {
@@ -35,23 +37,25 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--dataset <dir>', 'solution dataset solved with one fixed m (distill targets, statistics, baselines)')
     .option('--m <file>', 'the fixed m (default: the dataset\'s m.safetensors)')
     .option('--encoder <kind>', `architecture: ${ENCODER_KINDS.join(' | ')}`)
-    .option('--width <n>', 'transformer width', toInt)
-    .option('--layers <n>', 'transformer blocks', toInt)
-    .option('--heads <n>', 'attention heads', toInt)
-    .option('--ff-mult <n>', 'MLP width as a multiple of the width', toInt)
-    .option('--freeze-embeddings <bool>', 'keep the token embeddings at the LM\'s', bool)
-    .option('--max-length <n>', 'longest text the encoder accepts', toInt)
-    .option('--pool-queries <n>', 'learned pooling queries', toInt)
-    .option('--lm-layer <n>', 'lm-pool: LM blocks to run before pooling', toInt)
-    .option('--mlp-hidden <n>', 'lm-pool: MLP width', toInt)
-    .option('--cache-features <bool>', 'lm-pool: keep each text\'s LM features', bool)
+    .option('--width <n>', `transformer width (default ${T.width})`, toInt)
+    .option('--layers <n>', `transformer blocks (default ${T.layers})`, toInt)
+    .option('--heads <n>', `attention heads (default ${T.heads})`, toInt)
+    .option('--ff-mult <n>', `MLP width as a multiple of the width (default ${T.ffMult})`, toInt)
+    .option('--freeze-embeddings <bool>', `keep the token embeddings at the LM's (default ${T.freezeEmbeddings})`, bool)
+    .option('--max-length <n>', `longest text the encoder accepts (default ${T.maxLength})`, toInt)
+    .option('--pool-queries <n>', `learned pooling queries (default ${T.poolQueries}; lm-pool ${P.poolQueries})`, toInt)
+    .option('--lm-layer <n>', 'lm-pool: LM blocks to run before pooling (default: all of them)', toInt)
+    .option('--mlp-hidden <n>', `lm-pool: MLP width (default ${P.mlpHidden})`, toInt)
+    .option('--cache-features <bool>', `lm-pool: keep each text's LM features (default ${P.cacheFeatures})`, bool)
     .option('--loss <kind>', `${LOSS_KINDS.join(' | ')}`)
     .option('--distill-weight <w>', 'weight of the distill term in mixed', toFloat)
     .option('--cosine-weight <w>', 'weight of the cosine part of distill', toFloat)
     .option('--norm-penalty <w>', 'weight of mean ||e_hat||^2 / d', toFloat)
     .option('--batch <n>', 'windows per step', toInt)
+    .addOption(renamedFlag('--batch-size <n>', '--batch', toInt))
     .option('--steps <n>', 'length of the schedule', toInt)
-    .option('--max-steps <n>', 'stop at this step (resume later with --resume)', toInt)
+    .option('--stop-at-step <n>', 'stop this run at this step, inside the --steps schedule (resume later with --resume) (default: at --steps)', toInt)
+    .addOption(renamedFlag('--max-steps <n>', '--stop-at-step', toInt))
     .option('--lr <x>', 'peak learning rate', toFloat)
     .option('--weight-decay <x>', 'AdamW decoupled weight decay (matrices only)', toFloat)
     .option('--clip-norm <x>', 'global gradient-norm clip (0: none)', toFloat)
@@ -59,7 +63,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--val-every <n>', 'validate every N steps', toInt)
     .option('--log-every <n>', 'log every N steps', toInt)
     .option('--checkpoint-every <n>', 'write last/ every N steps', toInt)
-    .option('--max-train <n>', 'at most N training windows', toInt)
+    .option('--max-train <n>', 'at most N training windows (default: all)', toInt)
     .option('--max-val <n>', 'at most N validation windows', toInt)
     .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
     .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)

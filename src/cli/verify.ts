@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { verifyDataset } from '../datasets/index.js';
 import { type CheckpointReport, isCheckpoint, sealSnapshot, verifyCheckpoint } from '../encoder/checkpoint_verify.js';
 import { PrototokenError } from '../util/errors.js';
+import { printJson } from './common.js';
 
 export function verifyCommand(): Command {
   const cmd = new Command('verify')
@@ -21,7 +22,7 @@ export function verifyCommand(): Command {
     }
     if (opts.seal) throw new PrototokenError('--seal records the hashes of an encoder checkpoint, and this is not one', { file: dir, fix: 'drop --seal (datasets record theirs as they are written)' });
     const r = await verifyDataset(dir);
-    if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+    if (opts.json) printJson(r);
     else {
       const lines: string[] = [];
       for (const f of r.files) {

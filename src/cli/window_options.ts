@@ -11,5 +11,5 @@ export function addWindowOptions(cmd: Command): Command {
     .option('--window <n>', 'cut each text into windows of N tokens (ids "<text id>#k"); default: only its first N tokens', toInt)
     .option('--stride <s>', 'tokens between window starts (default: the window, i.e. no overlap)', toInt)
     .option('--windows-per-text <k>', 'at most K windows per text, the first ones (default: all that fit)', toInt)
-    .option('--first-window <k>', 'skip each text\'s windows before index K: windows from inside the texts, past their openings (default 0)', toInt);
+    .option('--first-window <k>', 'skip each text\'s windows before index K: windows from inside the texts, past their openings (default: none skipped)', toInt);
 }

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { baseSchema } from '../lm/open_model.js';
 import { windowSchema } from '../texts/window_config.js';
+import { snakeKey } from '../util/config.js';
 import { Recipe } from '../util/recipe.js';
 import { ENCODER_KINDS } from './types.js';
 import { LOSS_KINDS } from './losses.js';
@@ -45,8 +46,11 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   batch: z.number().int().min(1).default(64),
   /** Length of the learning-rate schedule. */
   steps: z.number().int().min(1).default(2000),
-  /** Stop this invocation at this step (<= steps); resume later with --resume. null = steps. */
-  maxSteps: z.number().int().min(1).nullable().default(null),
+  /**
+   * Stop this invocation at this step (<= steps); resume later with --resume. null = steps. (It was
+   * `maxSteps`, the solver's name for each text's step budget: util/config.ts RENAMED_KEYS.)
+   */
+  stopAtStep: z.number().int().min(1).nullable().default(null),
   lr: z.number().positive().default(1e-3),
   beta1: z.number().min(0).max(1).default(0.9),
   beta2: z.number().min(0).max(1).default(0.999),
@@ -82,7 +86,7 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
 export type TrainConfig = z.infer<typeof trainSchema>;
 
 /** Keys that steer how a run is watched or bounded, not what it computes: a resume may change them. */
-const STEERING_KEYS = new Set(['maxSteps', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model', 'workers']);
+const STEERING_KEYS = new Set(['stopAtStep', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model', 'workers']);
 
 /**
  * Every other key decides the run. Keys added after runs were already checkpointed name the value
@@ -93,7 +97,10 @@ export const TRAIN_RECIPE = new Recipe(
   { stream: false, maxReference: 20000, curriculum: [], referenceMinAccuracy: 1, initFrom: null, learnM: false },
 );
 
-/** Settings that differ between a saved run's config and this invocation's (resume must not change the recipe). */
+/**
+ * Settings that differ between a saved run's config and this invocation's (resume must not change
+ * the recipe), each named as a config file spells it (`warmup_steps: saved 100 vs now 150`).
+ */
 export function recipeDifferences(saved: Record<string, unknown>, now: Record<string, unknown>): string[] {
-  return TRAIN_RECIPE.differences(saved, now);
+  return TRAIN_RECIPE.differences(saved, now).map((line) => snakeKey(line.slice(0, line.indexOf(':'))) + line.slice(line.indexOf(':')));
 }

@@ -27,7 +27,7 @@ import { LEARNED_M } from './grad_step.js';
 import { Prng, deriveSeed } from '../util/prng.js';
 import type { LossOptions } from './losses.js';
 import { buildEncoder, encoderSpec } from './spec.js';
-import { type TrainHooks, trainLoop } from './train.js';
+import { type TrainHooks, trainLoop, valScore } from './train.js';
 import { type ExampleSource, openTrainSource } from './train_feed.js';
 import type { ProtoEncoder } from './types.js';
 import type { ValMetrics } from './validate.js';
@@ -148,7 +148,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     model,
     runDir,
     logdir: logdirOf(config),
-    stopAt: Math.min(config.maxSteps ?? config.steps, config.steps),
+    stopAt: Math.min(config.stopAtStep ?? config.steps, config.steps),
     data,
     m,
     learnedM,
@@ -183,6 +183,7 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
     : null;
   const events = await TfEventsWriter.open(run.logdir);
   let lastVal: ValMetrics | null = null;
+  let validatedAt: { step: number; score: number } | null = null;
   let lastLog: Record<string, number> | null = null;
   try {
     const outcome = await trainLoop(
@@ -216,11 +217,13 @@ export async function trainRun(run: TrainingRun, hooks: TrainRunHooks = {}): Pro
         },
         onValidate: (step, v, isBest) => {
           lastVal = v;
+          validatedAt = { step, score: valScore(v) };
           events.scalars({ 'val/recon_loss': v.reconLoss, 'val/token_accuracy': v.tokenAccuracy, 'val/exact_match': v.exactMatch, ...(v.cosine !== null ? { 'val/cosine_to_e': v.cosine } : {}) }, step);
           return hooks.onValidate?.(step, v, isBest);
         },
         save: async (kind, st) => {
-          const value = kind === 'best' ? st.best?.value ?? null : null;
+          // last/ records the validation of its own step too, when one ran there (the report's table shows it).
+          const value = kind === 'best' ? st.best?.value ?? null : validatedAt?.step === st.step ? validatedAt.score : null;
           // A learned m is part of the snapshot as it is now; the encoder only works with it.
           const m = run.learnedM ? ((await run.learnedM.data()) as Float32Array) : run.m;
           await saveSnapshot(path.join(run.runDir, kind), run, m, { ...run.meta, mSha256: fingerprintM(m), step: st.step, metric: { name: 'val_token_accuracy', value } }, kind === 'last' ? st : null);
@@ -292,7 +295,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
       loaded.encoder.dispose();
       throw new PrototokenError(`--resume with other settings than the run was started with:\n  ${diffs.join('\n  ')}`, {
         file: path.join(lastDir, 'config.json'),
-        fix: 'resume with the same settings (only max_steps, logging, checkpoint frequency and backend may change), or start a new --name',
+        fix: 'resume with the same settings (only stop_at_step, logging, checkpoint frequency and backend may change), or start a new --name',
       });
     }
     const learnedM = config.learnM ? tf.variable(tf.tensor1d(loaded.m), true) : null;

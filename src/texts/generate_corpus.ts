@@ -28,7 +28,7 @@ export const generateCorpusSchema = baseSchema.extend({
   out: z.string().min(1),
   temperature: z.number().gt(0).default(1),
   /** New tokens per story at most; null = the model's positions minus BOS. */
-  maxTokens: z.number().int().min(1).nullable().default(null),
+  maxNewTokens: z.number().int().min(1).nullable().default(null),
   /** Stories sampled together; part of what reproduces a file (see the module comment). */
   batch: z.number().int().min(1).default(8),
   /** Threads sampling groups side by side (the file is the same for any count); null = one per core. */
@@ -86,7 +86,7 @@ export async function generateCorpus(config: GenerateCorpusConfig, model: Loaded
     model_fingerprint: await model.fingerprint(),
     seed: config.seed,
     temperature: config.temperature,
-    max_tokens: Math.min(config.maxTokens ?? lm.config.maxPositions - 1, lm.config.maxPositions - 1),
+    max_tokens: Math.min(config.maxNewTokens ?? lm.config.maxPositions - 1, lm.config.maxPositions - 1),
     batch: config.batch,
   };
   const partial = `${config.out}.partial`;

@@ -17,7 +17,8 @@ export function presetFile(prefix: string, name: string): string {
   const file = join(CONFIG_DIR, `${prefix}-${name}.yaml`);
   if (!existsSync(file)) {
     const known = readdirSync(CONFIG_DIR).filter((f) => f.startsWith(`${prefix}-`)).map((f) => f.slice(prefix.length + 1).replace(/\.yaml$/, ''));
-    throw new PrototokenError(`unknown preset "${name}"`, { file, fix: `use one of: ${known.join(', ')}` });
+    // No file to name: the preset does not exist, and its would-be path is the package's, not the user's.
+    throw new PrototokenError(`unknown preset "${name}" (there is no configs/${prefix}-${name}.yaml)`, { fix: `use one of: ${known.join(', ')}` });
   }
   return file;
 }

@@ -18,6 +18,11 @@ export type ChartRow = Record<string, string | number | null>;
 export interface FieldRef {
   field: string;
   title: string;
+  /**
+   * Whole numbers (counts, steps, tokens): ticks at integers only, labelled without decimals, so a
+   * small range does not show 0.5 of a row. Default false.
+   */
+  integer?: boolean;
 }
 
 /** Plot size of one panel (a facet cell, when faceted). */
@@ -45,6 +50,8 @@ export interface XYChartOptions extends ChartSizeOptions {
   y: FieldRef & {
     /** Fixed y range, e.g. [0, 1] for accuracies. Default: fitted to the data. */
     domain?: [number, number];
+    /** Log-10 y scale, for values that span decades (a gradient norm from 1e12 down to 1). Default false. */
+    log?: boolean;
   };
   /** One colour per value of this field. Default: a single colour. */
   series?: FieldRef;
@@ -115,7 +122,10 @@ export function scatterChart(rows: readonly ChartRow[], o: ScatterChartOptions):
 /** Bars of given heights (already aggregated or counted), in data order. */
 export function barChart(rows: readonly ChartRow[], o: BarChartOptions): TopLevelSpec {
   const category = { field: o.category.field, title: o.category.title, type: 'nominal', sort: null } as const;
-  const value = { field: o.value.field, title: o.value.title, type: 'quantitative', ...(o.value.domain ? { scale: { domain: o.value.domain } } : {}) } as const;
+  const value = {
+    field: o.value.field, title: o.value.title, type: 'quantitative',
+    ...(o.value.domain ? { scale: { domain: o.value.domain } } : {}), ...(o.value.integer ? { axis: INTEGER_AXIS } : {}),
+  } as const;
   const group = o.group ? { field: o.group.field, title: o.group.title, type: 'nominal', sort: null } as const : undefined;
   const tooltip = [o.category, ...(o.group ? [o.group] : []), o.value].map((f) => ({ field: f.field, title: f.title }));
   const encoding: Encoding = o.horizontal
@@ -128,23 +138,67 @@ export function barChart(rows: readonly ChartRow[], o: BarChartOptions): TopLeve
 export function histogramChart(rows: readonly ChartRow[], o: HistogramChartOptions): TopLevelSpec {
   const encoding: Encoding = {
     x: { field: o.value.field, title: o.value.title, type: 'quantitative', bin: { maxbins: o.maxBins ?? 30 } },
-    y: { aggregate: 'count', title: o.countTitle ?? 'count', type: 'quantitative' },
+    y: { aggregate: 'count', title: o.countTitle ?? 'count', type: 'quantitative', axis: INTEGER_AXIS },
     ...(o.series ? { color: { field: o.series.field, title: o.series.title, type: 'nominal' } } : {}),
     tooltip: [{ aggregate: 'count', title: 'count', type: 'quantitative' }],
   };
   return frame(rows, { type: 'bar', binSpacing: 1 }, encoding, o, o.facet);
 }
 
+/** Integer ticks, labelled as integers: for counts, steps and token lengths. */
+const INTEGER_AXIS = { tickMinStep: 1, format: 'd' } as const;
+
+/**
+ * Labels of an axis whose ticks vega picks: as vega formats them (precision from the tick step),
+ * except that whole numbers show no decimals, a log axis shows 1e+12 rather than 13 digits, and
+ * panels with their own scales (where one may hold a single value, which vega labels with the
+ * precision of a zero step: "21.990887") round to 4 significant digits.
+ */
+function axisFormat(f: FieldRef, log: boolean, ownScales = false): { tickMinStep?: number; format?: string; tickCount?: number } {
+  if (f.integer) return log ? { format: 'd' } : INTEGER_AXIS;
+  if (log) return { format: '.0e', tickCount: 6 };
+  return ownScales ? { format: '.4~g' } : {};
+}
+
 function xyEncoding(rows: readonly ChartRow[], o: XYChartOptions): Encoding {
+  const xs = numbers(rows, o.x.field);
   // A log axis gets a tick at each value of the grid: its default ticks (4, 6, 8, 10, 12 …) hide the grid.
   const x = o.x.log
-    ? { scale: { type: 'log', base: 2 }, axis: { values: distinct(rows, o.x.field).filter((v): v is number => typeof v === 'number') } } as const
-    : { scale: { zero: false } };
+    ? { scale: { type: 'log' as const, base: 2 }, axis: { values: [...new Set(xs)], format: xs.every(Number.isInteger) ? 'd' : '~g' } }
+    : { scale: { zero: false, ...padded(xs) }, axis: axisFormat(o.x, false) };
+  const ys = numbers(rows, o.y.field);
+  const yLog = o.y.log === true && ys.length > 0 && ys.every((v) => v > 0);
+  const y = o.y.domain
+    ? { scale: { domain: o.y.domain }, axis: axisFormat(o.y, false) }
+    : { scale: yLog ? { type: 'log' } as const : { zero: false, ...padded(ys) }, axis: axisFormat(o.y, yLog, o.facet?.independentY === true) };
   return {
     x: { field: o.x.field, title: o.x.title, type: 'quantitative', ...x },
-    y: { field: o.y.field, title: o.y.title, type: 'quantitative', ...(o.y.domain ? { scale: { domain: o.y.domain } } : { scale: { zero: false } }) },
+    y: { field: o.y.field, title: o.y.title, type: 'quantitative', ...y },
     ...(o.series ? { color: { field: o.series.field, title: o.series.title, type: 'nominal' } } : {}),
   };
+}
+
+/** The finite numbers of `field` in `rows`. */
+function numbers(rows: readonly ChartRow[], field: string): number[] {
+  return rows.map((r) => r[field]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+}
+
+/**
+ * A scale domain around a single value (every row equal): vega would label the lone tick with the
+ * precision of a zero step ("8.000000", "21.990887"); a range of ±10% (±1 at 0) gets round ticks.
+ * Faceted panels share the spec, so this pads only when the value is one across all of them.
+ */
+function padded(values: readonly number[]): { domain?: [number, number] } {
+  if (values.length === 0 || values.some((v) => v !== values[0])) return {};
+  const v = values[0];
+  const pad = v === 0 ? 1 : Math.abs(v) / 10;
+  return { domain: [v - pad, v + pad] };
+}
+
+/** Whether positive values span `decades` powers of ten or more: such a series reads only on a log axis. */
+export function spansDecades(values: readonly number[], decades = 2): boolean {
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+  return positive.length === values.length && positive.length > 1 && Math.max(...positive) / Math.min(...positive) >= 10 ** decades;
 }
 
 /** The parts every chart has: inline data, panel size, optional facet, the shared look. */

@@ -141,6 +141,7 @@ export const capacitySummarySchema: z.ZodType<CapacitySummary> = z.object({
   table: z.array(z.object({
     source: z.string(), m: z.string(), texts: z.number().int(),
     capacity_mean: z.number(), capacity_std: z.number(), capacity_max: z.number(), h_lm_mean: z.number(), h_lm_std: z.number(),
+    capacity_at_grid_top: z.number().int().optional(),
   })),
-  texts: z.array(z.object({ source: z.string(), m: z.string(), id: z.string(), capacity: z.number(), h_lm_nats: z.number() })),
+  texts: z.array(z.object({ source: z.string(), m: z.string(), id: z.string(), capacity: z.number(), h_lm_nats: z.number(), at_grid_top: z.boolean().optional() })),
 });

@@ -17,7 +17,7 @@ export const arrangementsSection: Section = {
       const ns = result.rows.map((r) => r.N);
       const chart = await ctx.chart(
         lineChart(rows, {
-          x: { field: 'N', title: 'N (tokens)', log: Math.max(...ns) / Math.max(1, Math.min(...ns)) >= LOG_SPAN },
+          x: { field: 'N', title: 'N (tokens)', integer: true, log: Math.max(...ns) / Math.max(1, Math.min(...ns)) >= LOG_SPAN },
           y: { field: 'accuracy', title: 'mean token accuracy', domain: [0, 1] },
           series: { field: 'arrangement', title: 'arrangement' },
         }),

@@ -42,7 +42,7 @@ export const capacitySection: Section = {
     const chart = await ctx.chart(
       scatterChart(rows, {
         x: { field: 'h_lm', title: 'H_LM of the text at its capacity (nats)' },
-        y: { field: 'capacity', title: 'capacity (tokens)' },
+        y: { field: 'capacity', title: 'capacity (tokens)', integer: true },
         series: { field: 'run', title: runs.length > 1 ? 'run folder: source, m' : 'source, m' },
         tooltip: [{ field: 'id', title: 'text' }, { field: 'capacity', title: 'capacity' }, { field: 'h_lm', title: 'H_LM (nats)' }],
       }),

@@ -12,7 +12,7 @@ export const datasetsSection: Section = {
     perInput(inputs, 'dataset', (i) => `${i.summary.kind} dataset`, async ({ summary: s }) => {
       const histogram = async (bins: readonly HistogramBin[], what: string): Promise<string> =>
         ctx.chart(
-          barChart(bins.map((b) => ({ bin: b.label, rows: b.count })), { category: { field: 'bin', title: what }, value: { field: 'rows', title: 'rows' }, width: 320, height: 180 }),
+          barChart(bins.map((b) => ({ bin: b.label, rows: b.count })), { category: { field: 'bin', title: what }, value: { field: 'rows', title: 'rows', integer: true }, width: 320, height: 180 }),
           `${what} of the ${s.rows} rows`,
         );
       if (s.rows === 0) return facts(s) + para('No rows yet: nothing to draw.', 'muted');

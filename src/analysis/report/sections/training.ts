@@ -1,5 +1,5 @@
 /** Learning curves of encoder runs (TensorBoard scalars) and where each checkpoint run stands. */
-import { lineChart } from '../charts.js';
+import { lineChart, spansDecades } from '../charts.js';
 import { fixed, htmlTable, para } from '../html.js';
 import { inputsOf } from '../types.js';
 import type { Section } from './section.js';
@@ -15,18 +15,29 @@ export const trainingSection: Section = {
     const parts: string[] = [];
     const rows = runs.flatMap((r) => r.scalars.map((s) => ({ run: r.run, tag: s.tag, step: s.step, value: s.value })));
     if (rows.length > 0) {
-      parts.push(await ctx.chart(
-        lineChart(rows, {
-          x: { field: 'step', title: 'step' },
-          y: { field: 'value', title: 'value' },
-          series: { field: 'run', title: 'run' },
-          facet: { field: 'tag', title: 'scalar', columns: 3, independentY: true },
-          points: false,
-          width: 240,
-          height: 140,
-        }),
-        `Every logged scalar against the training step (${runs.map((r) => r.run).join(', ')}).`,
-      ));
+      // A scalar spanning decades (a gradient norm from 1e12 down to 1) is flat on a linear axis:
+      // those get their own panels on a log axis (one spec has one scale type).
+      const tags = [...new Set(rows.map((r) => r.tag))];
+      const logTags = new Set(tags.filter((t) => spansDecades(rows.filter((r) => r.tag === t).map((r) => r.value))));
+      const names = runs.map((r) => r.run).join(', ');
+      for (const log of [false, true]) {
+        const some = rows.filter((r) => logTags.has(r.tag) === log);
+        if (some.length === 0) continue;
+        parts.push(await ctx.chart(
+          lineChart(some, {
+            x: { field: 'step', title: 'step', integer: true },
+            y: { field: 'value', title: log ? 'value (log scale)' : 'value', log },
+            series: { field: 'run', title: 'run' },
+            facet: { field: 'tag', title: 'scalar', columns: 3, independentY: true },
+            points: false,
+            width: 240,
+            height: 140,
+          }),
+          log
+            ? `Scalars that span decades, on a log scale, against the training step (${names}).`
+            : `Every logged scalar${logTags.size > 0 ? ' but those below' : ''} against the training step (${names}).`,
+        ));
+      }
     } else {
       parts.push(para(runs.length ? 'The event files hold no scalars yet.' : noCurves(checkpoints.map((c) => c.logdir)), 'muted'));
     }
