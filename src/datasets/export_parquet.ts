@@ -39,8 +39,14 @@ export interface ExportReport {
 /** Write the rows of the dataset in `dir` (as `scanDataset` sees them) to a Parquet file. */
 export async function exportParquet(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
   const out = options.out ?? path.join(dir, 'data.parquet');
-  await checkOutputFile(out, { overwrite: options.overwrite, example: 'data.parquet' });
+  // The input first: a wrong dataset folder is the mistake to name, not the output beside it.
   const scan = await scanDataset(dir, { verify: options.verify ?? true });
+  try {
+    await checkOutputFile(out, { overwrite: options.overwrite, example: 'data.parquet' });
+  } catch (err) {
+    await scan.close();
+    throw err;
+  }
   const schema = solutionSchema({ d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts }, new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
   const head = schemaMessageBytes(schema);
   const batches = scan.batches();
