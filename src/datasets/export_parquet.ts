@@ -42,9 +42,18 @@ export async function exportParquet(dir: string, options: ExportOptions = {}): P
   const batches = scan.batches();
   let rows = 0;
   let count = 0;
+  // parquet-wasm reports an error thrown while pulling as a bare "Dyn casting error"; the real cause
+  // (a damaged batch, named with its byte offset) is kept here and rethrown instead.
+  let readError: unknown = null;
   const source = new ReadableStream<WasmRecordBatch>({
     async pull(controller) {
-      const next = await batches.next();
+      let next: Awaited<ReturnType<typeof batches.next>>;
+      try {
+        next = await batches.next();
+      } catch (err) {
+        readError = err;
+        throw err;
+      }
       if (next.done) {
         controller.close();
         return;
@@ -75,6 +84,7 @@ export async function exportParquet(dir: string, options: ExportOptions = {}): P
     await atomic.commit();
   } catch (err) {
     await atomic.abort();
+    if (readError) throw readError;
     if (err instanceof PrototokenError) throw err;
     throw new PrototokenError(`writing Parquet failed (${(err as Error).message})`, { file: out, fix: 'check free disk space; run `prototoken verify` on the dataset' });
   } finally {
