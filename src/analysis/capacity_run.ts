@@ -16,6 +16,7 @@ import { SOLVER_RECIPE, solverOptionsOf, solverSchema } from '../solver/config.j
 import { describeInit, loadInitSpec } from '../solver/init.js';
 import { TEXT_KINDS, type TextKind, maxTextLength, textsOfKind } from '../texts/kinds.js';
 import { WINDOW_RECIPE, recordedWindowConfig, windowOptionsOf, windowSchema } from '../texts/window_config.js';
+import { textTokens } from '../texts/tokens.js';
 import { type WindowOptions, windowTargets } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
 import { Recipe } from '../util/recipe.js';
@@ -79,7 +80,7 @@ async function runCombo(
   const items = await textsOfKind({ kind, file: config.texts, count: config.limit, length: maxLen, seed: config.seed }, tokenizer, lm);
   const cut = windows ? windowTargets(items, tokenizer, windows, config.texts ?? kind) : { targets: items, tooShort: [] };
   for (const s of cut.tooShort) hooks.onNote?.(`skipped "${s.id}": ${s.tokens} tokens < --window ${windows?.window}`);
-  const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? Array.from(t.ids) : tokenizer.encode(t.text)).slice(0, maxLen) }));
+  const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: textTokens({ id: t.id, text: t.text, ids: t.ids ? Array.from(t.ids) : undefined }, tokenizer, maxLen) }));
   const init = await loadInitSpec(config.init, config.initScale, model.lm, eByTextId);
   const recorded = windows ? { ...config, out } : { ...config, out, window: null, stride: null, windowsPerText: null, firstWindow: null };
   const writer = await openRunDataset(recordedWindowConfig(recorded), model, {
