@@ -35,7 +35,7 @@ export function solveCommand(): Command {
     const input = await solveTargets(config, plan, model);
     for (const s of input.prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${plan.N}\n`);
     // --init encoder:CKPT: every text starts from the encoder's e_hat, with the encoder's own m.
-    const starts = config.init.startsWith(ENCODER_INIT) ? await encoderSolveStarts(config, model, input.prepared.targets) : await solveStarts(config, model);
+    const starts = config.init.startsWith(ENCODER_INIT) ? await encoderSolveStarts(config, model, input.prepared.targets) : await solveStarts(config, model, plan.N);
     let progress: Progress | null = null;
     const interrupt = installInterrupt(quiet);
     let summary;

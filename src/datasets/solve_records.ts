@@ -6,6 +6,7 @@ import type { LoadedModel } from '../lm/load.js';
 import { scoreTexts } from '../lm/score.js';
 import type { SolveResult, SolveTarget } from '../solver/types.js';
 import type { SolutionRecord } from './columns.js';
+import { PrototokenError } from '../util/errors.js';
 import { readDataset } from './reader.js';
 
 /** Dataset rows of finished texts, with H_LM of each target under the plain LM. */
@@ -35,9 +36,19 @@ export async function recordsFor(
   }));
 }
 
-/** The e of every row of the dataset in `dir`, by text id: per-text starts for `--init DATASET`. */
-export async function eByTextId(dir: string): Promise<Map<string, Float32Array>> {
+/**
+ * The e of every row of the dataset in `dir`, by text id: per-text starts for `--init DATASET`.
+ * With `N`, a dataset solved at another N is refused: its e solve other targets (a longer text's
+ * e with its own m, cut to 8 tokens, is no start for those 8 tokens).
+ */
+export async function eByTextId(dir: string, N: number | null = null): Promise<Map<string, Float32Array>> {
   const ds = await readDataset(dir);
+  if (N !== null && ds.info.length !== null && ds.info.length !== N) {
+    throw new PrototokenError(`--init: this dataset's e were solved for N=${ds.info.length} targets${ds.perTextM ? ', each with its own m' : ''}; this run solves N=${N} targets`, {
+      file: dir,
+      fix: `init from a dataset solved at N=${N}, or use --init normal`,
+    });
+  }
   const e = new Map<string, Float32Array>();
   for (const row of ds.rows()) e.set(row.textId, row.e);
   return e;

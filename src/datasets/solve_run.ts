@@ -83,12 +83,12 @@ export interface SolveStarts {
   m: MSpec;
 }
 
-/** The starts of `--init` (anything but an encoder) and the fixed m of `--m`, or m per text. */
-export async function solveStarts(config: SolveConfig, model: LoadedModel): Promise<SolveStarts> {
+/** The starts of `--init` (anything but an encoder; a dataset must be of this run's `N`) and the fixed m of `--m`, or m per text. */
+export async function solveStarts(config: SolveConfig, model: LoadedModel, N: number | null = null): Promise<SolveStarts> {
   const m: MSpec = config.m
     ? { kind: 'fixed', vector: await readVector(config.m, 'm', model.lm.config.hiddenSize, await model.fingerprint()), source: config.m }
     : { kind: 'per-text' };
-  return { init: await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), m };
+  return { init: await loadInitSpec(config.init, config.initScale, model.lm, (dir) => eByTextId(dir, N)), m };
 }
 
 /** What a solve run reports as it goes. */
