@@ -92,6 +92,7 @@ async function runCombo(
     source: config.source ?? kind,
     recipe: CAPACITY_RECIPE,
   });
+  const orderOf = new Map(texts.map((t, i) => [t.id, i]));
   const pending = writer.pendingTexts(texts);
   let interrupted: boolean;
   try {
@@ -101,8 +102,8 @@ async function runCombo(
       { solver: solverOptionsOf(config, init, { kind: 'per-text' }), threshold: config.threshold, grid: config.grid, sharedM: shared },
       {
         onFinal: async (done: CapacityOutcome[]) => {
-          const targets = done.map((o) => ({ id: o.id, ids: Int32Array.from(o.ids), text: tokenizer.decode(o.ids) }));
-          const records = await recordsFor(done.map((o, i) => ({ ...o.result, targetIndex: i, m: o.m ?? new Float32Array(lm.config.hiddenSize) })), targets, model);
+          const targets = done.map((o) => ({ id: o.id, ids: Int32Array.from(o.ids), text: tokenizer.decode(o.ids), order: orderOf.get(o.id) }));
+          const records = await recordsFor(done.map((o, i) => ({ ...o.result, targetIndex: i, m: o.m ?? new Float32Array(lm.config.hiddenSize) })), targets, model, writer.ordered);
           await writer.append(records);
         },
         onLength: (L, active) => hooks.onProgress?.(`[${kind}, m ${shared ? 'shared' : 'per text'}] length ${L}: ${active} texts`),

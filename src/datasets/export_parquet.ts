@@ -9,7 +9,7 @@ import { PrototokenError } from '../util/errors.js';
 import { openFileAtomic } from '../util/fs_atomic.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
-import { scanDataset } from './scan.js';
+import { scanDataset, shapeOf } from './scan.js';
 import { solutionSchema } from './schema.js';
 
 /** Metadata key of the settings JSON in the exported schema. */
@@ -37,7 +37,7 @@ export interface ExportReport {
 export async function exportParquet(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
   const out = options.out ?? path.join(dir, 'data.parquet');
   const scan = await scanDataset(dir, { verify: options.verify ?? true });
-  const schema = solutionSchema({ d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts }, new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
+  const schema = solutionSchema(shapeOf(scan), new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
   const head = schemaMessageBytes(schema);
   const batches = scan.batches();
   let rows = 0;

@@ -54,6 +54,7 @@ export async function openRunDataset(
     source: { name: run.source, license: config.license },
     shard,
     splitRatios: config.splitRatios,
+    ordered: true,
   });
   // The whole resolved config (paths, limits, backend too) beside this shard's part.
   const name = basename(writer.partPath).replace(/\.arrows$/, '.config.json');

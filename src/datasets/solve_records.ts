@@ -9,11 +9,15 @@ import type { SolutionRecord } from './columns.js';
 import { PrototokenError } from '../util/errors.js';
 import { readDataset } from './reader.js';
 
-/** Dataset rows of finished texts, with H_LM of each target under the plain LM. */
+/**
+ * Dataset rows of finished texts, with H_LM of each target under the plain LM. `ordered`: the
+ * dataset has an `order` column, filled from each target's `order` (its input position).
+ */
 export async function recordsFor(
   results: readonly SolveResult[],
-  targets: readonly (SolveTarget & { text: string })[],
+  targets: readonly (SolveTarget & { text: string; order?: number })[],
   model: LoadedModel,
+  ordered = false,
 ): Promise<SolutionRecord[]> {
   const ids = results.map((r) => Array.from(targets[r.targetIndex].ids));
   const scores = await scoreTexts(model.lm, ids, { bosId: model.tokenizer.bosId });
@@ -33,6 +37,7 @@ export async function recordsFor(
     hLmNats: scores[i].nats,
     solved: r.solved,
     seconds: r.seconds,
+    ...(ordered ? { order: targets[r.targetIndex].order } : {}),
   }));
 }
 

@@ -149,8 +149,10 @@ export async function runSolve(
     source: config.source ?? sourceName(config.kind, config.texts),
     recipe: SOLVE_RECIPE,
   });
-  // With every restart kept, a text may be partly done: solve only its missing restarts.
-  const pending = writer.pendingTexts(prepared.targets).map((t) => ({ ...t, restarts: writer.missingRestarts(t.id) ?? undefined }));
+  // Each text keeps its input position (the `order` column). With every restart kept, a text may be
+  // partly done: solve only its missing restarts.
+  const orderOf = new Map(prepared.targets.map((t, i) => [t.id, i]));
+  const pending = writer.pendingTexts(prepared.targets).map((t) => ({ ...t, order: orderOf.get(t.id), restarts: writer.missingRestarts(t.id) ?? undefined }));
   const skippedDone = prepared.targets.filter((t) => writer.doneIds.has(t.id)).length;
   const allRestarts = config.keepAllRestarts;
   const rowsToDo = allRestarts ? pending.reduce((n, t) => n + (t.restarts?.length ?? config.restarts), 0) : pending.length;
@@ -170,7 +172,7 @@ export async function runSolve(
       { ...solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }), keepAllRestarts: config.keepAllRestarts },
       {
         onResults: async (results) => {
-          await writer.append(await recordsFor(results, pending, model));
+          await writer.append(await recordsFor(results, pending, model, writer.ordered));
           for (const r of results) {
             steps.push(r.steps);
             textsDone.add(r.id);
