@@ -91,6 +91,7 @@ async function runCombo(
     m: 'per-text',
     source: config.source ?? kind,
     recipe: CAPACITY_RECIPE,
+    plan: texts.map((t) => t.id),
   });
   const orderOf = new Map(texts.map((t, i) => [t.id, i]));
   const pending = writer.pendingTexts(texts);

@@ -10,10 +10,12 @@ export function exportCommand(): Command {
     .option('--out <file>', 'output file (default DATASET/data.parquet)')
     .addOption(new Option('--compression <codec>', 'Parquet compression').choices(['zstd', 'snappy', 'none']).default('zstd'))
     .option('--no-verify', 'skip checksum verification while reading')
+    .option('--allow-partial', 'export an incomplete dataset (an interrupted solve, missing shards) too; the file records that it is partial')
     .option('--json', 'print the report as JSON');
   cmd.action(async (dir: string) => {
-    const opts = cmd.opts<{ out?: string; compression: 'zstd' | 'snappy' | 'none'; verify: boolean; json?: boolean }>();
-    const r = await exportParquet(dir, { out: opts.out, compression: opts.compression, verify: opts.verify });
+    const opts = cmd.opts<{ out?: string; compression: 'zstd' | 'snappy' | 'none'; verify: boolean; json?: boolean; allowPartial?: boolean }>();
+    const r = await exportParquet(dir, { out: opts.out, compression: opts.compression, verify: opts.verify, allowPartial: opts.allowPartial === true });
+    if (r.completeness.status === 'incomplete') process.stderr.write(`warning: exported a partial dataset (--allow-partial): ${r.completeness.summary}\n`);
     process.stdout.write(opts.json ? JSON.stringify(r) + '\n' : `exported ${r.rows} rows (${r.batches} batches) of ${dir} -> ${r.file} (${r.bytes} bytes)\n`);
   });
   return cmd;

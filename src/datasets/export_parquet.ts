@@ -10,10 +10,13 @@ import { openFileAtomic } from '../util/fs_atomic.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { scanDataset, shapeOf } from './scan.js';
+import { requireComplete, type Completeness } from './completeness.js';
 import { solutionSchema } from './schema.js';
 
 /** Metadata key of the settings JSON in the exported schema. */
 export const EXPORT_META_KEY = 'prototoken.settings';
+/** Metadata key of the dataset's completeness JSON in the exported schema. */
+export const COMPLETENESS_META_KEY = 'prototoken.completeness';
 
 /** How to export. */
 export interface ExportOptions {
@@ -23,6 +26,11 @@ export interface ExportOptions {
   compression?: 'zstd' | 'snappy' | 'none';
   /** Check checksums while reading. Default true. */
   verify?: boolean;
+  /**
+   * Export a dataset that is incomplete (an interrupted run, missing shards, torn parts) too; the
+   * file then records it (schema metadata `prototoken.completeness`). Default false: refused.
+   */
+  allowPartial?: boolean;
 }
 
 /** What was written. */
@@ -31,13 +39,17 @@ export interface ExportReport {
   rows: number;
   batches: number;
   bytes: number;
+  /** The dataset's completeness, as recorded in the file. */
+  completeness: Completeness;
 }
 
 /** Write the rows of the dataset in `dir` (as `scanDataset` sees them) to a Parquet file. */
 export async function exportParquet(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
   const out = options.out ?? path.join(dir, 'data.parquet');
+  // Refused before anything is written: a partial dataset must not leave as if whole.
+  const completeness = await requireComplete(dir, 'exported', options.allowPartial ?? false);
   const scan = await scanDataset(dir, { verify: options.verify ?? true });
-  const schema = solutionSchema(shapeOf(scan), new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
+  const schema = solutionSchema(shapeOf(scan), new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)], [COMPLETENESS_META_KEY, JSON.stringify(completeness)]]));
   const head = schemaMessageBytes(schema);
   const batches = scan.batches();
   let rows = 0;
@@ -90,5 +102,5 @@ export async function exportParquet(dir: string, options: ExportOptions = {}): P
   } finally {
     await scan.close();
   }
-  return { file: out, rows, batches: count, bytes };
+  return { file: out, rows, batches: count, bytes, completeness };
 }

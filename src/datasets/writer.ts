@@ -22,6 +22,7 @@ import {
   type RestartsInfo,
 } from './info.js';
 import { DoneRows } from './done_rows.js';
+import { writePlan } from './plan.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { readSharedM, writeSharedM, DATA_FILE, M_FILE, listParts, readInfoFile, partFileName } from './folder.js';
 import { fingerprintM } from '../lm/vector_file.js';
@@ -71,6 +72,13 @@ export interface DatasetWriterOptions {
    * dataset created without it keeps its layout: resuming one, the writer's `ordered` says false.
    */
   ordered?: boolean;
+  /**
+   * The ids of every text this run is to solve, in input order (all shards: the writer keeps its
+   * own). Recorded beside the part (`part-….plan.json`), so merge and inspect can tell a finished
+   * dataset from an interrupted one and count the texts never run. Default: none (completeness
+   * unknown).
+   */
+  plan?: readonly string[];
 }
 
 /** An open part; see the module comment. */
@@ -154,6 +162,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   await removeStaleTemps(dir, [path.basename(partPath), path.basename(indexPath)]);
   const ordered = existingOrdered ?? options.ordered ?? false;
   const shape = { d, perTextM, allRestarts, ordered };
+  if (options.plan) await writePlan(partPath, shard, options.plan.filter((id) => shardOf(id, shard.count) === shard.index), settings.restarts?.count ?? null);
   const schema = solutionSchema(shape);
   let end: number;
   let tornBytesCut = 0;

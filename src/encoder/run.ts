@@ -136,6 +136,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     maxVal: config.maxVal,
     maxReference: config.maxReference,
     referenceMinAccuracy: config.referenceMinAccuracy,
+    allowPartial: config.allowPartial,
   });
   const given = await resolveM(config, data, model);
   const { encoder, optimizer, state, meta, m, learnedM } = await startEncoder(config, model, data, given, opts.resume ?? false, path.join(runDir, 'last'));
