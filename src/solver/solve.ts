@@ -83,6 +83,11 @@ export async function solveTexts(
       if (hooks.shouldStop?.()) {
         interrupted = true;
         checkpoint = await checkpointOf(rows, targets, progress, eState, perTextM ? mState : null, d);
+        // Rows resumed from an earlier stop that had not rejoined the pool yet keep their saved state.
+        for (const row of queue) {
+          const state = saved.get(rowKey(targets[row.target].id, row.restart));
+          if (state && !progress[row.target].cancelled) checkpoint.rows.push(state);
+        }
         break;
       }
       // Fill the pool.

@@ -22,8 +22,8 @@ import { idOf, recordOf, testOptions } from './helpers.js';
 
 const WASM = ['--backend', 'wasm'];
 const PART = 'part-00000-of-00001.arrows';
-/** 12 texts of 16 tokens, 4 at a time: the first rows land after a few seconds, with texts still queued. */
-const solveArgs = (out: string): string[] => ['solve', '--texts', CORPUS, '--length', '16', '--limit', '12', '--batch', '4', '--preset', 'fast', '--out', out, ...WASM];
+/** 8 texts of 16 tokens, 4 at a time: the first rows land after a few seconds, with texts still queued. */
+const solveArgs = (out: string): string[] => ['solve', '--texts', CORPUS, '--length', '16', '--limit', '8', '--batch', '4', '--preset', 'fast', '--out', out, ...WASM];
 
 async function infoOf(dir: string): Promise<DatasetInfo & { completeness: Completeness }> {
   return JSON.parse(await readFile(join(dir, 'dataset_info.json'), 'utf8')) as DatasetInfo & { completeness: Completeness };
@@ -45,7 +45,7 @@ describe('an interrupted solve says it is partial everywhere, then a rerun compl
     ({ dir, cleanup } = await tempDir());
     out = join(dir, 'D');
     whole = join(dir, 'whole');
-    inputIds = (await readTexts(CORPUS)).slice(0, 12).map((t) => t.id);
+    inputIds = (await readTexts(CORPUS)).slice(0, 8).map((t) => t.id);
   });
   after(() => cleanup());
 
@@ -54,12 +54,12 @@ describe('an interrupted solve says it is partial everywhere, then a rerun compl
     const r = await signalWhenReady(run, () => waitForFirstRows(run, join(out, PART)), 'SIGINT');
     assert.equal(r.code, 130, describeRun(r));
     assert.match(r.stdout, /interrupted \(rerun the same command to resume; the \d+ row\(s\) in flight were saved and continue where they stopped\)/, describeRun(r));
-    assert.match(r.stdout, /INCOMPLETE: \d+ of 12 planned texts done/);
+    assert.match(r.stdout, /INCOMPLETE: \d+ of 8 planned texts done/);
     const c = (await infoOf(out)).completeness;
     assert.equal(c.status, 'incomplete');
-    assert.equal(c.texts_planned, 12);
+    assert.equal(c.texts_planned, 8);
     assert.ok(c.texts_done >= 1 && c.texts_in_progress >= 1 && (c.texts_not_started ?? 0) >= 1, JSON.stringify(c));
-    assert.equal(c.texts_done + c.texts_in_progress + (c.texts_not_started ?? 0), 12);
+    assert.equal(c.texts_done + c.texts_in_progress + (c.texts_not_started ?? 0), 8);
     assert.equal((await infoOf(out)).counts.texts, c.texts_done);
     assert.ok(existsSync(join(out, 'part-00000-of-00001.state.safetensors')), 'the solver state of the texts in flight');
     assert.ok(existsSync(join(out, 'part-00000-of-00001.plan.json')), 'the plan of the run');
@@ -68,22 +68,22 @@ describe('an interrupted solve says it is partial everywhere, then a rerun compl
   it('inspect, the card and Hugging Face\'s split name show it', async () => {
     const r = await runCli(['inspect', out]);
     assertOk(r);
-    assert.match(r.stdout, /complete +NO — \d+ of 12 planned texts done; \d+ in progress .*; \d+ not started/);
-    assert.match(r.stdout, /solved +\d+ texts \(100\.0% of the \d+ stored; \d+\.\d% of the 12 planned\)/);
+    assert.match(r.stdout, /complete +NO — \d+ of 8 planned texts done; \d+ in progress .*; \d+ not started/);
+    assert.match(r.stdout, /solved +\d+ texts \(\d+\.\d% of the \d+ stored; \d+\.\d% of the 8 planned\)/);
     assert.doesNotMatch(r.stdout, /solved +\d+ texts \(100\.0%\),/, 'no bare 100% for a partial dataset');
     const s = lastJson<{ completeness: Completeness }>(await runCli(['inspect', out, '--json']));
     assert.equal(s.completeness.status, 'incomplete');
     const card = await readFile(join(out, 'README.md'), 'utf8');
     assert.match(card, /split: partial\n/);
     assert.doesNotMatch(card, /split: solutions/);
-    assert.match(card, /> \*\*Incomplete dataset\.\*\* \d+ of 12 planned texts done/);
+    assert.match(card, /> \*\*Incomplete dataset\.\*\* \d+ of 8 planned texts done/);
     assert.match(card, /- incomplete\n/);
   });
 
   it('export and train --dataset refuse it, naming the fix; --allow-partial takes it and the file says so', async () => {
     const parquet = join(dir, 'partial.parquet');
     const r = await runCli(['export', out, '--out', parquet]);
-    assertUserError(r, re(`${out}: the dataset is incomplete, so it was not exported: `), /not exported: \d+ of 12 planned texts done/, /Fix: .*--allow-partial/);
+    assertUserError(r, re(`${out}: the dataset is incomplete, so it was not exported: `), /not exported: \d+ of 8 planned texts done/, /Fix: .*--allow-partial/);
     assert.equal(existsSync(parquet), false);
     const ok = await runCli(['export', out, '--out', parquet, '--allow-partial', '--json']);
     assertOk(ok);
@@ -111,12 +111,12 @@ describe('an interrupted solve says it is partial everywhere, then a rerun compl
     assertOk(resumed);
     assertOk(uninterrupted);
     const c = (await infoOf(out)).completeness;
-    assert.deepEqual([c.status, c.texts_planned, c.texts_done, c.texts_in_progress, c.texts_not_started], ['complete', 12, 12, 0, 0]);
+    assert.deepEqual([c.status, c.texts_planned, c.texts_done, c.texts_in_progress, c.texts_not_started], ['complete', 8, 8, 0, 0]);
     assert.equal(existsSync(join(out, 'part-00000-of-00001.state.safetensors')), false, 'the saved state is gone once the shard finished');
     // A text stopped mid-flight took the steps it takes uninterrupted: it continued, it did not restart.
     assert.deepEqual(await stepsOf(out), await stepsOf(whole));
     const r = await runCli(['inspect', out]);
-    assert.match(r.stdout, /complete +yes \(all 12 planned texts\)/);
+    assert.match(r.stdout, /complete +yes \(all 8 planned texts\)/);
     assert.match(await readFile(join(out, 'README.md'), 'utf8'), /split: solutions\n/);
     assertOk(await runCli(['export', out, '--out', join(dir, 'whole.parquet')]));
   });
