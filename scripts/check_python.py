@@ -10,7 +10,9 @@ each only where the package is installed (and says plainly when it is not):
 - pyarrow: data.arrow and the parts open as IPC streams (memory-mapped), `e` is a fixed-size
   float32 list of d_model, row counts match dataset_info.json; `prototoken export` Parquet reads;
 - polars: pl.read_ipc_stream("data.arrow");
-- datasets: load_dataset(DATASET, split="solutions") has `e` as a fixed-length float32 sequence.
+- datasets: load_dataset(DATASET, split="solutions") has `e` as a fixed-length float32 sequence;
+  for an incomplete dataset (dataset_info.json `completeness`), split="solutions" is refused and
+  split="partial" takes the rows there are.
 
 Exit status: 0 when every check that could run passed, 1 when one failed.
 """
@@ -88,6 +90,10 @@ def main():
 def run_checks(ds):
     info = json.load(open(os.path.join(ds, "dataset_info.json"), encoding="utf-8"))
     d, rows = info["model"]["d_model"], info["counts"]["rows"]
+    incomplete = info.get("completeness", {}).get("status") == "incomplete"
+    split = "partial" if incomplete else "solutions"
+    if incomplete:
+        print(f"note  the dataset is incomplete: {info['completeness']['summary']}")
     data = os.path.join(ds, "data.arrow")
     parts = sorted(os.path.join(ds, f) for f in os.listdir(ds) if f.startswith("part-") and f.endswith(".arrows"))
     print(f"dataset {ds}: {rows} rows, d_model {d}, {len(parts)} part(s)")
@@ -108,10 +114,15 @@ def run_checks(ds):
         part_rows = sum(pa.ipc.open_stream(pa.memory_map(p)).read_all().num_rows for p in parts)
         (ok if part_rows >= rows else fail)(f"pyarrow: the {len(parts)} part(s) read as IPC streams, {part_rows} rows")
         parquet = os.path.join(tempfile.mkdtemp(prefix="prototoken-pycheck-pq-"), "check.parquet")
-        subprocess.run(CLI + ["export", ds, "--format", "parquet", "--out", parquet], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(CLI + ["export", ds, "--format", "parquet", "--out", parquet, *(["--allow-partial"] if incomplete else [])], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         import pyarrow.parquet as pq
         pt = pq.read_table(parquet)
         (ok if pt.num_rows == rows and pt.schema.field("e").type == e else fail)(f"pyarrow.parquet: prototoken export -> {pt.num_rows} rows, e {pt.schema.field('e').type}")
+        recorded = json.loads((pt.schema.metadata or {}).get(b"prototoken.completeness", b"{}")).get("status")
+        (ok if (recorded == "incomplete") == incomplete else fail)(f"pyarrow.parquet: the export records completeness {recorded}")
+        if "order" in table.column_names:
+            order = table.column("order").to_pylist()
+            (ok if len(set(order)) == len(order) else fail)(f"pyarrow: order holds {len(order)} distinct input positions (sort by it for input order)")
         shutil.rmtree(os.path.dirname(parquet), ignore_errors=True)
 
     pl = optional("polars")
@@ -125,11 +136,17 @@ def run_checks(ds):
     if datasets is None:
         skip("datasets")
     else:
-        hf = datasets.load_dataset(ds, split="solutions")
+        hf = datasets.load_dataset(ds, split=split)
         feat = hf.features["e"]
         inner = getattr(feat, "feature", None)
         fixed = getattr(feat, "length", -1) == d and getattr(inner, "dtype", None) == "float32"
-        (ok if fixed and hf.num_rows == rows else fail)(f"datasets {datasets.__version__}: load_dataset(DATASET, split='solutions') -> {hf.num_rows} rows, e {feat}")
+        (ok if fixed and hf.num_rows == rows else fail)(f"datasets {datasets.__version__}: load_dataset(DATASET, split='{split}') -> {hf.num_rows} rows, e {feat}")
+        if incomplete:
+            try:
+                datasets.load_dataset(ds, split="solutions")
+                fail("datasets: load_dataset(DATASET, split='solutions') read an incomplete dataset as if whole")
+            except ValueError as err:
+                ok(f"datasets: load_dataset(DATASET, split='solutions') refuses the incomplete dataset ({str(err).splitlines()[0][:80]})")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import { SOLVER_RECIPE, solverOptionsOf, solverSchema } from '../solver/config.j
 import { describeInit, loadInitSpec } from '../solver/init.js';
 import { TEXT_KINDS, type TextKind, maxTextLength, textsOfKind } from '../texts/kinds.js';
 import { WINDOW_RECIPE, recordedWindowConfig, windowOptionsOf, windowSchema } from '../texts/window_config.js';
+import { textTokens } from '../texts/tokens.js';
 import { type WindowOptions, windowTargets } from '../texts/windows.js';
 import { PrototokenError } from '../util/errors.js';
 import { Recipe } from '../util/recipe.js';
@@ -80,7 +81,7 @@ async function runCombo(
   const items = await textsOfKind({ kind, file: config.texts, count: config.limit, length: maxLen, seed: config.seed }, tokenizer, lm);
   const cut = windows ? windowTargets(items, tokenizer, windows, config.texts ?? kind) : { targets: items, tooShort: [] };
   for (const s of cut.tooShort) hooks.onNote?.(`skipped "${s.id}": ${s.tokens} tokens < --window ${windows?.window}`);
-  const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: (t.ids ? Array.from(t.ids) : tokenizer.encode(t.text)).slice(0, maxLen) }));
+  const texts = cut.targets.map((t) => ({ id: t.id, text: t.text, ids: textTokens({ id: t.id, text: t.text, ids: t.ids ? Array.from(t.ids) : undefined }, tokenizer, maxLen) }));
   const init = await loadInitSpec(config.init, config.initScale, model.lm, eByTextId);
   const recorded = windows ? { ...config, out } : { ...config, out, window: null, stride: null, windowsPerText: null, firstWindow: null };
   const writer = await openRunDataset(recordedWindowConfig(recorded), model, {
@@ -91,7 +92,9 @@ async function runCombo(
     m: 'per-text',
     source: config.source ?? kind,
     recipe: CAPACITY_RECIPE,
+    plan: texts.map((t) => t.id),
   });
+  const orderOf = new Map(texts.map((t, i) => [t.id, i]));
   const pending = writer.pendingTexts(texts);
   let interrupted: boolean;
   try {
@@ -101,8 +104,8 @@ async function runCombo(
       { solver: solverOptionsOf(config, init, { kind: 'per-text' }), threshold: config.threshold, grid: config.grid, sharedM: shared },
       {
         onFinal: async (done: CapacityOutcome[]) => {
-          const targets = done.map((o) => ({ id: o.id, ids: Int32Array.from(o.ids), text: tokenizer.decode(o.ids) }));
-          const records = await recordsFor(done.map((o, i) => ({ ...o.result, targetIndex: i, m: o.m ?? new Float32Array(lm.config.hiddenSize) })), targets, model);
+          const targets = done.map((o) => ({ id: o.id, ids: Int32Array.from(o.ids), text: tokenizer.decode(o.ids), order: orderOf.get(o.id) }));
+          const records = await recordsFor(done.map((o, i) => ({ ...o.result, targetIndex: i, m: o.m ?? new Float32Array(lm.config.hiddenSize) })), targets, model, writer.ordered);
           await writer.append(records);
         },
         onLength: (L, active) => hooks.onProgress?.(`[${kind}, m ${shared ? 'shared' : 'per text'}] length ${L}: ${active} texts`),

@@ -25,12 +25,15 @@ export const solvingAnalysisSchema = baseSchema.merge(solverSchema).merge(window
 
 export type SolvingAnalysisConfig = z.infer<typeof solvingAnalysisSchema>;
 
-/** The texts of a run, each with its token ids (tokenized once): the first --limit texts, or their windows. */
-export async function loadRunTexts(config: SolvingAnalysisConfig, tokenizer: TextTokenizer, onNote: (line: string) => void): Promise<TextItem[]> {
+/**
+ * The texts of a run, each with its token ids (tokenized once, at most `maxTokens` of them: the
+ * model's positions bound every N): the first --limit texts, or their windows.
+ */
+export async function loadRunTexts(config: SolvingAnalysisConfig, tokenizer: TextTokenizer, onNote: (line: string) => void, maxTokens: number): Promise<TextItem[]> {
   const all = await readTexts(config.texts);
   const texts = config.limit === null ? all : all.slice(0, config.limit);
   const windows = windowOptionsOf(config);
-  if (!windows) return texts.map((t) => ({ id: t.id, text: t.text, ids: tokenizer.encode(t.text) }));
+  if (!windows) return texts.map((t) => ({ id: t.id, text: t.text, ids: tokenizer.encodePrefix(t.text, maxTokens) }));
   const cut = windowTargets(texts, tokenizer, windows, config.texts);
   for (const s of cut.tooShort) onNote(`skipped "${s.id}": ${s.tokens} tokens < --window ${windows.window}`);
   return cut.targets.map((t) => ({ id: t.id, text: t.text, ids: Array.from(t.ids) }));

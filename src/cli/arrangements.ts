@@ -42,7 +42,7 @@ export function arrangementsCommand(): Command {
       if (!quiet) process.stderr.write(line + '\n');
     };
     checkArrangementLengths(arrangements, lengths, model.lm.config.maxPositions);
-    const texts = await loadRunTexts(config, model.tokenizer, note);
+    const texts = await loadRunTexts(config, model.tokenizer, note, model.lm.config.maxPositions);
     const targets = new Map<number, SolveTarget[]>(lengths.map((N) => [N, targetsAt(texts, model.tokenizer, N, config.texts, note)]));
     const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), { kind: 'per-text' });
     const recipe = await baseRecipe(config, model);

@@ -22,6 +22,7 @@ export function mergeCommand(): Command {
       if (r.duplicatesDropped) lines.push(`  ${r.duplicatesDropped} duplicate rows dropped`);
       if (r.missingShards.length) lines.push(`  missing shards: ${r.missingShards.join(', ')}`);
       for (const w of r.warnings) lines.push(`  warning: ${w}`);
+      if (r.completeness && r.completeness.status !== 'unknown') lines.push(`  ${r.completeness.summary}`);
       process.stdout.write(lines.join('\n') + '\n');
     }
   });

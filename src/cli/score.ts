@@ -5,7 +5,6 @@ import { commandConfig, printConfigIfAsked, renamedFlag, showDefaults, toInt, wi
 import { baseSchema, openModel } from '../lm/open_model.js';
 import { scoreTexts } from '../lm/score.js';
 import { readTexts } from '../texts/text_file.js';
-import { PrototokenError } from '../util/errors.js';
 
 const schema = baseSchema.extend({
   maxTokens: z.number().int().min(1).nullable().default(null),
@@ -27,24 +26,26 @@ export function scoreCommand(): Command {
     if (printConfigIfAsked(cmd, { ...config, texts: file })) return;
     const texts = (await readTexts(file)).slice(0, config.limit ?? undefined);
     const { lm, tokenizer } = await openModel(config, cmd.opts().quiet === true);
+    // A text longer than the model's positions is scored as far as they reach, with a note; only
+    // that prefix (one token more, to tell) is tokenized, so a huge text costs no more than a short one.
+    const room = lm.config.maxPositions - (tokenizer.bosId === null ? 0 : 1);
+    const limit = Math.min(config.maxTokens ?? Infinity, room);
+    const truncated: boolean[] = [];
     const ids = texts.map((t) => {
-      const all = tokenizer.encode(t.text);
-      const kept = config.maxTokens ? all.slice(0, config.maxTokens) : all;
-      const room = lm.config.maxPositions - (tokenizer.bosId === null ? 0 : 1);
-      if (kept.length > room) {
-        throw new PrototokenError(`text "${t.id}" has ${kept.length} tokens; the model allows ${room} after BOS`, {
-          file,
-          fix: `score a prefix with --max-tokens ${room}`,
-        });
-      }
-      return kept;
+      const prefix = tokenizer.encodePrefix(t.text, limit + 1);
+      truncated.push(prefix.length > room && (config.maxTokens ?? Infinity) > room);
+      return prefix.slice(0, limit);
+    });
+    texts.forEach((t, i) => {
+      if (truncated[i]) process.stderr.write(`note: "${t.id}" is longer than the model's ${lm.config.maxPositions} positions; scored its first ${room} tokens${tokenizer.bosId === null ? '' : ' (after BOS)'}\n`);
     });
     const scores = await scoreTexts(lm, ids, { bosId: tokenizer.bosId, batchSize: config.batch });
     const json = cmd.opts().json === true;
     if (!json) process.stdout.write(`${'id'.padEnd(24)} ${'tokens'.padStart(7)} ${'H_LM nats'.padStart(11)} ${'H_LM bits'.padStart(11)} ${'nats/token'.padStart(11)}\n`);
     texts.forEach((t, i) => {
       const s = scores[i];
-      const row = { id: t.id, n_tokens: ids[i].length, scored_tokens: s.scoredTokens, h_lm_nats: s.nats, h_lm_bits: s.bits };
+      // truncated: the text had more tokens than the model's positions, and n_tokens of them were scored.
+      const row = { id: t.id, n_tokens: ids[i].length, scored_tokens: s.scoredTokens, h_lm_nats: s.nats, h_lm_bits: s.bits, truncated: truncated[i] };
       process.stdout.write(
         json
           ? JSON.stringify(row) + '\n'

@@ -38,7 +38,7 @@ export function sharingCommand(): Command {
       if (!quiet) process.stderr.write(line + '\n');
     };
     checkShareable(config.arrangement, N, model.lm.config.maxPositions);
-    const targets = targetsAt(await loadRunTexts(config, model.tokenizer, note), model.tokenizer, N, config.texts, note);
+    const targets = targetsAt(await loadRunTexts(config, model.tokenizer, note, model.lm.config.maxPositions), model.tokenizer, N, config.texts, note);
     checkGroupSizes(groupSizes, targets.length);
     const solver = solverOptionsOf(config, await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), { kind: 'per-text' });
     const recipe = await baseRecipe(config, model);

@@ -38,7 +38,7 @@ export function solveCommand(): Command {
     const input = await solveTargets(config, plan, model);
     for (const s of input.prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${plan.N}\n`);
     // --init encoder:CKPT: every text starts from the encoder's e_hat, with the encoder's own m.
-    const starts = config.init.startsWith(ENCODER_INIT) ? await encoderSolveStarts(config, model, input.prepared.targets) : await solveStarts(config, model);
+    const starts = config.init.startsWith(ENCODER_INIT) ? await encoderSolveStarts(config, model, input.prepared.targets) : await solveStarts(config, model, plan.N);
     let progress: Progress | null = null;
     const interrupt = installInterrupt(quiet);
     let summary;
@@ -49,6 +49,9 @@ export function solveCommand(): Command {
           progress = new Progress(rows, { unit, quiet });
         },
         onRows: (rows, note) => progress?.tick(rows, note),
+        onNote: (line) => {
+          if (!quiet) process.stderr.write(`${line}\n`);
+        },
         shouldStop: interrupt.stopped,
       });
     } finally {
@@ -56,12 +59,17 @@ export function solveCommand(): Command {
     }
     summary.seconds = (Date.now() - started) / 1000;
     const s = summary;
+    // Say plainly what a stop kept: the texts in flight continue on the rerun; the dataset says it is partial.
+    const stopped = s.interrupted
+      ? `interrupted (rerun the same command to resume${s.in_flight_saved ? `; the ${s.in_flight_saved} row(s) in flight were saved and continue where they stopped` : ''}): `
+      : '';
+    const partial = s.completeness?.status === 'incomplete' ? `\n${s.completeness.summary}` : '';
     report(
       cmd,
       s,
-      `${s.interrupted ? 'interrupted (rerun the same command to resume): ' : ''}solved ${s.solved}/${s.rows} ${config.keepAllRestarts ? `restarts of ${s.texts} ` : ''}${s.windows ? `windows (of ${s.windows.texts} texts)` : 'texts'} at N=${plan.N}` +
+      `${stopped}solved ${s.solved}/${s.rows} ${config.keepAllRestarts ? `restarts of ${s.texts} ` : ''}${s.windows ? `windows (of ${s.windows.texts} texts)` : 'texts'} at N=${plan.N}` +
         ` | median ${s.median_steps} steps, max ${s.max_steps} | ${formatSeconds(s.seconds)} (${s.ms_per_step.toFixed(1)} ms/step)` +
-        ` | ${s.skipped_short} too short, ${s.already_done} already done | -> ${config.out}`,
+        ` | ${s.skipped_short} too short, ${s.already_done} already done | -> ${config.out}${partial}`,
     );
     model.lm.dispose();
     if (s.interrupted) process.exitCode = 130;

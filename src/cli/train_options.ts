@@ -65,6 +65,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--checkpoint-every <n>', 'write last/ every N steps', toInt)
     .option('--max-train <n>', 'at most N training windows (default: all)', toInt)
     .option('--max-val <n>', 'at most N validation windows', toInt)
+    .option('--allow-partial', 'train on a --dataset that is incomplete (an interrupted solve, missing shards); refused otherwise')
     .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
     .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)
     .option('--init-from <checkpoint>', 'start from a trained encoder\'s weights (same architecture, model and m), e.g. one trained at a shorter N')

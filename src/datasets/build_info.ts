@@ -9,6 +9,7 @@ import { describeSchema, type SchemaShape } from './schema.js';
 import type { DatasetStats } from './dataset_stats.js';
 import type { SourceFile } from './dataset_file.js';
 import { currentStamp } from './folder.js';
+import type { Completeness } from './completeness.js';
 
 /** What dataset_info.json lists of a part. */
 export interface PartFacts {
@@ -59,7 +60,14 @@ export interface CombinedShape extends SchemaShape {
 }
 
 /** dataset_info.json for rows of `shape` with statistics `stats`; `stored` describes data.arrow once merged. */
-export function buildDatasetInfo(shape: CombinedShape, stats: DatasetStats, parts: readonly PartFacts[], stored: StoredAs | null, now: Date): DatasetInfo {
+export function buildDatasetInfo(
+  shape: CombinedShape,
+  stats: DatasetStats,
+  parts: readonly PartFacts[],
+  stored: StoredAs | null,
+  now: Date,
+  completeness: Completeness | null = null,
+): DatasetInfo {
   const { counts, ...rest } = stats;
   const settings = settingsOf(shape.meta);
   const what = settings.length === null ? 'rows of varying length' : `${settings.length}-token texts`;
@@ -74,6 +82,7 @@ export function buildDatasetInfo(shape: CombinedShape, stats: DatasetStats, part
     data_sha256: stored?.sha256 ?? null,
     merge_id: stored ? shape.meta.merge_id : null,
     counts,
+    ...(completeness ? { completeness } : {}),
     stats: rest,
     created: shape.meta.created,
     updated: now.toISOString(),

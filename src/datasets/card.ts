@@ -7,6 +7,17 @@ import type { DatasetInfo } from './info.js';
 
 /** The one Hugging Face split the card declares; train/val/test are the rows' own `split` column. */
 export const HF_SPLIT = 'solutions';
+/**
+ * The split an incomplete dataset declares instead, so `load_dataset(dir, split="solutions")`
+ * fails ("Unknown split") rather than return part of the texts as if whole; asking for this split
+ * by name is the explicit way to take the partial rows.
+ */
+export const HF_PARTIAL_SPLIT = 'partial';
+
+/** The split the card of `info` declares. */
+export function hfSplitOf(info: Pick<DatasetInfo, 'completeness'>): string {
+  return info.completeness?.status === 'incomplete' ? HF_PARTIAL_SPLIT : HF_SPLIT;
+}
 
 /** Hugging Face `size_categories` bucket for `n` rows. */
 export function sizeCategory(n: number): string {
@@ -19,15 +30,17 @@ export function sizeCategory(n: number): string {
 
 /** The card text for `info`. */
 export function renderCard(info: DatasetInfo): string {
+  const split = hfSplitOf(info);
+  const incomplete = info.completeness?.status === 'incomplete';
   const front = stringify({
     license: info.source.license,
     task_categories: ['feature-extraction'],
     size_categories: [sizeCategory(info.counts.rows)],
-    tags: ['prototoken', 'proto-tokens', 'embeddings', 'one-forward-pass', `kind-${info.kind}`],
-    pretty_name: title(info),
+    tags: ['prototoken', 'proto-tokens', 'embeddings', 'one-forward-pass', `kind-${info.kind}`, ...(incomplete ? ['incomplete'] : [])],
+    pretty_name: `${title(info)}${incomplete ? ' (incomplete)' : ''}`,
     // Hugging Face `load_dataset(folder)` reads data.arrow (an Arrow IPC stream) through its arrow
     // builder; the features (e as a fixed-length float32 sequence) come from the Arrow schema itself.
-    configs: [{ config_name: 'default', data_files: [{ split: HF_SPLIT, path: 'data.arrow' }] }],
+    configs: [{ config_name: 'default', data_files: [{ split, path: 'data.arrow' }] }],
   }).trimEnd();
   const n = info.length === null ? 'varying per row (see `n_tokens`)' : String(info.length);
   const mLine =
@@ -39,6 +52,7 @@ export function renderCard(info: DatasetInfo): string {
   const lines = [
     '---', front, '---', '',
     `# ${title(info)}`, '',
+    ...completenessLines(info),
     '## What this is', '',
     `Each row is one (text, restart) solved by prototoken: a learned input embedding \`e\` ` +
       `(and \`m\`) such that the frozen causal language model \`${info.model.id}\`, fed \`[e][m][m]...[m]\`, ` +
@@ -79,7 +93,7 @@ export function renderCard(info: DatasetInfo): string {
     '## Loading', '',
     '```python',
     'from datasets import load_dataset',
-    `ds = load_dataset("path/to/this/folder", split="${HF_SPLIT}")   # features: e = fixed-length float32 sequence [${info.model.d_model}]`,
+    `ds = load_dataset("path/to/this/folder", split="${split}")   # features: e = fixed-length float32 sequence [${info.model.d_model}]`,
     'train = ds.filter(lambda r: r["split"] == "train")',
     '',
     'import pyarrow as pa',
@@ -113,4 +127,17 @@ function kindSentence(info: DatasetInfo): string {
     default:
       return 'Every row targets the same number of tokens N.';
   }
+}
+
+/** The card's completeness notice: a warning block for an incomplete dataset, a line otherwise. */
+function completenessLines(info: DatasetInfo): string[] {
+  const c = info.completeness;
+  if (!c) return ['Completeness: not recorded (merged before prototoken recorded it).', ''];
+  if (c.status !== 'incomplete') return [`Completeness: ${c.summary}.`, ''];
+  return [
+    `> **Incomplete dataset.** ${c.summary.replace(/^INCOMPLETE: /, '')}.`,
+    `> Its one split is named \`${HF_PARTIAL_SPLIT}\` (not \`${HF_SPLIT}\`), so code expecting the whole dataset fails instead of`,
+    `> silently reading part of it; \`load_dataset(..., split="${HF_PARTIAL_SPLIT}")\` takes the rows there are.`,
+    '',
+  ];
 }

@@ -24,7 +24,7 @@ import { Bool, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Utf8 
 export type ColumnKind = 'string' | 'tokens' | 'vector' | 'int32' | 'int64' | 'float32' | 'float64' | 'bool';
 
 /** Storage flags of a dataset (see SchemaShape): a column with `only` is stored when its flag is set. */
-export type ShapeFlag = 'perTextM' | 'allRestarts';
+export type ShapeFlag = 'perTextM' | 'allRestarts' | 'ordered';
 
 /** One column. */
 export interface ColumnSpec {
@@ -84,6 +84,10 @@ export const COLUMNS = [
   { name: 'solved', field: 'solved', kind: 'bool', description: 'whether every target token was predicted correctly' },
   { name: 'seconds', field: 'seconds', kind: 'float32', description: 'wall-clock seconds spent on this (text, restart)' },
   { name: 'split', field: 'split', kind: 'string', derived: { rule: 'split', of: 'textId' }, description: 'train / val / test, from a stable hash of text_id' },
+  {
+    name: 'order', field: 'order', kind: 'int32', only: 'ordered', nonNegative: true,
+    description: 'position of the row\'s text in the input of the run that solved it (0-based index among that run\'s texts or windows, before sharding); rows are stored as they finish, so sort by order for input order',
+  },
 ] as const satisfies readonly ColumnSpec[];
 
 /** The table for loops (every entry seen through ColumnSpec). */

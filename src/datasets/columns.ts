@@ -115,6 +115,7 @@ const ARRAY_OF: Record<TypedKind, new (length: number) => Typed> = {
 const FLAG_WORDING: Record<ShapeFlag, { needs: string; without: string }> = {
   perTextM: { needs: 'this dataset stores m per text', without: 'this dataset uses one shared m (m.safetensors)' },
   allRestarts: { needs: 'this dataset keeps every restart', without: 'this dataset keeps one row per text' },
+  ordered: { needs: 'this dataset records each row\'s input position', without: 'this dataset has no order column (it was created before the column existed)' },
 };
 
 /** Whether a dataset of `shape` has the column (only nullable columns can be missing from a set). */

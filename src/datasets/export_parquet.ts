@@ -10,11 +10,14 @@ import { openFileAtomic } from '../util/fs_atomic.js';
 import { checkOutputFile } from '../util/output_paths.js';
 import { recordBatchFromColumns } from './arrow_columns.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
-import { scanDataset } from './scan.js';
+import { scanDataset, shapeOf } from './scan.js';
+import { requireComplete, type Completeness } from './completeness.js';
 import { solutionSchema } from './schema.js';
 
 /** Metadata key of the settings JSON in the exported schema. */
 export const EXPORT_META_KEY = 'prototoken.settings';
+/** Metadata key of the dataset's completeness JSON in the exported schema. */
+export const COMPLETENESS_META_KEY = 'prototoken.completeness';
 
 /** How to export. */
 export interface ExportOptions {
@@ -26,6 +29,11 @@ export interface ExportOptions {
   verify?: boolean;
   /** Replace an existing output file. Default false: it is refused before anything is read. */
   overwrite?: boolean;
+  /**
+   * Export a dataset that is incomplete (an interrupted run, missing shards, torn parts) too; the
+   * file then records it (schema metadata `prototoken.completeness`). Default false: refused.
+   */
+  allowPartial?: boolean;
 }
 
 /** What was written. */
@@ -34,12 +42,16 @@ export interface ExportReport {
   rows: number;
   batches: number;
   bytes: number;
+  /** The dataset's completeness, as recorded in the file. */
+  completeness: Completeness;
 }
 
 /** Write the rows of the dataset in `dir` (as `scanDataset` sees them) to a Parquet file. */
 export async function exportParquet(dir: string, options: ExportOptions = {}): Promise<ExportReport> {
   const out = options.out ?? path.join(dir, 'data.parquet');
-  // The input first: a wrong dataset folder is the mistake to name, not the output beside it.
+  // Refused before anything is written: a partial dataset must not leave as if whole. The input
+  // first: a wrong dataset folder is the mistake to name, not the output beside it.
+  const completeness = await requireComplete(dir, 'exported', options.allowPartial ?? false);
   const scan = await scanDataset(dir, { verify: options.verify ?? true });
   try {
     await checkOutputFile(out, { overwrite: options.overwrite, example: 'data.parquet' });
@@ -47,14 +59,23 @@ export async function exportParquet(dir: string, options: ExportOptions = {}): P
     await scan.close();
     throw err;
   }
-  const schema = solutionSchema({ d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts }, new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)]]));
+  const schema = solutionSchema(shapeOf(scan), new Map([[EXPORT_META_KEY, JSON.stringify(scan.settings)], [COMPLETENESS_META_KEY, JSON.stringify(completeness)]]));
   const head = schemaMessageBytes(schema);
   const batches = scan.batches();
   let rows = 0;
   let count = 0;
+  // parquet-wasm reports an error thrown while pulling as a bare "Dyn casting error"; the real cause
+  // (a damaged batch, named with its byte offset) is kept here and rethrown instead.
+  let readError: unknown = null;
   const source = new ReadableStream<WasmRecordBatch>({
     async pull(controller) {
-      const next = await batches.next();
+      let next: Awaited<ReturnType<typeof batches.next>>;
+      try {
+        next = await batches.next();
+      } catch (err) {
+        readError = err;
+        throw err;
+      }
       if (next.done) {
         controller.close();
         return;
@@ -85,10 +106,11 @@ export async function exportParquet(dir: string, options: ExportOptions = {}): P
     await atomic.commit();
   } catch (err) {
     await atomic.abort();
+    if (readError) throw readError;
     if (err instanceof PrototokenError) throw err;
     throw new PrototokenError(`writing Parquet failed (${(err as Error).message})`, { file: out, fix: 'check free disk space; run `prototoken verify` on the dataset' });
   } finally {
     await scan.close();
   }
-  return { file: out, rows, batches: count, bytes };
+  return { file: out, rows, batches: count, bytes, completeness };
 }

@@ -12,6 +12,7 @@ export { verifyDataset, type FileVerdict, type VerifyOptions, type VerifyReport 
 export { exportParquet, type ExportOptions, type ExportReport } from './export_parquet.js';
 export type { SolutionColumns } from './columns.js';
 export { mergeDataset, type MergeOptions, type MergeReport } from './merge.js';
+export { datasetCompleteness, requireComplete, type Completeness, type CompletenessStatus } from './completeness.js';
 export {
   inspectDataset, renderInspect,
   type CapacityRow, type HeadRow, type HistogramBin, type InspectOptions, type InspectSummary,

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { PrototokenError } from '../util/errors.js';
 import type { ColumnName } from './schema.js';
 import type { DatasetStats } from './dataset_stats.js';
+import type { Completeness } from './completeness.js';
 
 /** Which solver mode produced the rows. Capacity rows vary in length, so `length` is null. */
 export type DatasetKind = 'solve' | 'capacity' | 'fit-m';
@@ -110,6 +111,11 @@ export interface DatasetInfo extends DatasetSettings {
   /** Id of the merge that wrote data.arrow (also in its schema metadata); null when not merged. */
   merge_id: string | null;
   counts: DatasetStats['counts'];
+  /**
+   * Whether every text the runs planned is there, with the counts of texts done, in progress and
+   * not started. Absent in datasets merged before it existed (read: unknown).
+   */
+  completeness?: Completeness;
   stats: Omit<DatasetStats, 'counts'>;
   created: string;
   updated: string;

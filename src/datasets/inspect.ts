@@ -7,6 +7,7 @@ import { formatTable } from '../util/table.js';
 import { scanDataset } from './scan.js';
 import { StatAccumulator, type StatColumns } from './dataset_stats.js';
 import { summarize, type Summary } from '../util/stats.js';
+import { completenessOfScan, type Completeness } from './completeness.js';
 
 /** What to include. */
 export interface InspectOptions {
@@ -63,6 +64,8 @@ export interface InspectSummary {
   restartsKept: number | null;
   m: { mode: 'per-text' | 'shared'; fingerprint: string | null };
   source: { name: string; license: string };
+  /** Whether every text its runs planned is there (the counts of texts done, in progress, not started). */
+  completeness: Completeness;
   rows: number;
   texts: number;
   solvedRows: number;
@@ -100,6 +103,7 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
     await scan.close();
   }
   const c = acc.columns();
+  const completeness = await completenessOfScan(scan, c.textId);
   const info = scan.settings;
   const texts = new Set(c.textId);
   const solvedTexts = new Set(c.textId.filter((_, i) => c.solved[i]));
@@ -118,6 +122,7 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
     restartsKept: info.restarts?.count ?? null,
     m: info.m.mode === 'shared' ? { mode: 'shared', fingerprint: info.m.fingerprint } : { mode: 'per-text', fingerprint: null },
     source: { name: info.source.name, license: info.source.license },
+    completeness,
     rows: c.textId.length,
     texts: texts.size,
     solvedRows: c.solved.filter(Boolean).length,
@@ -198,8 +203,9 @@ export function renderInspect(s: InspectSummary): string {
     ['arrangement', s.arrangement],
     ['m', s.m.mode === 'shared' ? `shared (m.safetensors, sha256 ${short(s.m.fingerprint ?? '')})` : 'per text (column m)'],
     ['source', `${s.source.name}  (license ${s.source.license})`],
+    ['complete', completenessCell(s.completeness)],
     ['rows', `${s.rows} for ${s.texts} texts${s.restartsKept === null ? '' : ` (every one of ${s.restartsKept} restarts per text kept)`}`],
-    ['solved', `${s.solvedTexts} texts (${pct(s.solvedRate)}), ${s.solvedRows} rows`],
+    ['solved', `${s.solvedTexts} texts (${pct(s.solvedRate)} of the ${s.texts} stored${partOfPlan(s.completeness, s.solvedTexts)}), ${s.solvedRows} rows`],
     ['splits', `train ${s.splits.train}, val ${s.splits.val}, test ${s.splits.test}`],
     ['n_tokens', `min ${num(s.nTokens.min)}, mean ${num(s.nTokens.mean)}, max ${num(s.nTokens.max)}`],
   ]));
@@ -226,6 +232,19 @@ export function renderInspect(s: InspectSummary): string {
   }
   if (s.warnings.length) out.push('', 'notes', ...s.warnings.map((w) => `  ! ${w}`));
   return `${out.join('\n')}\n`;
+}
+
+/** The completeness row: yes, or what is missing. */
+function completenessCell(c: Completeness): string {
+  if (c.status === 'complete') return `yes (all ${c.texts_planned} planned texts)`;
+  if (c.status === 'unknown') return `unknown (${c.summary.replace(/^completeness unknown: /, '')})`;
+  return `NO — ${c.summary.replace(/^INCOMPLETE: /, '')}`;
+}
+
+/** `; 25.0% of the 12 planned` when some planned texts are missing. */
+function partOfPlan(c: Completeness, solved: number): string {
+  if (c.status !== 'incomplete' || !c.texts_planned) return '';
+  return `; ${((100 * solved) / c.texts_planned).toFixed(1)}% of the ${c.texts_planned} planned`;
 }
 
 function bars(histogram: readonly HistogramBin[]): string[] {

@@ -22,6 +22,7 @@ import { notes, openScan, shapeOf, type DatasetScan } from './scan.js';
 import { solutionSchema } from './schema.js';
 import { StatAccumulator, computeStats } from './dataset_stats.js';
 import { indexFileFor } from './checksums.js';
+import { assessCompleteness, type Completeness } from './completeness.js';
 
 /** How strict merge is. */
 export interface MergeOptions {
@@ -58,6 +59,8 @@ export interface MergeReport {
   unverified: string[];
   /** Human-readable notes about the above. */
   warnings: string[];
+  /** Whether every planned text is there (as recorded in dataset_info.json); null when nothing was merged. */
+  completeness: Completeness | null;
 }
 
 /** Merge the dataset in `dir` into `dir/data.arrow`; see the module comment. */
@@ -108,7 +111,9 @@ export async function mergeDataset(dir: string, options: MergeOptions = {}): Pro
     if (scan.duplicatesDropped) warnings.push(notes.duplicates(scan.duplicatesDropped));
     if (scan.carriedOver) warnings.push(notes.carriedOver(scan.carriedOver));
     const facts = scan.parts.map(partFactsOf);
-    const info = buildDatasetInfo({ meta, ...shape }, computeStats(stats.columns()), facts, { dataFile: DATA_FILE, sha256: written.sha256 }, new Date());
+    const rowStats = stats.columns();
+    const completeness = await assessCompleteness(dir, rowStats.textId, { missingShards: scan.missingShards, tornParts: torn.map((p) => p.name) });
+    const info = buildDatasetInfo({ meta, ...shape }, computeStats(rowStats), facts, { dataFile: DATA_FILE, sha256: written.sha256 }, new Date(), completeness);
     // data.arrow first: if we die before dataset_info.json, readers see a merge_id mismatch, not bad data.
     await writeFileAtomic(path.join(dir, INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
     await writeFileAtomic(path.join(dir, CARD_FILE), renderCard(info));
@@ -124,6 +129,7 @@ export async function mergeDataset(dir: string, options: MergeOptions = {}): Pro
       missingShards: [...scan.missingShards],
       unverified: [...scan.unverified],
       warnings,
+      completeness,
     };
   } finally {
     await scan.close();
@@ -137,6 +143,6 @@ async function nothingToMerge(scan: DatasetScan): Promise<MergeReport> {
   const rows = scan.sources[0].rows;
   return {
     dir: scan.dir, dataFile: null, rows, texts: ids.size, parts: [], duplicatesDropped: 0, carriedOver: rows, tornBytesDropped: 0, missingShards: [],
-    unverified: [...scan.unverified], warnings: [notes.nothingToMerge],
+    unverified: [...scan.unverified], warnings: [notes.nothingToMerge], completeness: scan.info?.completeness ?? null,
   };
 }

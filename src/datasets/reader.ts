@@ -11,6 +11,7 @@ import { concatColumns, rowReader, type SolutionColumns, type SolutionRow } from
 import { StatAccumulator, computeStats, type DatasetStats } from './dataset_stats.js';
 import { DATASET_META_KEY, type DatasetInfo, type DatasetMeta } from './info.js';
 import { DATA_FILE, readSharedM, sha256OfFile } from './folder.js';
+import { completenessOfScan } from './completeness.js';
 import { openScan, shapeOf, type DatasetScan, type ScanBatch, type ScanOptions } from './scan.js';
 import { solutionSchema, type ColumnName, type ColumnTypes } from './schema.js';
 
@@ -75,7 +76,8 @@ export async function readDataset(dir: string, options: ScanOptions = {}): Promi
     const meta = await mergedMeta(scan.sources, scan.parts);
     const schema = solutionSchema(shape, new Map([[DATASET_META_KEY, JSON.stringify(meta)]]));
     const table = columns.rows > 0 ? new Table(schema, [recordBatchFromColumns(columns, schema)]) : new Table(schema);
-    return makeDataset(scan, buildDatasetInfo({ meta, ...shape }, statsOf(columns), scan.parts.map(partFactsOf), null, new Date()), table, columns);
+    const completeness = await completenessOfScan(scan, columns.textId);
+    return makeDataset(scan, buildDatasetInfo({ meta, ...shape }, statsOf(columns), scan.parts.map(partFactsOf), null, new Date(), completeness), table, columns);
   } finally {
     await scan.close();
   }

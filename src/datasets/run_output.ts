@@ -34,7 +34,11 @@ type DatasetConfig = z.infer<typeof datasetSchema> & Record<string, unknown>;
 export async function openRunDataset(
   config: DatasetConfig,
   model: LoadedModel,
-  run: { kind: DatasetKind; arrangement: string; length: number | null; init: string; m: 'per-text' | Float32Array; restarts?: RestartsInfo; source: string; recipe: Recipe },
+  run: {
+    kind: DatasetKind; arrangement: string; length: number | null; init: string; m: 'per-text' | Float32Array; restarts?: RestartsInfo; source: string; recipe: Recipe;
+    /** Every text of the run in input order: recorded as this shard's plan, and rows get their position (`order`). */
+    plan: readonly string[];
+  },
 ): Promise<DatasetWriter> {
   const shard = resolveShard({ shard: config.shard ?? undefined, numShards: config.numShards ?? undefined, env: process.env });
   const writer = await openDatasetWriter(config.out, {
@@ -54,6 +58,8 @@ export async function openRunDataset(
     source: { name: run.source, license: config.license },
     shard,
     splitRatios: config.splitRatios,
+    plan: run.plan,
+    ordered: true,
   });
   // The whole resolved config (paths, limits, backend too) beside this shard's part.
   const name = basename(writer.partPath).replace(/\.arrows$/, '.config.json');

@@ -60,6 +60,8 @@ export interface DatasetScan {
   readonly perTextM: boolean;
   /** Every restart is its own row (a `restart` column). */
   readonly allRestarts: boolean;
+  /** Rows carry their input position (an `order` column). */
+  readonly ordered: boolean;
   readonly settings: DatasetSettings;
   /** dataset_info.json when it describes exactly what is read (a current data.arrow); else null. */
   readonly info: DatasetInfo | null;
@@ -232,6 +234,8 @@ function checkCompatible(sources: readonly SourceFile[]): void {
   const first = sources[0];
   for (const s of sources.slice(1)) {
     const diff = compatDiff(first.meta, s.meta);
+    // Settings cannot tell whether rows carry `order`; the columns can (every file of a dataset has one layout).
+    if (s.shape.ordered !== first.shape.ordered) diff.push(`order column: ${first.shape.ordered ? 'present' : 'absent'} vs ${s.shape.ordered ? 'present' : 'absent'}`);
     if (diff.length) {
       throw new PrototokenError(`${s.name} and ${first.name} were made with different settings:\n  ${diff.join('\n  ')}`, {
         file: path.dirname(s.path),
@@ -243,5 +247,5 @@ function checkCompatible(sources: readonly SourceFile[]): void {
 
 /** The shape of what a scan reads. */
 export function shapeOf(scan: DatasetScan): SchemaShape {
-  return { d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts };
+  return { d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts, ordered: scan.ordered };
 }

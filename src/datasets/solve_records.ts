@@ -6,13 +6,18 @@ import type { LoadedModel } from '../lm/load.js';
 import { scoreTexts } from '../lm/score.js';
 import type { SolveResult, SolveTarget } from '../solver/types.js';
 import type { SolutionRecord } from './columns.js';
+import { PrototokenError } from '../util/errors.js';
 import { readDataset } from './reader.js';
 
-/** Dataset rows of finished texts, with H_LM of each target under the plain LM. */
+/**
+ * Dataset rows of finished texts, with H_LM of each target under the plain LM. `ordered`: the
+ * dataset has an `order` column, filled from each target's `order` (its input position).
+ */
 export async function recordsFor(
   results: readonly SolveResult[],
-  targets: readonly (SolveTarget & { text: string })[],
+  targets: readonly (SolveTarget & { text: string; order?: number })[],
   model: LoadedModel,
+  ordered = false,
 ): Promise<SolutionRecord[]> {
   const ids = results.map((r) => Array.from(targets[r.targetIndex].ids));
   const scores = await scoreTexts(model.lm, ids, { bosId: model.tokenizer.bosId });
@@ -32,12 +37,23 @@ export async function recordsFor(
     hLmNats: scores[i].nats,
     solved: r.solved,
     seconds: r.seconds,
+    ...(ordered ? { order: targets[r.targetIndex].order } : {}),
   }));
 }
 
-/** The e of every row of the dataset in `dir`, by text id: per-text starts for `--init DATASET`. */
-export async function eByTextId(dir: string): Promise<Map<string, Float32Array>> {
+/**
+ * The e of every row of the dataset in `dir`, by text id: per-text starts for `--init DATASET`.
+ * With `N`, a dataset solved at another N is refused: its e solve other targets (a longer text's
+ * e with its own m, cut to 8 tokens, is no start for those 8 tokens).
+ */
+export async function eByTextId(dir: string, N: number | null = null): Promise<Map<string, Float32Array>> {
   const ds = await readDataset(dir);
+  if (N !== null && ds.info.length !== null && ds.info.length !== N) {
+    throw new PrototokenError(`--init: this dataset's e were solved for N=${ds.info.length} targets${ds.perTextM ? ', each with its own m' : ''}; this run solves N=${N} targets`, {
+      file: dir,
+      fix: `init from a dataset solved at N=${N}, or use --init normal`,
+    });
+  }
   const e = new Map<string, Float32Array>();
   for (const row of ds.rows()) e.set(row.textId, row.e);
   return e;

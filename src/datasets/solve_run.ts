@@ -11,7 +11,7 @@ import { checkPositions, layoutFor } from '../solver/arrangements.js';
 import { SOLVER_RECIPE, solverOptionsOf, solverSchema } from '../solver/config.js';
 import { type InitSpec, describeInit, loadInitSpec } from '../solver/init.js';
 import { solveTexts } from '../solver/solve.js';
-import type { MSpec } from '../solver/types.js';
+import type { MSpec, SolverCheckpoint } from '../solver/types.js';
 import { TEXT_KINDS, textsOfKind } from '../texts/kinds.js';
 import { type PreparedTargets, prepareTargets } from '../texts/targets.js';
 import { WINDOW_RECIPE, lengthOf, recordedWindowConfig, windowOptionsOf, windowSchema } from '../texts/window_config.js';
@@ -21,6 +21,9 @@ import { Recipe } from '../util/recipe.js';
 import { median } from '../util/stats.js';
 import { datasetSchema, openRunDataset } from './run_output.js';
 import { eByTextId, recordsFor } from './solve_records.js';
+import { loadSolverState, removeSolverState, saveSolverState } from './solver_state.js';
+import type { Completeness } from './completeness.js';
+import type { MergeReport } from './merge.js';
 
 export const solveSchema = baseSchema.merge(solverSchema).merge(datasetSchema).merge(windowSchema).extend({
   /** Corpus file: the texts (natural) or the prompts (generated); not needed for random. */
@@ -83,12 +86,12 @@ export interface SolveStarts {
   m: MSpec;
 }
 
-/** The starts of `--init` (anything but an encoder) and the fixed m of `--m`, or m per text. */
-export async function solveStarts(config: SolveConfig, model: LoadedModel): Promise<SolveStarts> {
+/** The starts of `--init` (anything but an encoder; a dataset must be of this run's `N`) and the fixed m of `--m`, or m per text. */
+export async function solveStarts(config: SolveConfig, model: LoadedModel, N: number | null = null): Promise<SolveStarts> {
   const m: MSpec = config.m
     ? { kind: 'fixed', vector: await readVector(config.m, 'm', model.lm.config.hiddenSize, await model.fingerprint()), source: config.m }
     : { kind: 'per-text' };
-  return { init: await loadInitSpec(config.init, config.initScale, model.lm, eByTextId), m };
+  return { init: await loadInitSpec(config.init, config.initScale, model.lm, (dir) => eByTextId(dir, N)), m };
 }
 
 /** What a solve run reports as it goes. */
@@ -99,6 +102,8 @@ export interface SolveHooks {
   onRows?: (rows: number, note: string) => void;
   /** Checked before every step; true ends the run after the current step (resumable). */
   shouldStop?: () => boolean;
+  /** A line worth telling a person (a saved solver state continued or not loaded). */
+  onNote?: (line: string) => void;
 }
 
 /** The run's summary (the `--json` object of `prototoken solve`). */
@@ -117,6 +122,10 @@ export interface SolveSummary {
   windows: { window: number; stride: number | undefined; windows_per_text: number | null; first_window: number; texts: number } | null;
   already_done: number;
   interrupted: boolean;
+  /** Rows in flight when the run was stopped whose solver state was saved (a rerun continues them). */
+  in_flight_saved: number;
+  /** The dataset's completeness after this run (null when it was not merged: a shard of several). */
+  completeness: Completeness | null;
 }
 
 /**
@@ -148,9 +157,22 @@ export async function runSolve(
     restarts: config.keepAllRestarts ? { keep: 'all', count: config.restarts } : undefined,
     source: config.source ?? sourceName(config.kind, config.texts),
     recipe: SOLVE_RECIPE,
+    plan: prepared.targets.map((t) => t.id),
   });
-  // With every restart kept, a text may be partly done: solve only its missing restarts.
-  const pending = writer.pendingTexts(prepared.targets).map((t) => ({ ...t, restarts: writer.missingRestarts(t.id) ?? undefined }));
+  // Each text keeps its input position (the `order` column). With every restart kept, a text may be
+  // partly done: solve only its missing restarts.
+  const orderOf = new Map(prepared.targets.map((t, i) => [t.id, i]));
+  const pending = writer.pendingTexts(prepared.targets).map((t) => ({ ...t, order: orderOf.get(t.id), restarts: writer.missingRestarts(t.id) ?? undefined }));
+  // Texts in flight when an earlier run of this shard was stopped continue where they were.
+  const resumed = await loadSolverState(writer.partPath, N, lm.config.hiddenSize);
+  if (resumed.problem) hooks.onNote?.(resumed.problem);
+  const pendingIds = new Set(pending.map((t) => t.id));
+  const resumeFrom = resumed.checkpoint
+    ? { rows: resumed.checkpoint.rows.filter((r) => pendingIds.has(r.id)), partial: resumed.checkpoint.partial.filter((p) => pendingIds.has(p.id)) }
+    : undefined;
+  if (resumeFrom && resumeFrom.rows.length + resumeFrom.partial.length > 0) {
+    hooks.onNote?.(`continuing ${resumeFrom.rows.length} row(s) in flight when the last run stopped, from their saved solver state`);
+  }
   const skippedDone = prepared.targets.filter((t) => writer.doneIds.has(t.id)).length;
   const allRestarts = config.keepAllRestarts;
   const rowsToDo = allRestarts ? pending.reduce((n, t) => n + (t.restarts?.length ?? config.restarts), 0) : pending.length;
@@ -161,16 +183,18 @@ export async function runSolve(
   let poolSteps = 0;
   let active = 0;
   const solveStarted = Date.now();
-  let outcome: { interrupted: boolean } = { interrupted: false };
+  let outcome: { interrupted: boolean; checkpoint: SolverCheckpoint | null } = { interrupted: false, checkpoint: null };
+  let savedRows = 0;
+  let merged: MergeReport | null;
   try {
     // Nothing pending (a finished run, or a shard with no texts left): just close, which merges.
     if (pending.length > 0) outcome = await solveTexts(
       lm,
       pending,
-      { ...solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }), keepAllRestarts: config.keepAllRestarts },
+      { ...solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }), keepAllRestarts: config.keepAllRestarts, resumeFrom },
       {
         onResults: async (results) => {
-          await writer.append(await recordsFor(results, pending, model));
+          await writer.append(await recordsFor(results, pending, model, writer.ordered));
           for (const r of results) {
             steps.push(r.steps);
             textsDone.add(r.id);
@@ -185,8 +209,11 @@ export async function runSolve(
         shouldStop: hooks.shouldStop,
       },
     );
+    // Before close (which merges), so the dataset counts the saved texts as in progress.
+    if (outcome.checkpoint) savedRows = await saveSolverState(writer.partPath, outcome.checkpoint, N, lm.config.hiddenSize);
+    else await removeSolverState(writer.partPath);
   } finally {
-    await writer.close();
+    merged = await writer.close();
   }
   const msPerStep = poolSteps > 0 ? (Date.now() - solveStarted) / poolSteps : 0;
   return {
@@ -203,6 +230,8 @@ export async function runSolve(
     windows: windows ? { window: windows.window, stride: windows.stride, windows_per_text: windows.windowsPerText ?? null, first_window: windows.firstWindow ?? 0, texts: input.texts - prepared.tooShort.length } : null,
     already_done: skippedDone,
     interrupted: outcome.interrupted,
+    in_flight_saved: savedRows,
+    completeness: merged?.completeness ?? null,
   };
 }
 

@@ -4,7 +4,7 @@
  * first. data.arrow is also checked against the whole-file sha256 in dataset_info.json.
  */
 import * as path from 'node:path';
-import { errorMessage } from '../util/errors.js';
+import { PrototokenError, errorMessage } from '../util/errors.js';
 import { exists } from '../util/fs_atomic.js';
 import type { DatasetInfo } from './info.js';
 import { DATA_FILE, listParts, readInfoFile, sha256OfFile } from './folder.js';
@@ -38,7 +38,7 @@ export interface VerifyReport {
   ok: boolean;
 }
 
-/** Verify the dataset in `dir`. Never throws for damage: it is reported. */
+/** Verify the dataset in `dir`. Never throws for damage: it is reported; a folder without any dataset file is an error. */
 export async function verifyDataset(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const files: FileVerdict[] = [];
   let checked = 0;
@@ -66,9 +66,8 @@ export async function verifyDataset(dir: string, options: VerifyOptions = {}): P
     }
     files.push(verdict);
   }
-  if (files.length === 0) {
-    files.push({ file: dir, batches: 0, rows: 0, bytes: 0, indexed: false, problems: [`${dir}: no part-*.arrows and no data.arrow: not a prototoken dataset folder`], notes: [] });
-  }
+  // Nothing to check is not damage: say what the folder is not (a typo'd path, a checkpoint folder).
+  if (files.length === 0) throw notADatasetFolder(dir);
   return { dir, files, ok: files.every((f) => f.problems.length === 0) };
 }
 
@@ -100,4 +99,12 @@ async function verifyFile(file: string, open: () => Promise<SourceFile>, tick: (
     await source.close();
   }
   return verdict;
+}
+
+/** The error for a folder (or path) holding neither data.arrow nor parts. */
+function notADatasetFolder(dir: string): PrototokenError {
+  return new PrototokenError('no data.arrow and no part-*.arrows files: not a prototoken dataset folder (nothing to verify)', {
+    file: dir,
+    fix: 'pass the --out folder of `prototoken solve` (a dataset folder holds part-*.arrows and, once merged, data.arrow)',
+  });
 }

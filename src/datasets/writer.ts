@@ -22,6 +22,7 @@ import {
   type RestartsInfo,
 } from './info.js';
 import { DoneRows } from './done_rows.js';
+import { writePlan } from './plan.js';
 import { END_OF_STREAM, batchMessageBytes, schemaMessageBytes } from './ipc_stream.js';
 import { readSharedM, writeSharedM, DATA_FILE, M_FILE, listParts, readInfoFile, partFileName } from './folder.js';
 import { fingerprintM } from '../lm/vector_file.js';
@@ -66,6 +67,18 @@ export interface DatasetWriterOptions {
   splitRatios?: SplitRatios;
   /** Run mergeDataset (data.arrow, dataset_info.json, README.md) in close(). Default: true iff shard.count is 1. */
   mergeOnClose?: boolean;
+  /**
+   * Rows carry their input position (column `order`, required in every record). Default false. A
+   * dataset created without it keeps its layout: resuming one, the writer's `ordered` says false.
+   */
+  ordered?: boolean;
+  /**
+   * The ids of every text this run is to solve, in input order (all shards: the writer keeps its
+   * own). Recorded beside the part (`part-….plan.json`), so merge and inspect can tell a finished
+   * dataset from an interrupted one and count the texts never run. Default: none (completeness
+   * unknown).
+   */
+  plan?: readonly string[];
 }
 
 /** An open part; see the module comment. */
@@ -87,6 +100,8 @@ export interface DatasetWriter {
   readonly resumed: { rows: number; tornBytesCut: number };
   /** Rows appended by this writer. */
   readonly rowsAppended: number;
+  /** Whether rows carry `order` (the dataset's layout decides when it exists; see DatasetWriterOptions.ordered). */
+  readonly ordered: boolean;
   /** Of `texts`, those this shard owns that are not done yet, in order. */
   pendingTexts<T extends { id: string }>(texts: readonly T[]): T[];
   /** Append rows as one record batch, durable (fsync'd) when the promise resolves. Put all restarts of a text in one call. */
@@ -111,10 +126,13 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   const allRestarts = settings.restarts !== undefined;
   let rowsFound = 0;
   let own: OwnPart | null = null;
+  // The first file there decides whether rows carry `order`, so every file of a dataset has one layout.
+  let existingOrdered: boolean | null = null;
   for (const listing of await listParts(dir)) {
     const part = await openPartSource(listing.path);
     try {
       refuseMismatch(dir, part.name, part.meta, settings);
+      existingOrdered ??= part.shape.ordered;
       const entries: IndexEntry[] = [];
       await forEachColumns(part, true, (cols, ref, bytes) => {
         cols.textId.forEach((id, i) => done.add(id, cols.restart[i]));
@@ -130,6 +148,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   if (data) {
     try {
       refuseMismatch(dir, DATA_FILE, data.meta, settings);
+      existingOrdered ??= data.shape.ordered;
       await forEachColumns(data, true, (cols) => {
         cols.textId.forEach((id, i) => done.add(id, cols.restart[i]));
       });
@@ -141,7 +160,9 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
 
   const indexPath = indexFileFor(partPath);
   await removeStaleTemps(dir, [path.basename(partPath), path.basename(indexPath)]);
-  const shape = { d, perTextM, allRestarts };
+  const ordered = existingOrdered ?? options.ordered ?? false;
+  const shape = { d, perTextM, allRestarts, ordered };
+  if (options.plan) await writePlan(partPath, shard, options.plan.filter((id) => shardOf(id, shard.count) === shard.index), settings.restarts?.count ?? null);
   const schema = solutionSchema(shape);
   let end: number;
   let tornBytesCut = 0;
@@ -212,13 +233,14 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     get rowsAppended() {
       return rowsAppended;
     },
+    ordered,
     missingRestarts: (textId) => done.missing(textId),
     pendingTexts(texts) {
       return texts.filter((t) => !doneIds.has(t.id) && shardOf(t.id, shard.count) === shard.index);
     },
     async append(rows) {
       if (closing) throw new PrototokenError('append() after close()', { file: where, fix: 'this is a bug in the caller' });
-      const ctx = { d, perTextM, allRestarts, splitRatios: settings.split_ratios, where };
+      const ctx = { ...shape, splitRatios: settings.split_ratios, where };
       const cols = Array.isArray(rows) ? columnsFromRecords(rows as readonly SolutionRecord[], ctx) : columnsFromBatch(rows as SolutionBatch, ctx);
       for (const [i, id] of cols.textId.entries()) {
         const restart = cols.restart[i];

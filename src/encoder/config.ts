@@ -80,13 +80,15 @@ export const trainSchema = baseSchema.merge(windowSchema).extend({
   workers: z.number().int().min(1).nullable().default(null),
   /** Train the universal m jointly with the encoder (recon loss), from --m, the dataset's m, or N(0,1) when neither is given. */
   learnM: z.boolean().default(false),
+  /** Train on a --dataset that is incomplete (an interrupted solve, missing shards); refused otherwise. */
+  allowPartial: z.boolean().default(false),
   curriculum: z.array(z.object({ n: z.number().int().min(1), until: z.number().int().min(1) }).strict()).default([]),
 });
 
 export type TrainConfig = z.infer<typeof trainSchema>;
 
 /** Keys that steer how a run is watched or bounded, not what it computes: a resume may change them. */
-const STEERING_KEYS = new Set(['stopAtStep', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model', 'workers']);
+const STEERING_KEYS = new Set(['stopAtStep', 'backend', 'logdir', 'checkpointsDir', 'logEvery', 'checkpointEvery', 'model', 'workers', 'allowPartial']);
 
 /**
  * Every other key decides the run. Keys added after runs were already checkpointed name the value

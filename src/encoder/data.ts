@@ -15,6 +15,7 @@ import { type WindowOptions, countExactCopies, windowTexts } from '../texts/wind
 import { PrototokenError } from '../util/errors.js';
 import type { EncoderExample } from './batch.js';
 import { countStreamedCopies, forEachUsableRow } from './data_rows.js';
+import { requireComplete } from '../datasets/index.js';
 import { type EStats, StatsAccumulator, eStats } from './head.js';
 import type { LossKind } from './losses.js';
 import type { ReferenceSet } from './types.js';
@@ -53,6 +54,8 @@ export interface EncoderDataOptions {
    * the solver's best-effort e.
    */
   referenceMinAccuracy?: number;
+  /** Take a `dataset` that is incomplete (datasets/completeness.ts); refused otherwise. Default false. */
+  allowPartial?: boolean;
 }
 
 export interface EncoderData {
@@ -102,6 +105,8 @@ export async function loadEncoderData(opts: EncoderDataOptions): Promise<Encoder
   const addVal = (key: string | number, ex: EncoderExample): void => {
     if (maxVal === null || val.size < maxVal || val.has(key)) val.set(key, ex);
   };
+  // An interrupted solve's dataset looks whole; training on it must be asked for.
+  if (dataset) await requireComplete(dataset, 'trained on', opts.allowPartial ?? false);
   let tooShort = 0;
   let textWindows = 0;
   if (!stream && loss === 'recon') {

@@ -92,6 +92,17 @@ export async function runTexts(opts: RunTextsOptions, model: LoadedModel, enc: L
     }
   } else {
     const ds = await readDataset(opts.dataset as string);
+    // A row's e solves its own N tokens (with its own m when m is per text): cut to other N, the rows
+    // would be scored on prefixes their e were never made for, so another N is refused.
+    if (ds.info.length !== null && ds.info.length !== N) {
+      throw new PrototokenError(
+        `the dataset's rows are N=${ds.info.length} targets (their e${ds.perTextM ? ', each with its own m,' : ''} solve those ${ds.info.length} tokens), but this run is at N=${N}${windows ? ` (--window ${N})` : opts.length !== null ? ` (--length ${N})` : ' (the N the encoder was trained on)'}`,
+        {
+          file: opts.dataset as string,
+          fix: `run at the dataset's N (--window ${ds.info.length} or --length ${ds.info.length}), use a dataset solved at N=${N}, or pass the texts themselves with --texts FILE to use their first ${N} tokens`,
+        },
+      );
+    }
     const dsM = await ds.sharedM();
     eMatchesM = dsM !== null && fingerprintM(dsM) === enc.meta.mSha256;
     for (const row of ds.rows()) {

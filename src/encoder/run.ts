@@ -99,6 +99,12 @@ export async function checkTrainConfig(config: TrainConfig, opts: TrainRunOption
   if (config.curriculum.length > 0 && config.loss !== 'recon') {
     throw new PrototokenError(`an N curriculum trains on window prefixes, which have no solved e, so it needs the recon loss (not ${config.loss})`, { fix: 'use --loss recon, or drop --curriculum' });
   }
+  const tooLong = config.curriculum.filter((s) => s.n > windows.window);
+  if (tooLong.length > 0) {
+    throw new PrototokenError(`--curriculum ${tooLong.map((s) => `${s.n}@${s.until}`).join(',')}: a stage trains on the first n tokens of each window, but --window ${windows.window} windows have only ${windows.window}`, {
+      fix: `use stages with n below ${windows.window} (e.g. ${Math.max(1, Math.floor(windows.window / 2))}@${tooLong[0].until}), or a larger --window`,
+    });
+  }
   return windows;
 }
 
@@ -128,6 +134,7 @@ export async function openTrainingRun(config: TrainConfig, model: LoadedModel, o
     maxVal: config.maxVal,
     maxReference: config.maxReference,
     referenceMinAccuracy: config.referenceMinAccuracy,
+    allowPartial: config.allowPartial,
   });
   const given = await resolveM(config, data, model);
   const { encoder, optimizer, state, meta, m, learnedM, warnings } = await startEncoder(config, model, data, given, opts.resume ?? false, path.join(runDir, 'last'));

@@ -27,6 +27,12 @@ export interface DecodeOptions {
 export interface TextTokenizer {
   /** Token ids of `text`, never with EOS; with BOS only if `opts.addBos`. */
   encode(text: string, opts?: EncodeOptions): number[];
+  /**
+   * The first `maxTokens` ids of `encode(text)` (all of them when there are fewer), tokenizing only
+   * a prefix of the text: time and memory follow `maxTokens`, not the text's length (a 100 MB line
+   * costs what a short story does). See `encodePrefixWith`.
+   */
+  encodePrefix(text: string, maxTokens: number): number[];
   /** Text of `ids`. */
   decode(ids: readonly number[], opts?: DecodeOptions): string;
   bosId: number | null;
@@ -100,10 +106,48 @@ function wrap(tok: Tokenizer, config: Record<string, unknown>, hash: string): Te
       const ids = tok.encode(text, { add_special_tokens: false }).ids;
       return opts?.addBos && bosId !== null ? [bosId, ...ids] : ids;
     },
+    encodePrefix(text, maxTokens) {
+      return encodePrefixWith((s) => tok.encode(s, { add_special_tokens: false }).ids, text, maxTokens);
+    },
     decode(ids, opts) {
       return tok.decode([...ids], { skip_special_tokens: opts?.skipSpecialTokens ?? true });
     },
   };
+}
+
+/** Characters first tried per token wanted: generous (English text averages about 4), so one round usually does. */
+const CHARS_PER_TOKEN = 8;
+/** Texts up to this many characters (or twice the first cut) are tokenized whole, exactly as `encode`. */
+const PREFIX_MIN_CHARS = 2048;
+/** Tokens past the ones wanted that a cut must leave, so the cut's own effect stays clear of them. */
+const PREFIX_MARGIN = 16;
+
+/**
+ * The first `maxTokens` ids of `encode(text)`, from prefixes of the text. A tokenizer's output
+ * near the end of a cut prefix can differ from the whole text's (a word cut in half), but the
+ * tokens well before the cut do not depend on it: a cut at c characters is accepted when it yields
+ * `maxTokens + PREFIX_MARGIN` tokens and a cut at 2c agrees with it on the first `maxTokens`;
+ * otherwise c doubles. A text shorter than 2c is tokenized whole, so short texts (every story of
+ * a normal corpus) get exactly `encode`'s ids by construction.
+ */
+export function encodePrefixWith(encode: (text: string) => number[], text: string, maxTokens: number): number[] {
+  if (!Number.isFinite(maxTokens)) return encode(text);
+  let chars = Math.max(PREFIX_MIN_CHARS, (maxTokens + PREFIX_MARGIN) * CHARS_PER_TOKEN);
+  for (;;) {
+    if (2 * chars >= text.length) return encode(text).slice(0, maxTokens);
+    const near = encode(cutAt(text, chars));
+    if (near.length >= maxTokens + PREFIX_MARGIN) {
+      const far = encode(cutAt(text, 2 * chars));
+      if (far.length >= maxTokens && near.slice(0, maxTokens).every((id, i) => id === far[i])) return near.slice(0, maxTokens);
+    }
+    chars *= 2;
+  }
+}
+
+/** The first `chars` UTF-16 units of `text`, never splitting a surrogate pair. */
+function cutAt(text: string, chars: number): string {
+  const code = text.charCodeAt(chars - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? chars - 1 : chars);
 }
 
 /** tokenizer_config.json stores special tokens as a string or as an AddedToken-like `{content}` object. */

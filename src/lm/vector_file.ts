@@ -59,7 +59,7 @@ export async function readVector(
   try {
     const names = st.names();
     const key = st.has(name) ? name : (options.soleTensor ?? true) && names.length === 1 ? names[0] : null;
-    if (!key) throw new PrototokenError(`no tensor "${name}" (found: ${names.join(', ')})`, { file: at });
+    if (!key) throw new PrototokenError(`no tensor "${name}" (found ${foundList(names)})${names.length > 1 ? `; this is not a vector file (a model's weights?)` : ''}`, { file: at, fix: whatVectorFile(name) });
     const info = st.info(key);
     if (info.shape.length !== 1 || (d !== null && info.shape[0] !== d)) {
       throw new PrototokenError(`"${key}" has shape [${info.shape}] but this model needs [${d ?? 'd'}]`, { file: at, fix: 'use a file made for this model' });
@@ -75,4 +75,21 @@ export async function readVector(
   } finally {
     await st.close();
   }
+}
+
+/** Names shown when a file lacks the tensor asked for: a few, never a model's hundreds. */
+const SHOWN_NAMES = 4;
+
+function foundList(names: readonly string[]): string {
+  if (names.length === 0) return 'no tensors';
+  const shown = names.slice(0, SHOWN_NAMES).join(', ');
+  return `${names.length} tensor${names.length === 1 ? '' : 's'}: ${shown}${names.length > SHOWN_NAMES ? `, and ${names.length - SHOWN_NAMES} more` : ''}`;
+}
+
+/** What a vector file is and how to get one, for the fix of a wrong file. */
+function whatVectorFile(name: string): string {
+  const what = `a vector file is a .safetensors file holding one float32 vector "${name}" of d_model values`;
+  return name === 'm'
+    ? `${what}: make one with \`prototoken fit-m --out m.safetensors\`, or pass a dataset folder (its m.safetensors) or a checkpoint's m.safetensors`
+    : `${what} (e.g. the mean e of a dataset); or pass a solution dataset folder for per-text starts`;
 }

@@ -6,11 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { type AdamState, adamState, adamwUpdate, concatRows, disposeState, keepRows } from './adamw.js';
+import { type AdamState, adamwUpdate, concatRows, disposeState, keepRows } from './adamw.js';
 import { checkPositions, layoutFor } from './arrangements.js';
 import { initialRow, rowSeed } from './init.js';
 import { lossAndGrads, rowMetrics } from './step.js';
-import type { SolveHooks, SolveResult, SolverOptions, SolveTarget } from './types.js';
+import type { PartialText, RowState, SolveHooks, SolveResult, SolverCheckpoint, SolverOptions, SolveTarget } from './types.js';
 import { learningRate } from './schedule.js';
 import { PrototokenError } from '../util/errors.js';
 import { yieldToEventLoop } from '../util/progress.js';
@@ -28,20 +28,24 @@ interface Row {
 interface TextProgress {
   pending: number; // restarts not yet finished
   best: SolveResult | null;
+  /** Restarts finished (folded into `best`), for a checkpoint. */
+  finished: number[];
   /** Settled (emitted): its remaining restarts are dropped. */
   cancelled: boolean;
 }
 
 /**
  * Solve every target; results reach `hooks.onResults` text by text (best restart), in finishing
- * order, or restart by restart with `opts.keepAllRestarts`.
+ * order, or restart by restart with `opts.keepAllRestarts`. Stopped by `hooks.shouldStop`, it
+ * returns a checkpoint of the rows in flight; passed back as `opts.resumeFrom`, they continue from
+ * their state (parameters, AdamW moments, step counts, patience), as if never stopped.
  */
 export async function solveTexts(
   lm: CausalLM,
   targets: readonly SolveTarget[],
   opts: SolverOptions,
   hooks: SolveHooks = {},
-): Promise<{ interrupted: boolean }> {
+): Promise<{ interrupted: boolean; checkpoint: SolverCheckpoint | null }> {
   const d = lm.config.hiddenSize;
   const N = checkTargets(lm, targets, opts);
   const layout = layoutFor(opts.arrangement, N);
@@ -51,25 +55,39 @@ export async function solveTexts(
   const perTextM = layout.usesM && opts.m.kind === 'per-text';
   const fixedM = layout.usesM && opts.m.kind === 'fixed' ? tf.tensor2d(opts.m.vector, [1, d]) : null;
 
+  const saved = new Map((opts.resumeFrom?.rows ?? []).map((s) => [rowKey(s.id, s.restart), s]));
+  const partial = new Map((opts.keepAllRestarts ? [] : opts.resumeFrom?.partial ?? []).map((p) => [p.id, p]));
   const queue: Row[] = [];
-  const restartsOf = (t: SolveTarget): readonly number[] => t.restarts ?? [...Array(opts.restarts).keys()];
+  // A text's restarts that finished before an interruption are not run again: their best is carried.
+  const restartsOf = (t: SolveTarget): readonly number[] =>
+    (t.restarts ?? [...Array(opts.restarts).keys()]).filter((r) => !partial.get(t.id)?.finished.includes(r));
   targets.forEach((t, i) => {
     for (const r of restartsOf(t)) {
       queue.push({ target: i, restart: r, seed: rowSeed(opts.seed, t.id, r), steps: 0, started: 0, bestLoss: Infinity, sinceBest: 0 });
     }
   });
-  const progress: TextProgress[] = targets.map((t) => ({ pending: restartsOf(t).length, best: null, cancelled: false }));
+  const progress: TextProgress[] = targets.map((t, i) => {
+    const carried = partial.get(t.id);
+    return { pending: restartsOf(t).length, best: carried ? { ...carried.best, targetIndex: i } : null, finished: [...(carried?.finished ?? [])], cancelled: false };
+  });
   let rows: Row[] = [];
   let eState: AdamState | null = null;
   let mState: AdamState | null = null;
   let targetIds: tf.Tensor2D | null = null;
   let interrupted = false;
+  let checkpoint: SolverCheckpoint | null = null;
 
   try {
     while (rows.length > 0 || queue.length > 0) {
       await yieldToEventLoop(); // so a signal handler can run and set shouldStop
       if (hooks.shouldStop?.()) {
         interrupted = true;
+        checkpoint = await checkpointOf(rows, targets, progress, eState, perTextM ? mState : null, d);
+        // Rows resumed from an earlier stop that had not rejoined the pool yet keep their saved state.
+        for (const row of queue) {
+          const state = saved.get(rowKey(targets[row.target].id, row.restart));
+          if (state && !progress[row.target].cancelled) checkpoint.rows.push(state);
+        }
         break;
       }
       // Fill the pool.
@@ -81,9 +99,9 @@ export async function solveTexts(
         joining.push(row);
       }
       if (joining.length > 0) {
-        const starts = joining.map((r) => initialRow(opts.init, d, targets[r.target].id, r.seed, perTextM));
-        const eNew = adamState(tf.tensor2d(concatRowsInto((n) => new Float32Array(n), starts.map((s) => s.e)), [joining.length, d]));
-        const mNew = perTextM ? adamState(tf.tensor2d(concatRowsInto((n) => new Float32Array(n), starts.map((s) => s.m as Float32Array)), [joining.length, d])) : null;
+        const starts = joining.map((r) => startOf(r, targets[r.target].id, saved.get(rowKey(targets[r.target].id, r.restart)), opts, d, perTextM));
+        const eNew = stateOf(starts.map((s) => s.e), d);
+        const mNew = perTextM ? stateOf(starts.map((s) => s.m as Moments), d) : null;
         const tNew = tf.tensor2d(concatRowsInto((n) => new Int32Array(n), joining.map((r) => targets[r.target].ids)), [joining.length, N], 'int32');
         [eState, mState, targetIds] = [append(eState, eNew), mNew ? append(mState, mNew) : null, appendTensor(targetIds, tNew)];
         rows = rows.concat(joining);
@@ -174,7 +192,62 @@ export async function solveTexts(
     targetIds?.dispose();
     fixedM?.dispose();
   }
-  return { interrupted };
+  return { interrupted, checkpoint };
+}
+
+/** Parameters of rows with their AdamW moments, [d] each. */
+interface Moments {
+  param: Float32Array;
+  m1: Float32Array;
+  m2: Float32Array;
+}
+
+function rowKey(id: string, restart: number): string {
+  return `${id}\u0000${restart}`;
+}
+
+/**
+ * Where a joining row starts: its saved state when an interrupted run left one for it (same seed:
+ * the same row), else its initial draw with zero moments. A resumed row takes its steps, patience
+ * and elapsed time along.
+ */
+function startOf(row: Row, id: string, state: RowState | undefined, opts: SolverOptions, d: number, perTextM: boolean): { e: Moments; m: Moments | null } {
+  if (state && state.seed === row.seed && state.e.length === d && (state.m !== null) === perTextM) {
+    row.steps = state.steps;
+    row.bestLoss = state.bestLoss;
+    row.sinceBest = state.sinceBest;
+    row.started = Date.now() - state.seconds * 1000;
+    return { e: { param: state.e, m1: state.eM1, m2: state.eM2 }, m: state.m };
+  }
+  const fresh = (v: Float32Array): Moments => ({ param: v, m1: new Float32Array(d), m2: new Float32Array(d) });
+  const init = initialRow(opts.init, d, id, row.seed, perTextM);
+  return { e: fresh(init.e), m: init.m ? fresh(init.m) : null };
+}
+
+function stateOf(rows: readonly Moments[], d: number): AdamState {
+  const stack = (pick: (m: Moments) => Float32Array): tf.Tensor2D => tf.tensor2d(concatRowsInto((n) => new Float32Array(n), rows.map(pick)), [rows.length, d]);
+  return { param: stack((m) => m.param), m1: stack((m) => m.m1), m2: stack((m) => m.m2) };
+}
+
+/** The checkpoint of a stopped run: every row in the pool, and the unsettled texts' finished restarts. */
+async function checkpointOf(rows: readonly Row[], targets: readonly SolveTarget[], progress: readonly TextProgress[], e: AdamState | null, m: AdamState | null, d: number): Promise<SolverCheckpoint> {
+  const host = async (s: AdamState | null): Promise<Moments | null> =>
+    s ? { param: (await s.param.data()) as Float32Array, m1: (await s.m1.data()) as Float32Array, m2: (await s.m2.data()) as Float32Array } : null;
+  const eh = await host(e);
+  const mh = await host(m);
+  const row = (h: Moments, r: number): Moments => ({ param: h.param.slice(r * d, (r + 1) * d), m1: h.m1.slice(r * d, (r + 1) * d), m2: h.m2.slice(r * d, (r + 1) * d) });
+  const states: RowState[] = eh
+    ? rows.filter((r) => !progress[r.target].cancelled).map((r) => {
+      const i = rows.indexOf(r);
+      const er = row(eh, i);
+      return {
+        id: targets[r.target].id, restart: r.restart, seed: r.seed, steps: r.steps, bestLoss: r.bestLoss, sinceBest: r.sinceBest,
+        seconds: (Date.now() - r.started) / 1000, e: er.param, eM1: er.m1, eM2: er.m2, m: mh ? row(mh, i) : null,
+      };
+    })
+    : [];
+  const partial: PartialText[] = progress.flatMap((p, i) => (p.best && !p.cancelled ? [{ id: targets[i].id, finished: [...p.finished], best: p.best }] : []));
+  return { rows: states, partial };
 }
 
 /** Fold finished restarts into per-text bests; return the texts settled by this step. */
@@ -184,6 +257,7 @@ function collect(finished: SolveResult[], progress: TextProgress[]): SolveResult
     const p = progress[res.targetIndex];
     if (p.cancelled) continue;
     p.pending--;
+    p.finished.push(res.restart);
     if (!p.best || better(res, p.best)) p.best = res;
     // One solved restart settles the text: the others cannot beat 100% accuracy.
     if (res.solved || p.pending === 0) {

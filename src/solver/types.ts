@@ -32,6 +32,43 @@ export interface SolverOptions {
   stopAccuracy: number;
   /** Stop a row after this many steps without a loss improvement; 0 = never. */
   patience: number;
+  /** Where an interrupted run stopped: its rows continue from there instead of from their start. Default none. */
+  resumeFrom?: SolverCheckpoint;
+}
+
+/** The optimisation state of one (text, restart) row: enough to continue it exactly where it stopped. */
+export interface RowState {
+  id: string;
+  restart: number;
+  seed: number;
+  /** Updates applied so far (AdamW's bias correction and the schedule go on from here). */
+  steps: number;
+  bestLoss: number;
+  sinceBest: number;
+  /** Wall-clock seconds spent on the row so far. */
+  seconds: number;
+  /** e and its AdamW moments, [d] each. */
+  e: Float32Array;
+  eM1: Float32Array;
+  eM2: Float32Array;
+  /** Per-text m and its moments, or null when m is not learned per text. */
+  m: { param: Float32Array; m1: Float32Array; m2: Float32Array } | null;
+}
+
+/** A text whose best restart is kept and some restarts finished: the best so far and which ones finished. */
+export interface PartialText {
+  id: string;
+  finished: number[];
+  best: SolveResult;
+}
+
+/**
+ * What an interrupted `solveTexts` leaves: the rows that were in the pool, and (best restart
+ * kept) the texts with finished restarts not settled yet. Queued rows had not started: nothing.
+ */
+export interface SolverCheckpoint {
+  rows: RowState[];
+  partial: PartialText[];
 }
 
 export interface SolveTarget {

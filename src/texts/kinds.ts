@@ -84,7 +84,7 @@ async function generatedTexts(lm: CausalLM, tokenizer: TextTokenizer, corpus: re
   const out: TextItem[] = [];
   const prompts = new Set<string>();
   for (let i = 0, kept = 0; i < corpus.length && kept < count; i++) {
-    const prompt = tokenizer.encode(corpus[i].text, { addBos: true }).slice(0, promptTokens);
+    const prompt = [...(tokenizer.bosId === null ? [] : [tokenizer.bosId]), ...tokenizer.encodePrefix(corpus[i].text, PROMPT_TOKENS)];
     // Many stories open alike ("Once upon a time"); continuations of one prompt must be one context.
     const key = prompt.join(',');
     if (continuations > 1 && prompts.has(key)) continue;

@@ -4,6 +4,7 @@
  */
 import type { TextTokenizer } from '../lm/tokenizer.js';
 import { PrototokenError } from '../util/errors.js';
+import { textTokens } from './tokens.js';
 
 /** A text to solve; `ids` (when set) are the exact target tokens (random or generated texts). */
 export interface TextItem {
@@ -26,12 +27,12 @@ export interface PreparedTargets {
   tooShort: { id: string; tokens: number }[];
 }
 
-/** Tokenize and cut every text to N tokens; `file` names the source in errors. */
+/** Tokenize (only as far as N tokens) and cut every text to N tokens; `file` names the source in errors. */
 export function prepareTargets(texts: readonly TextItem[], tokenizer: TextTokenizer, N: number, file: string): PreparedTargets {
   const targets: PreparedTargets['targets'] = [];
   const tooShort: PreparedTargets['tooShort'] = [];
   for (const t of texts) {
-    const ids = t.ids ? [...t.ids] : tokenizer.encode(t.text);
+    const ids = textTokens(t, tokenizer, N);
     if (ids.length < N) tooShort.push({ id: t.id, tokens: ids.length });
     else targets.push({ id: t.id, text: tokenizer.decode(ids.slice(0, N)), ids: Int32Array.from(ids.slice(0, N)) });
   }

@@ -11,8 +11,11 @@
  *   at both ends; inside a text nothing is changed. A text's id is the 1-based line number of its
  *   first line.
  *
- * Duplicate ids, empty texts and an empty file are errors naming file:line.
+ * Duplicate ids, empty texts and an empty file are errors naming file:line. Files are UTF-8: bytes
+ * that are not (a Latin-1 "café") are an error naming the line, never replaced by U+FFFD; a
+ * caller that knows the file is Latin-1 says so (`encoding: 'latin1'`).
  */
+import { isUtf8 } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 
@@ -24,12 +27,21 @@ export interface CorpusText {
 
 const END_OF_TEXT = '<|endoftext|>';
 
+/** How the bytes of a text file are decoded. */
+export type TextEncoding = 'utf-8' | 'latin1';
+
 /** Read the texts of `file` (format by extension, see the module comment). */
-export async function readTexts(file: string): Promise<CorpusText[]> {
+export async function readTexts(file: string, options: { encoding?: TextEncoding } = {}): Promise<CorpusText[]> {
   let content: string;
   try {
-    content = await fsp.readFile(file, 'utf8');
+    const bytes = await fsp.readFile(file);
+    if ((options.encoding ?? 'utf-8') === 'latin1') content = bytes.toString('latin1');
+    else {
+      if (!isUtf8(bytes)) throw notUtf8(bytes, file);
+      content = bytes.toString('utf8');
+    }
   } catch (err) {
+    if (err instanceof PrototokenError) throw err;
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new PrototokenError(missing ? 'text file not found' : `cannot read the text file (${errorMessage(err)})`, {
       file,
@@ -67,7 +79,7 @@ function parseJsonl(content: string, file: string): Located[] {
   const lines = content.split('\n');
   lines.forEach((raw, i) => {
     const line = i + 1;
-    if (raw.trim() === '') return;
+    if (!/\S/.test(raw)) return; // blank (a test, not a trimmed copy: a line may be 100 MB)
     const where = `${file}:${line}`;
     let obj: unknown;
     try {
@@ -85,7 +97,7 @@ function parseJsonl(content: string, file: string): Located[] {
         fix: 'give every line a "text" string',
       });
     }
-    if (text.trim() === '') throw new PrototokenError('"text" is empty', { file: where, fix: 'remove the line or give it a text' });
+    if (!/\S/.test(text)) throw new PrototokenError('"text" is empty', { file: where, fix: 'remove the line or give it a text' });
     if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
       throw new PrototokenError(`"id" is a ${typeof id}; use a string or a number`, { file: where });
     }
@@ -128,4 +140,39 @@ function splitKeepingOffsets(s: string, sep: string | RegExp): { text: string; s
   }
   pieces.push({ text: s.slice(start), start });
   return pieces;
+}
+
+/** The error for bytes that are not UTF-8, naming the line and byte of the first bad sequence. */
+function notUtf8(bytes: Buffer, file: string): PrototokenError {
+  const at = firstInvalidUtf8(bytes);
+  let line = 1;
+  for (let i = bytes.indexOf(10); i !== -1 && i < at; i = bytes.indexOf(10, i + 1)) line++;
+  // The bad byte and the continuation bytes after it (an overlong or cut sequence is all of them).
+  let end = at + 1;
+  while (end < Math.min(bytes.length, at + 4) && (bytes[end] & 0xc0) === 0x80) end++;
+  const shown = [...bytes.subarray(at, end)].map((b) => `0x${b.toString(16).toUpperCase().padStart(2, '0')}`).join(' ');
+  return new PrototokenError(`not UTF-8: ${end - at > 1 ? 'bytes' : 'byte'} ${shown} at byte offset ${at} ${end - at > 1 ? 'are' : 'is'} not valid UTF-8 (a Latin-1 or Windows-1252 file?); texts are read as UTF-8 and never guessed`, {
+    file: `${file}:${line}`,
+    fix: `convert the file to UTF-8, e.g. \`iconv -f latin1 -t utf-8 ${file} > ${file.replace(/(\.[^./\\]*)?$/, '.utf8$1')}\``,
+  });
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence (bytes.length when none). */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // Lead byte: sequence length and the allowed range of the second byte (no overlongs, no surrogates, <= U+10FFFF).
+    const [n, lo, hi] = b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf]
+      : b === 0xe0 ? [3, 0xa0, 0xbf] : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf]
+      : b === 0xf0 ? [4, 0x90, 0xbf] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : [0, 0, 0];
+    if (n === 0 || i + n > bytes.length || bytes[i + 1] < lo || bytes[i + 1] > hi) return i;
+    for (let k = 2; k < n; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += n;
+  }
+  return bytes.length;
 }

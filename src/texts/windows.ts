@@ -11,6 +11,7 @@
 import type { TextTokenizer } from '../lm/tokenizer.js';
 import type { PreparedTargets, TextItem } from './targets.js';
 import { PrototokenError } from '../util/errors.js';
+import { textTokens } from './tokens.js';
 
 /** How stories are cut into windows. */
 export interface WindowOptions {
@@ -60,16 +61,18 @@ export function storyOf(textId: string): string {
 /** Cut every story into windows (see the module comment); order: story by story, then by index. */
 export function windowTexts(texts: readonly TextItem[], tokenizer: TextTokenizer, opts: WindowOptions): WindowedTexts {
   const { window, stride, cap } = checkWindowOptions(opts);
+  const first = opts.firstWindow ?? 0;
+  // Tokens the windows taken reach to: a prefix when their number is capped, else the whole story.
+  const need = (first + cap - 1) * stride + window;
   const windows: Window[] = [];
   const tooShort: WindowedTexts['tooShort'] = [];
   for (const t of texts) {
-    const story = t.ids ? [...t.ids] : tokenizer.encode(t.text);
+    const story = textTokens(t, tokenizer, need);
     if (story.length < window) {
       tooShort.push({ id: t.id, tokens: story.length });
       continue;
     }
     const fit = Math.floor((story.length - window) / stride) + 1;
-    const first = opts.firstWindow ?? 0;
     for (let k = first; k < Math.min(fit, first + cap); k++) {
       const ids = story.slice(k * stride, k * stride + window);
       windows.push({ id: windowId(t.id, k), storyId: t.id, index: k, ids, text: tokenizer.decode(ids) });

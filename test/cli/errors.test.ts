@@ -69,19 +69,24 @@ describe('errors are for people', { concurrency: 2 }, () => {
   });
 
   describe('texts', { concurrency: 2 }, () => {
-    it('score: a text longer than the model allows suggests --max-tokens, and that fix works', async () => {
+    it('score: a text longer than the model allows is scored as far as its positions reach, with a note, and --max-tokens agrees', async () => {
+      // Issue 17 (defect 7): this used to abort the whole run with a --max-tokens fix; it now scores what fits.
       const file = join(dir, 'long.jsonl');
       const words = Array.from({ length: 3000 }, (_, i) => ['the', 'cat', 'sat', 'on', 'a', 'mat'][i % 6]).join(' ');
       await writeFile(file, JSON.stringify({ id: 'short', text: 'Once upon a time.' }) + '\n' + JSON.stringify({ id: 'long', text: words }) + '\n');
-      const r = await runCli(['score', file, ...WASM]);
-      assertUserError(r, re(file), /"long"/, /\nFix: .*--max-tokens (\d+)/);
-      assert.equal(r.stdout, '', 'no partial table before the error');
-      const k = Number(/--max-tokens (\d+)/.exec(r.stderr)?.[1]);
-      assert.ok(k > 0 && k < 512, `suggested --max-tokens ${k}`);
+      const r = await runCli(['score', file, '--json', ...WASM]);
+      assertOk(r);
+      assert.match(r.stderr, /note: "long" is longer than the model's \d+ positions; scored its first (\d+) tokens/);
+      assert.doesNotMatch(r.stderr, /"short"/);
+      const k = Number(/scored its first (\d+) tokens/.exec(r.stderr)?.[1]);
+      assert.ok(k > 0 && k < 512, `scored ${k} tokens`);
+      const rows = jsonLines<{ id: string; n_tokens: number; truncated: boolean; h_lm_nats: number }>(r);
+      assert.deepEqual(rows.map((x) => [x.id, x.n_tokens, x.truncated]), [['short', rows[0].n_tokens, false], ['long', k, true]]);
       const fixed = await runCli(['score', file, '--max-tokens', String(k), '--json', ...WASM]);
       assertOk(fixed);
-      const rows = jsonLines<{ id: string; n_tokens: number }>(fixed);
-      assert.deepEqual(rows.map((x) => [x.id, x.n_tokens]), [['short', rows[0].n_tokens], ['long', k]]);
+      const fixedRows = jsonLines<{ id: string; n_tokens: number; h_lm_nats: number }>(fixed);
+      assert.deepEqual(fixedRows.map((x) => [x.id, x.n_tokens]), [['short', rows[0].n_tokens], ['long', k]]);
+      assert.ok(Math.abs(fixedRows[1].h_lm_nats - rows[1].h_lm_nats) < 1e-3 * rows[1].h_lm_nats);
     });
 
     it('an empty texts file', async () => {
