@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CORPUS, assertUserError, describeRun, runCli } from './run.js';
+import { CORPUS, ROOT, assertUserError, describeRun, runCli } from './run.js';
 
 interface HostileCase {
   /** What is wrong (the test's name). */
@@ -24,7 +24,7 @@ interface HostileCase {
   /** What the `error:` line must say. */
   error: RegExp;
   /** Files the case starts with, path -> content; a path ending in "/" is a folder. */
-  files?: Record<string, string>;
+  files?: Record<string, string | Buffer>;
   /** The exit code. Default 1. */
   code?: number;
 }
@@ -33,6 +33,10 @@ interface HostileCase {
 const Q = ['--backend', 'wasm', '--quiet'];
 const SOLVE = ['solve', '--texts', CORPUS, '--length', '4', '--out', 'out'];
 const STORY = '{"id": "a", "text": "Once upon a time there was a cat."}\n';
+/** A text file with a Latin-1 byte (0xE9, é) on its second line. */
+const LATIN1 = Buffer.concat([Buffer.from(STORY), Buffer.from('{"id": "b", "text": "Le caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]);
+const WEIGHTS = join(ROOT, 'models', 'stories260k', 'model.safetensors');
+const TRAIN = ['train', '--texts', CORPUS, '--window', '8', '--m', join(ROOT, 'checkpoints', 'stories260k-n8', 'best', 'm.safetensors')];
 
 const CASES: HostileCase[] = [
   // Flags.
@@ -75,6 +79,19 @@ const CASES: HostileCase[] = [
   { what: 'report of a path that does not exist', args: ['report', 'nothing', '--out', 'r.html'], error: /nothing: cannot open this input/ },
   { what: 'an encoder checkpoint that does not exist', args: ['eval', '--checkpoint', 'nock', '--texts', CORPUS, ...Q], error: /nock: no encoder checkpoint here/ },
   { what: 'an --init that is neither a choice nor a file', args: [...SOLVE, '--init', 'missing.safetensors', ...Q], error: /--init "missing\.safetensors" is neither a known choice nor an existing file/ },
+  { what: 'fit-m into a folder that does not exist', args: ['fit-m', '--texts', CORPUS, '--length', '4', '--out', 'missing/m.safetensors', ...Q], error: /missing: this folder does not exist/ },
+  { what: 'fit-m onto an existing file', args: ['fit-m', '--texts', CORPUS, '--length', '4', '--out', 'm.safetensors', ...Q], files: { 'm.safetensors': 'mine' }, error: /m\.safetensors: already exists[\s\S]*--overwrite/ },
+  { what: 'solve --out naming a file', args: ['solve', '--texts', CORPUS, '--length', '4', '--out', 'notes.txt', ...Q], files: { 'notes.txt': 'mine\n' }, error: /notes\.txt: --out must be a folder, but this is a file/ },
+  { what: 'train over a run folder holding a snapshot (e.g. a shipped encoder)', args: [...TRAIN, '--name', 'enc', '--checkpoints-dir', 'ck', ...Q], files: { 'ck/enc/best/encoder.json': '{}\n' }, error: /a run named "enc" already exists[\s\S]*--overwrite/ },
+  { what: 'train --checkpoints-dir naming a file', args: [...TRAIN, '--name', 'x', '--checkpoints-dir', 'ck', ...Q], files: { ck: 'mine\n' }, error: /ck: --checkpoints-dir must be a folder, but this is a file/ },
+  { what: 'train into a folder that is not a run', args: [...TRAIN, '--name', 'notes', '--checkpoints-dir', 'ck', ...Q], files: { 'ck/notes/todo.txt': 'mine\n' }, error: /notes: this folder exists and is not a training run/ },
+  { what: 'train --resume with nothing to resume', args: [...TRAIN, '--name', 'x', '--checkpoints-dir', 'ck', '--resume', ...Q], error: /nothing to resume: no last\/ snapshot/ },
+  { what: 'train --resume and --overwrite together', args: [...TRAIN, '--name', 'x', '--resume', '--overwrite', ...Q], error: /--resume continues a run and --overwrite replaces it/ },
+  { what: 'train --curriculum past the window', args: [...TRAIN, '--name', 'x', '--curriculum', '16@100', ...Q], error: /--curriculum 16@100: a stage trains on the first n tokens/ },
+  { what: 'a texts file that is not UTF-8', args: ['score', 'latin1.jsonl', ...Q], files: { 'latin1.jsonl': LATIN1 }, error: /latin1\.jsonl:2: not UTF-8: byte 0xE9/ },
+  { what: 'solve on a texts file that is not UTF-8', args: ['solve', '--texts', 'latin1.jsonl', '--length', '4', '--out', 'out', ...Q], files: { 'latin1.jsonl': LATIN1 }, error: /latin1\.jsonl:2: not UTF-8/ },
+  { what: 'verify of an empty folder', args: ['verify', 'empty/'], files: { 'empty/': '' }, error: /not a prototoken dataset folder/ },
+  { what: '--m given the model weights', args: [...SOLVE, '--m', WEIGHTS, ...Q], error: /no tensor "m" \(found \d+ tensors: .*and \d+ more\)/ },
   { what: 'generate-corpus onto an existing file', args: ['generate-corpus', '--count', '2', '--out', 'corpus.jsonl', ...Q], files: { 'corpus.jsonl': STORY }, error: /corpus\.jsonl: already exists/ },
 ];
 
