@@ -27,15 +27,15 @@ interface SolveJson {
 }
 
 interface InspectJson {
-  readFrom: string;
+  read_from: string;
   warnings: string[];
   kind: string;
   arrangement: string;
   length: number | null;
   rows: number;
   texts: number;
-  solvedTexts: number;
-  solvedRate: number | null;
+  solved_texts: number;
+  solved_rate: number | null;
   m: { mode: string };
 }
 
@@ -85,7 +85,7 @@ describe('solve', { concurrency: 2 }, () => {
     assertOk(r);
     const printed = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.equal(printed.lr, 0.02, 'config file over preset (the preset says 0.01)');
-    assert.equal(printed.maxSteps, 7, 'flag over config file (the file says 100)');
+    assert.equal(printed.max_steps, 7, 'flag over config file (the file says 100)');
     assert.equal(printed.beta2, 0.9);
     assert.equal(printed.length, 6);
     assert.equal(printed.out, out);
@@ -136,11 +136,11 @@ describe('solve', { concurrency: 2 }, () => {
       assert.equal(s.length, 6);
       assert.equal(s.arrangement, 'e-m');
       assert.equal(s.m.mode, 'per-text');
-      assert.equal(s.readFrom, 'data.arrow');
+      assert.equal(s.read_from, 'data.arrow');
       assert.deepEqual(s.warnings, []);
-      assert.equal(s.solvedTexts, summary.solved);
-      assert.equal(s.solvedRate, summary.solved / 4);
-      if (summary.solved === 4) assert.equal(s.solvedRate, 1);
+      assert.equal(s.solved_texts, summary.solved);
+      assert.equal(s.solved_rate, summary.solved / 4);
+      if (summary.solved === 4) assert.equal(s.solved_rate, 1);
     });
 
     it('inspect --head 2 lists two of the four texts', async () => {
