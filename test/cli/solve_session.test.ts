@@ -8,6 +8,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readDataset } from '../../src/datasets/index.js';
+import { EMBEDDED_MODEL } from '../../src/lm/model_name.js';
 import { CORPUS, assertOk, assertUserError, describeRun, lastJson, runCli, sizeOf, tempDir, type CliResult } from './run.js';
 
 const WASM = ['--backend', 'wasm', '--quiet'];
@@ -121,9 +122,13 @@ describe('solve', { concurrency: 2 }, () => {
       assert.equal(config.limit, 4);
       assert.equal(config.maxSteps, 600);
       assert.equal(config.texts, CORPUS);
-      const info = JSON.parse(await readFile(join(D, 'dataset_info.json'), 'utf8')) as { length: number; kind: string; counts: unknown };
+      const info = JSON.parse(await readFile(join(D, 'dataset_info.json'), 'utf8')) as { length: number; kind: string; counts: unknown; model: { id: string } };
       assert.equal(info.length, 6);
       assert.equal(info.kind, 'solve');
+      // The embedded model by its place in the package, not this machine's path to it (the card is shared).
+      assert.equal(info.model.id, 'models/stories260k');
+      assert.equal(config.model, 'models/stories260k');
+      assert.ok(!(await readFile(join(D, 'README.md'), 'utf8')).includes(EMBEDDED_MODEL), 'the card names no path of this machine');
     });
 
     it('inspect --json counts the rows and the solved rate', async () => {
