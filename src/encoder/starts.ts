@@ -57,9 +57,12 @@ export async function encoderCandidates(enc: LoadedEncoder, texts: readonly { id
 }
 
 /**
- * Per text, the best of `candidates`, judged by one forward pass of each on the known text (most
- * tokens right, then lowest loss; earlier candidates win ties): the LM picks, for one pass per
- * candidate. Returns the starts by text id and how often each candidate was chosen.
+ * Per text, the best of `candidates`, judged by one forward pass of each on the known text: one
+ * that already reproduces the text, else the lowest loss (earlier candidates win ties). Not the
+ * most tokens right: the nearest solved window's e gets most tokens right where the texts agree
+ * but sits on a knife edge for the rest (confidently wrong, a high loss), and the solver takes
+ * longer from there than from e_hat (docs/encoder.md, "Starts chosen by the LM"). Returns the
+ * starts by text id and how often each candidate was chosen.
  */
 export async function bestOfStarts(
   lm: CausalLM,
@@ -89,7 +92,9 @@ export async function bestOfStarts(
         tf.dispose([hits, nll]);
         for (let i = 0; i < b; i++) {
           const t = s + i;
-          if (h[i] > bestHits[t] || (h[i] === bestHits[t] && l[i] < bestLoss[t])) {
+          const exact = h[i] === N;
+          const bestExact = bestHits[t] === N;
+          if ((exact && !bestExact) || (exact === bestExact && l[i] < bestLoss[t])) {
             bestHits[t] = h[i];
             bestLoss[t] = l[i];
             pick[t] = c;

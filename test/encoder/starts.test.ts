@@ -1,9 +1,11 @@
-/** The LM picks each text's start: the candidate whose one pass gets most tokens right (then the lower loss). */
+/** The LM picks each text's start: a candidate whose one pass reproduces the text, else the lowest loss. */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedModel } from '../../src/lm/load.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
+import { layoutFor } from '../../src/solver/arrangements.js';
+import { scoreRows } from '../../src/solver/step.js';
 import { solveTexts } from '../../src/solver/solve.js';
 import { prepareTargets } from '../../src/texts/targets.js';
 import { bestOfStarts } from '../../src/encoder/starts.js';
@@ -39,9 +41,17 @@ describe('bestOfStarts', () => {
     const before = tf.memory().numTensors;
     const best = await bestOfStarts(model.lm, m, targets, [{ name: 'other', e: other }, { name: 'solved', e: solved }], 3);
     assert.equal(tf.memory().numTensors, before);
+    // Each candidate's summed cross-entropy per text, from the solver's scoring pass.
+    const lossOf = async (e: Float32Array): Promise<Float32Array> => {
+      const nll = tf.tidy(() => tf.sum(scoreRows(model.lm, layoutFor('e-m', N), tf.tensor2d(ids, [n, N], 'int32'), tf.tensor2d(e, [n, d]), tf.tensor2d(m, [1, d])).nll, 1));
+      const out = (await nll.data()) as Float32Array;
+      nll.dispose();
+      return out;
+    };
+    const [la, lb] = [await lossOf(other), await lossOf(solved)];
     targets.forEach((t, i) => {
       const pick = best.e.get(t.id) as Float32Array;
-      const want = b[i].accuracy > a[i].accuracy ? solved : a[i].accuracy > b[i].accuracy ? other : null;
+      const want = b[i].exact !== a[i].exact ? (b[i].exact ? solved : other) : lb[i] < la[i] ? solved : la[i] < lb[i] ? other : null;
       if (want) assert.deepEqual(pick, want.slice(i * d, (i + 1) * d), `text ${i}`);
     });
     assert.equal(best.chosen.other + best.chosen.solved, n);
