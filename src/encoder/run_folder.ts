@@ -60,8 +60,11 @@ export async function checkRunOutputs(config: TrainConfig, opts: TrainRunOptions
   }
 }
 
-/** What a run folder holds: its snapshots (and their halves of a swap, or temporary folders) and logs/. */
-const RUN_ENTRY = /^(best|last)(\.old)?$|^\.(best|last)\.tmp-\d+$|^logs$/;
+/**
+ * What a run folder holds: its snapshots (and their halves of a swap, or temporary folders), logs/,
+ * and a README.md saying how its inputs were made (a run shared to be resumed elsewhere).
+ */
+const RUN_ENTRY = /^(best|last)(\.old)?$|^\.(best|last)\.tmp-\d+$|^logs$|^README\.md$/;
 
 /** The snapshots in a run folder, `.old` halves of a swap included. */
 async function snapshotsIn(runDir: string): Promise<('best' | 'last')[]> {

@@ -77,6 +77,8 @@ describe('train never destroys a run it did not create', () => {
     const r = await runCli(run(['--stop-at-step', '2', '--resume']), EARLY);
     assertUserError(r, /--resume on other data than the run was trained on: \S*inputs\.jsonl \(sha256 [0-9a-f]{12}… when the run started, [0-9a-f]{12}… now\)/, /restore the files/);
     await writeFile(texts, original);
+    // A run shared to be resumed elsewhere carries a README on how its inputs were made.
+    await writeFile(p('inp-ck/inp/README.md'), 'made by ...\n');
     const ok = await runCli(run(['--stop-at-step', '2', '--resume', '--json']), { timeoutMs: 120_000 });
     assertOk(ok);
     assert.equal(lastJson<{ step: number }>(ok).step, 2);
