@@ -13,7 +13,7 @@ import { verifyCheckpoint } from '../../src/encoder/checkpoint_verify.js';
 import { loadEncoder } from '../../src/encoder/load.js';
 import { encoderStarts } from '../../src/encoder/starts.js';
 import { PrototokenError } from '../../src/util/errors.js';
-import { CORPUS } from '../helpers/fixtures.js';
+import { CORPUS, ROOT } from '../helpers/fixtures.js';
 import { assertUserError, describeRun, runCli } from '../cli/run.js';
 import { SHIPPED, shippedCopies } from './shipped_copies.js';
 
@@ -40,6 +40,16 @@ describe('checkpoint integrity', () => {
       assert.equal(r.ok, true, JSON.stringify(r));
       assert.deepEqual(r.snapshots.map((s) => s.name), ['best']);
       for (const f of r.snapshots[0].files) assert.equal(f.state, 'ok', `${ck}: ${f.file}`);
+    }
+  });
+
+  it('the release-2 run committed to be resumed (best/ and last/) verifies and names no path of this machine', async () => {
+    const ck = join(ROOT, 'checkpoints', 'stories260k-n8-v2');
+    const r = await verifyCheckpoint(ck);
+    assert.deepEqual(r.snapshots.map((s) => s.name).sort(), ['best', 'last']);
+    for (const snap of r.snapshots) for (const f of snap.files) assert.equal(f.state, 'ok', `${snap.name}/${f.file}`);
+    for (const snap of ['best', 'last']) {
+      for (const f of ['encoder.json', 'config.json']) assert.doesNotMatch(await readFile(join(ck, snap, f), 'utf8'), /"\/|\/work\//, `${snap}/${f}`);
     }
   });
 
