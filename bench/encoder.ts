@@ -24,6 +24,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { initBackend } from '../src/backend/index.js';
 import { loadModelDir } from '../src/lm/load.js';
@@ -42,7 +43,7 @@ import { trainLoop } from '../src/encoder/train.js';
 import { GradientPool } from '../src/encoder/grad_pool.js';
 import type { EncoderKind } from '../src/encoder/types.js';
 import { trainSchema } from '../src/encoder/config.js';
-import { CORPUS_FILE, EMBEDDED_MODEL_DIR, arg, timeSteps } from './common.js';
+import { CORPUS_FILE, EMBEDDED_MODEL_DIR, ROOT, arg, timeSteps } from './common.js';
 
 const lengths = arg('lengths', '8,16').split(',').map(Number);
 const batches = arg('batches', '128,32').split(',').map(Number);
@@ -51,9 +52,9 @@ const STEPS = Number(arg('steps', '8'));
 const THREADS = Number(arg('threads', String(Math.max(2, availableParallelism()))));
 /** timeSteps' warm-up count, used for the training loop too so that all rows are alike. */
 const WARMUP = 3;
-/** The PyTorch probe's LM-only figure at N=8, B=128, 1 thread (shared/reference/README.md). */
+/** The PyTorch probe's LM-only figure at N=8, B=128, 1 thread (../shared/reference/README.md, beside the checkout). */
 const PROBE_WINDOWS_PER_SEC = 430;
-const TORCH_REF = arg('torch-ref', process.env.PROTOTOKEN_TORCH_REF ?? '/work/shared/reference/ref_solver_torch.py');
+const TORCH_REF = arg('torch-ref', process.env.PROTOTOKEN_TORCH_REF ?? join(ROOT, '..', 'shared', 'reference', 'ref_solver_torch.py'));
 
 const backend = await initBackend(arg('backend', 'wasm') as 'wasm', { quiet: true });
 const model = await loadModelDir(EMBEDDED_MODEL_DIR);

@@ -41,6 +41,13 @@ describe('train --learn-m and --workers', () => {
     assertOk(ev);
     assert.ok(lastJson<{ texts: number }>(ev).texts > 0);
     assertUserError(await runCli(['eval', '--checkpoint', p('ck/lm'), '--m', p('m.safetensors'), '--texts', p('small.jsonl'), '--window', '4', ...common]), /m: checkpoint/);
+    // Its baselines come from windows solved again with its m (eval --reference); another m is refused.
+    assertOk(await runCli(['solve', '--texts', p('small.jsonl'), '--window', '4', '--windows-per-text', '2', '--m', p('ck/lm/last'), '--preset', 'fast', '--max-steps', '400', '--out', p('ref'), ...common], { timeoutMs: 120_000 }));
+    const withRef = await runCli(['eval', '--checkpoint', p('ck/lm/last'), '--reference', p('ref'), '--texts', p('small.jsonl'), '--window', '4', '--json', ...common], { timeoutMs: 120_000 });
+    assertOk(withRef);
+    assert.ok(lastJson<{ methods: { method: string }[] }>(withRef).methods.some((x) => x.method === 'nn-tokens'), 'the nn-tokens baseline from the given reference');
+    assertOk(await runCli(['solve', '--texts', p('small.jsonl'), '--window', '4', '--windows-per-text', '1', '--m', p('m.safetensors'), '--preset', 'fast', '--max-steps', '50', '--out', p('ref-other'), ...common], { timeoutMs: 120_000 }));
+    assertUserError(await runCli(['eval', '--checkpoint', p('ck/lm/last'), '--reference', p('ref-other'), '--texts', p('small.jsonl'), '--window', '4', ...common]), /solved with another m than the checkpoint/);
     assertUserError(await runCli(train('lm-distill', ['--m', p('m.safetensors'), '--learn-m', '--loss', 'distill', '--steps', '1'])), /--learn-m trains m by the recon loss/);
   });
 

@@ -32,7 +32,7 @@ describe('the encoder\'s start without a dataset', () => {
 
   const config = (name: string, clipNorm: number) => trainSchema.parse({
     name, checkpointsDir: join(dir, 'ck'), logdir: join(dir, 'logs', name), texts: [join(dir, 'texts.jsonl')], m: SHIPPED_M,
-    window: 8, width: 32, layers: 1, heads: 2, batch: 16, maxTrain: 256, steps: 2000, maxSteps: 24, logEvery: 1, valEvery: 0,
+    window: 8, width: 32, layers: 1, heads: 2, batch: 16, maxTrain: 256, steps: 2000, stopAtStep: 24, logEvery: 1, valEvery: 0,
     checkpointEvery: 1000, warmupSteps: 10, workers: 1, clipNorm, backend: 'wasm',
   });
 
