@@ -1,26 +1,87 @@
-/** Interpolation between two solutions of one text: accuracy along the straight line and the trained Bezier curve. */
-import { lineChart } from '../charts.js';
+/**
+ * Interpolation between two solutions of one text: accuracy along the straight line, the trained
+ * Bezier curve and the two-bend fallback; with several runs (polished and unpolished endpoints),
+ * their mean curves side by side first.
+ */
+import { basename } from 'node:path';
+import { lineChart, type ChartRow } from '../charts.js';
 import { fixed, htmlTable, meanStd, para } from '../html.js';
-import { type Section, perInput } from './section.js';
+import type { InterpolatePair, InterpolateResult, PathKind } from '../../results.js';
+import { inputsOf } from '../types.js';
+import { type Section, type SectionContext, perInput } from './section.js';
+
+const PATH_TITLE: Record<PathKind, string> = { line: 'line', bezier: 'Bezier', cubic: 'two-bend' };
+
+/** Each path's values at every tau of a pair (the cubic one only where it was trained). */
+function pathsOf(p: InterpolatePair): [PathKind, number[]][] {
+  return [['line', p.lineAccuracy], ['bezier', p.bezierAccuracy], ...(p.cubicAccuracy ? [['cubic', p.cubicAccuracy] as [PathKind, number[]]] : [])];
+}
+
+/** What a run's endpoints were: polished or not, with their median margin, when the result says. */
+export function endpointsLabel(r: InterpolateResult): string {
+  const name = basename(r.dataset);
+  const steps = r.summary.endpointPolishSteps?.median;
+  const margin = r.summary.endpointMargin?.median;
+  if (steps === undefined || steps === null) return name;
+  return `${name}: ${steps > 0 ? 'polished' : 'unpolished'}${margin === undefined || margin === null ? '' : `, margin median ${margin.toFixed(2)}`}${r.perTextM ? ', m per text' : ''}`;
+}
+
+/** Mean accuracy over pairs at each tau, per path, one panel per run: polished and unpolished side by side. */
+async function sideBySide(results: readonly InterpolateResult[], ctx: SectionContext): Promise<string> {
+  const rows: ChartRow[] = [];
+  for (const r of results) {
+    const run = endpointsLabel(r);
+    for (const path of ['line', 'bezier', 'cubic'] as const) {
+      const curves = r.pairs.flatMap((p) => pathsOf(p).filter(([k]) => k === path).map(([, acc]) => acc));
+      if (curves.length === 0) continue;
+      r.taus.forEach((tau, k) => rows.push({ run, path: `${PATH_TITLE[path]} (${curves.length} pairs)`, tau, accuracy: curves.reduce((s, c) => s + c[k], 0) / curves.length }));
+    }
+  }
+  const table = htmlTable(
+    ['run', 'pairs', 'endpoint margin', 'line connected', 'Bezier connected', 'two-bend connected', 'any path', 'Bezier min acc', 'same / other-text distance'],
+    results.map((r) => {
+      const s = r.summary;
+      return [
+        endpointsLabel(r), s.pairs, s.endpointMargin ? meanStd(s.endpointMargin) : 'n/a', `${s.lineConnected} / ${s.pairs}`, `${s.bezierConnected} / ${s.pairs}`,
+        s.cubicPairs === undefined ? 'n/a' : `${s.cubicConnected ?? 0} / ${s.cubicPairs}`, s.connected === undefined ? 'n/a' : `${s.connected} / ${s.pairs}`,
+        meanStd(s.bezierMinAccuracy), r.localized?.ratio == null ? 'n/a' : fixed(r.localized.ratio),
+      ];
+    }),
+    { caption: 'Runs compared (connected: accuracy 1.0 at every tau; two-bend: pairs it was trained for)' },
+  );
+  const chart = await ctx.chart(
+    lineChart(rows, {
+      x: { field: 'tau', title: 'tau' },
+      y: { field: 'accuracy', title: 'mean token accuracy', domain: [0, 1] },
+      series: { field: 'path', title: 'path' },
+      facet: { field: 'run', title: 'endpoints', columns: Math.min(results.length, 4) },
+      points: false,
+      width: 260,
+      height: 170,
+    }),
+    'Mean token accuracy along each path, one panel per run: paths between unpolished and polished endpoints side by side.',
+  );
+  return table + chart;
+}
 
 export const interpolateSection: Section = {
   id: 'interpolation',
   title: 'Interpolation between solutions',
-  howTo: 'prototoken interpolate DATASET --out DIR, DATASET from solve --m M --restarts 4 --keep-all-restarts (then pass DIR)',
-  render: (inputs, ctx) =>
-    perInput(inputs, 'interpolate', (i) => `interpolation, dataset ${i.result.dataset}`, async ({ result }) => {
+  howTo: 'prototoken interpolate DATASET --out DIR, DATASET from solve --m M --restarts 4 --keep-all-restarts (with and without --min-margin X; then pass each DIR)',
+  render: async (inputs, ctx) => {
+    const runs = inputsOf(inputs, 'interpolate').map((i) => i.result);
+    const compared = runs.length > 1 ? await sideBySide(runs, ctx) : '';
+    const each = await perInput(inputs, 'interpolate', (i) => `interpolation, dataset ${i.result.dataset}`, async ({ result }) => {
       const s = result.summary;
       const summary = htmlTable(
-        ['pairs', 'line: min accuracy', 'Bezier: min accuracy', 'line connected', 'Bezier connected', 'Bezier / line length'],
-        [[s.pairs, meanStd(s.lineMinAccuracy), meanStd(s.bezierMinAccuracy), `${s.lineConnected} / ${s.pairs}`, `${s.bezierConnected} / ${s.pairs}`, meanStd(s.lengthRatio)]],
-        { caption: 'Summary (mean ± std over pairs; connected: accuracy 1.0 at every tau)' },
+        ['pairs', 'line: min accuracy', 'Bezier: min accuracy', 'line connected', 'Bezier connected', 'two-bend connected', 'Bezier / line length'],
+        [[s.pairs, meanStd(s.lineMinAccuracy), meanStd(s.bezierMinAccuracy), `${s.lineConnected} / ${s.pairs}`, `${s.bezierConnected} / ${s.pairs}`,
+          s.cubicPairs === undefined ? 'n/a' : `${s.cubicConnected ?? 0} / ${s.cubicPairs}`, meanStd(s.lengthRatio)]],
+        { caption: `Summary (mean ± std over pairs; connected: accuracy 1.0 at every tau). Endpoints: ${endpointsLabel(result)}` },
       );
       const drawn = result.pairs.slice(0, ctx.maxPairs);
       const label = (p: (typeof drawn)[number]): string => `${p.textId} (restarts ${p.restartA}, ${p.restartB})`;
-      const rows = drawn.flatMap((p) => result.taus.flatMap((tau, k) => [
-        { pair: label(p), path: 'line', tau, accuracy: p.lineAccuracy[k] },
-        { pair: label(p), path: 'Bezier', tau, accuracy: p.bezierAccuracy[k] },
-      ]));
+      const rows = drawn.flatMap((p) => result.taus.flatMap((tau, k) => pathsOf(p).map(([path, acc]) => ({ pair: label(p), path: PATH_TITLE[path], tau, accuracy: acc[k] }))));
       const chart = drawn.length === 0 ? '' : await ctx.chart(
         lineChart(rows, {
           x: { field: 'tau', title: 'tau' },
@@ -33,11 +94,17 @@ export const interpolateSection: Section = {
         }),
         `Token accuracy along each path between the two solutions of a text${drawn.length < result.pairs.length ? ` (the first ${drawn.length} of ${result.pairs.length} pairs)` : ''}.`,
       );
+      const margins = (p: InterpolatePair): string => [p.marginA, p.marginB].map((x) => (x == null ? '–' : fixed(x))).join(', ');
       const pairs = htmlTable(
-        ['text', 'restarts', 'N', 'line min acc', 'Bezier min acc', 'length ratio', 'Bezier loss before → after', 'endpoint distance'],
-        result.pairs.map((p) => [p.textId, `${p.restartA}, ${p.restartB}`, p.N, fixed(p.lineMinAccuracy), fixed(p.bezierMinAccuracy), fixed(p.lengthRatio), `${fixed(p.bezierLossBefore)} → ${fixed(p.bezierLossAfter)}`, fixed(p.endpointDistance)]),
+        ['text', 'restarts', 'N', 'endpoint margins', 'line min acc', 'Bezier min acc', 'two-bend min acc', 'length ratio', 'Bezier loss before → after', 'endpoint distance'],
+        result.pairs.map((p) => [
+          p.textId, `${p.restartA}, ${p.restartB}`, p.N, margins(p), fixed(p.lineMinAccuracy), fixed(p.bezierMinAccuracy), p.cubicMinAccuracy == null ? '–' : fixed(p.cubicMinAccuracy),
+          fixed(p.lengthRatio), `${fixed(p.bezierLossBefore)} → ${fixed(p.bezierLossAfter)}`, fixed(p.endpointDistance),
+        ]),
         { caption: 'Every pair' },
       );
       return summary + chart + pairs + para(`Curves per tau: ${result.curvesFile} (beside the result).`, 'muted');
-    }),
+    });
+    return each === null ? null : compared + each;
+  },
 };
