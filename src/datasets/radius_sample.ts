@@ -51,7 +51,8 @@ export interface RadiusSample {
 
 /** Draw the sample from `dir` and measure it with `model` (the dataset's model). */
 export async function sampleRadius(dir: string, model: LoadedModel, options: Partial<RadiusSampleOptions> = {}): Promise<RadiusSample> {
-  const o = { ...RADIUS_SAMPLE_DEFAULTS, ...options };
+  // A flag not typed arrives as undefined: it must not hide the default.
+  const o = Object.fromEntries(Object.entries(RADIUS_SAMPLE_DEFAULTS).map(([k, v]) => [k, options[k as keyof RadiusSampleOptions] ?? v])) as unknown as RadiusSampleOptions;
   if (!Number.isInteger(o.rows) || o.rows < 1) throw new PrototokenError(`the radius sample needs at least one row, got ${o.rows}`, { fix: 'use --radius-rows 1 or more (8 is the default)' });
   const scan = await scanDataset(dir, { verify: o.verify });
   const info = scan.settings;

@@ -1,7 +1,8 @@
 /**
  * Solutions with a margin in a dataset (issue 16): `solve --polish-steps` stores each row's
  * margin and polishing steps; the columns survive merge (data.arrow, dataset_info.json, the card)
- * and the Parquet export with their values; `inspect` summarises them; the polishing keys are part
+ * and the Parquet export with their values; `inspect` summarises them (and, with --radius, measures
+ * a sample's room inside its solution sets); the polishing keys are part
  * of the recipe a resume is checked against, while a dataset made without them resumes unchanged.
  * Hugging Face `load_dataset` is checked by scripts/check_python.py where Python has `datasets`.
  */
@@ -61,6 +62,15 @@ describe('margin and polish_steps columns', () => {
     const s = lastJson<{ margin: { min: number }; polish_steps: { max: number } }>(r);
     assert.ok(s.margin.min > 0);
     assert.equal(s.polish_steps.max, 20);
+    // --radius with only the flags it needs: the sample's other settings take their defaults.
+    const deep = await runCli(['inspect', out, '--radius', '--radius-rows', '2', '--backend', 'wasm', '--json']);
+    assertOk(deep);
+    const radius = lastJson<{ radius: { rows: number; directions: number; per_row: { radius: number; margin: number }[] } }>(deep).radius;
+    assert.deepEqual([radius.rows, radius.directions], [2, 16]);
+    for (const row of radius.per_row) assert.ok(row.radius >= 0 && row.margin > 0, JSON.stringify(row));
+    const text = await runCli(['inspect', out, '--radius', '--radius-rows', '1', '--radius-directions', '2', '--backend', 'wasm']);
+    assert.match(text.stdout, /1 of \d+ solved rows sampled, 2 random directions each/);
+    assert.match(text.stdout, /a small sample \(1 rows, 2 directions\)/);
   });
 
   it('a resume with other polishing is refused; the same flags resume; a recipe without polishing records none of the keys', async () => {
