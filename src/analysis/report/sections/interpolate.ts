@@ -23,26 +23,34 @@ export function endpointsLabel(r: InterpolateResult): string {
   const steps = r.summary.endpointPolishSteps?.median;
   const margin = r.summary.endpointMargin?.median;
   if (steps === undefined || steps === null) return name;
-  return `${name}: ${steps > 0 ? 'polished' : 'unpolished'}${margin === undefined || margin === null ? '' : `, margin median ${margin.toFixed(2)}`}${r.perTextM ? ', m per text' : ''}`;
+  return `${name}: ${steps > 0 ? 'polished' : 'unpolished'}${margin === undefined || margin === null ? '' : `, margin ${margin.toFixed(2)}`}`;
 }
 
-/** Mean accuracy over pairs at each tau, per path, one panel per run: polished and unpolished side by side. */
+/**
+ * Mean accuracy over every pair at each tau, one panel per run (two per row, in the order given:
+ * unpolished then polished endpoints side by side): the line, the Bezier curve, and the fallback's
+ * result (the two-bend curve where it was trained, else the Bezier curve), so every series covers
+ * every pair.
+ */
 async function sideBySide(results: readonly InterpolateResult[], ctx: SectionContext): Promise<string> {
   const rows: ChartRow[] = [];
   for (const r of results) {
     const run = endpointsLabel(r);
-    for (const path of ['line', 'bezier', 'cubic'] as const) {
-      const curves = r.pairs.flatMap((p) => pathsOf(p).filter(([k]) => k === path).map(([, acc]) => acc));
-      if (curves.length === 0) continue;
-      r.taus.forEach((tau, k) => rows.push({ run, path: `${PATH_TITLE[path]} (${curves.length} pairs)`, tau, accuracy: curves.reduce((s, c) => s + c[k], 0) / curves.length }));
+    const series: [string, number[][]][] = [
+      ['line', r.pairs.map((p) => p.lineAccuracy)],
+      ['Bezier', r.pairs.map((p) => p.bezierAccuracy)],
+      ...(r.pairs.some((p) => p.cubicAccuracy) ? [['Bezier, two-bend where it dips', r.pairs.map((p) => p.cubicAccuracy ?? p.bezierAccuracy)] as [string, number[][]]] : []),
+    ];
+    for (const [path, curves] of series) {
+      r.taus.forEach((tau, k) => rows.push({ run, path, tau, accuracy: curves.reduce((s, c) => s + c[k], 0) / Math.max(1, curves.length) }));
     }
   }
   const table = htmlTable(
-    ['run', 'pairs', 'endpoint margin', 'line connected', 'Bezier connected', 'two-bend connected', 'any path', 'Bezier min acc', 'same / other-text distance'],
+    ['run', 'm', 'pairs', 'endpoint margin', 'line connected', 'Bezier connected', 'two-bend connected', 'any path', 'Bezier min acc', 'same / other-text distance'],
     results.map((r) => {
       const s = r.summary;
       return [
-        endpointsLabel(r), s.pairs, s.endpointMargin ? meanStd(s.endpointMargin) : 'n/a', `${s.lineConnected} / ${s.pairs}`, `${s.bezierConnected} / ${s.pairs}`,
+        endpointsLabel(r), r.perTextM === undefined ? 'n/a' : r.perTextM ? 'per text' : 'fixed', s.pairs, s.endpointMargin ? meanStd(s.endpointMargin) : 'n/a', `${s.lineConnected} / ${s.pairs}`, `${s.bezierConnected} / ${s.pairs}`,
         s.cubicPairs === undefined ? 'n/a' : `${s.cubicConnected ?? 0} / ${s.cubicPairs}`, s.connected === undefined ? 'n/a' : `${s.connected} / ${s.pairs}`,
         meanStd(s.bezierMinAccuracy), r.localized?.ratio == null ? 'n/a' : fixed(r.localized.ratio),
       ];
@@ -54,12 +62,12 @@ async function sideBySide(results: readonly InterpolateResult[], ctx: SectionCon
       x: { field: 'tau', title: 'tau' },
       y: { field: 'accuracy', title: 'mean token accuracy', domain: [0, 1] },
       series: { field: 'path', title: 'path' },
-      facet: { field: 'run', title: 'endpoints', columns: Math.min(results.length, 4) },
+      facet: { field: 'run', title: 'endpoints', columns: 2 },
       points: false,
-      width: 260,
+      width: 320,
       height: 170,
     }),
-    'Mean token accuracy along each path, one panel per run: paths between unpolished and polished endpoints side by side.',
+    'Mean token accuracy over all pairs along each path, one panel per run, in the order given (unpolished and polished endpoints side by side).',
   );
   return table + chart;
 }
