@@ -120,15 +120,6 @@ export function showDefaults<C extends Command>(cmd: C, schema: z.ZodObject): C 
 }
 
 /**
- * camelCase keys that printed JSON had before it became snake_case, still printed beside their
- * snake_case form (top level only) because readers were written against them: `solve
- * --print-config`'s maxSteps, `interpolate --print-config`'s tausPerStep, `inspect --json`'s
- * readFrom, solvedTexts and solvedRate, `interpolate --json`'s lineConnected and bezierConnected.
- * To be dropped once those readers use the snake_case keys.
- */
-const LEGACY_CAMEL_KEYS: ReadonlySet<string> = new Set(['maxSteps', 'tausPerStep', 'readFrom', 'solvedTexts', 'solvedRate', 'lineConnected', 'bezierConnected']);
-
-/**
  * Top-level keys whose value is printed as it is: the analysis commands' `result` is their
  * result.json, a file format of its own (analysis/results.ts, read back by `report`), and --json
  * prints exactly what was written.
@@ -147,7 +138,6 @@ export function snakeJson(value: unknown, top = true): unknown {
   for (const [k, v] of Object.entries(value)) {
     const converted = top && VERBATIM_KEYS.has(k) ? v : snakeJson(v, false);
     out[snakeKey(k)] = converted;
-    if (top && LEGACY_CAMEL_KEYS.has(k)) out[k] = converted;
   }
   return out;
 }

@@ -24,6 +24,7 @@ export function compareCommand(): Command {
     for (const w of enc.warnings) process.stderr.write(`warning: ${w}\n`);
     try {
       const run = await runTexts(config, model, enc);
+      for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
       const summary = await compareEncoder(model.lm, enc, run, { batchSize: config.batch });
       report(cmd, summary, renderComparison(summary, { perText: config.perText }));
     } finally {

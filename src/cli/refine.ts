@@ -31,6 +31,7 @@ export function refineCommand(): Command {
     const threads = threadCount(config.workers) > 1 ? await ModelThreads.open({ threads: config.workers ?? undefined, modelDir: model.dir, backend: config.backend }) : null;
     try {
       const run = await runTexts(config, model, enc);
+      for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
       const summary = await refineWithEncoder(model.lm, enc, run, config, {
         batchSize: config.batch,
         starts: config.starts,

@@ -39,6 +39,8 @@ export function solveCommand(): Command {
     for (const s of input.prepared.tooShort) process.stderr.write(`skipped "${s.id}": ${s.tokens} tokens < N=${plan.N}\n`);
     // --init encoder:CKPT: every text starts from the encoder's e_hat, with the encoder's own m.
     const starts = config.init.startsWith(ENCODER_INIT) ? await encoderSolveStarts(config, model, input.prepared.targets) : await solveStarts(config, model, plan.N);
+    for (const w of starts.warnings ?? []) process.stderr.write(`warning: ${w}
+`);
     let progress: Progress | null = null;
     const interrupt = installInterrupt(quiet);
     let summary;

@@ -7,32 +7,13 @@
  * it; export and `train --dataset` refuse an incomplete dataset unless told to accept it.
  */
 import { PrototokenError } from '../util/errors.js';
+import type { Completeness, CompletenessStatus } from './info.js';
 import { listParts, missingShards } from './folder.js';
 import { readPlan } from './plan.js';
 import { openScan, type DatasetScan } from './scan.js';
 import { savedStateIds } from './solver_state.js';
 
-/** complete: every planned text done; incomplete: some are not (or shards or batches are missing); unknown: no plan recorded. */
-export type CompletenessStatus = 'complete' | 'incomplete' | 'unknown';
-
-/** The verdict, as dataset_info.json records it (`completeness`). */
-export interface Completeness {
-  status: CompletenessStatus;
-  /** Texts the parts' runs set out to solve (the union of their plans); null when no part has a plan. */
-  texts_planned: number | null;
-  /** Planned texts with all their rows stored. */
-  texts_done: number;
-  /** Planned texts started but not done: in flight when their run stopped (solver state saved), or with some restarts stored. */
-  texts_in_progress: number;
-  /** Planned texts with nothing stored or saved; null when no part has a plan. */
-  texts_not_started: number | null;
-  /** Part files a complete set of shards would have but the folder lacks. */
-  missing_shards: string[];
-  /** Parts ending in an incomplete batch (their writer was killed mid-write); its rows are not in the dataset. */
-  torn_parts: string[];
-  /** One line for people. */
-  summary: string;
-}
+export type { Completeness, CompletenessStatus } from './info.js';
 
 /** What is known about the files besides plans: missing shards and torn parts. */
 export interface FileFacts {

@@ -14,7 +14,28 @@ import { z } from 'zod';
 import { PrototokenError } from '../util/errors.js';
 import type { ColumnName } from './schema.js';
 import type { DatasetStats } from './dataset_stats.js';
-import type { Completeness } from './completeness.js';
+
+/** complete: every planned text done; incomplete: some are not (or shards or batches are missing); unknown: no plan recorded. */
+export type CompletenessStatus = 'complete' | 'incomplete' | 'unknown';
+
+/** The verdict, as dataset_info.json records it (`completeness`). */
+export interface Completeness {
+  status: CompletenessStatus;
+  /** Texts the parts' runs set out to solve (the union of their plans); null when no part has a plan. */
+  texts_planned: number | null;
+  /** Planned texts with all their rows stored. */
+  texts_done: number;
+  /** Planned texts started but not done: in flight when their run stopped (solver state saved), or with some restarts stored. */
+  texts_in_progress: number;
+  /** Planned texts with nothing stored or saved; null when no part has a plan. */
+  texts_not_started: number | null;
+  /** Part files a complete set of shards would have but the folder lacks. */
+  missing_shards: string[];
+  /** Parts ending in an incomplete batch (their writer was killed mid-write); its rows are not in the dataset. */
+  torn_parts: string[];
+  /** One line for people. */
+  summary: string;
+}
 
 /** Which solver mode produced the rows. Capacity rows vary in length, so `length` is null. */
 export type DatasetKind = 'solve' | 'capacity' | 'fit-m';

@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { resolveShard } from '../jobs/shard.js';
 import type { LoadedModel } from '../lm/load.js';
+import { portableModelName } from '../lm/model_name.js';
 import { writeFileAtomic } from '../util/fs_atomic.js';
 import type { Recipe } from '../util/recipe.js';
 import type { DatasetKind, RestartsInfo } from './info.js';
@@ -44,7 +45,8 @@ export async function openRunDataset(
   const writer = await openDatasetWriter(config.out, {
     kind: run.kind,
     model: {
-      id: typeof config.model === 'string' ? config.model : model.dir,
+      // Written for sharing (the card, Hugging Face): a name that means the same on another machine.
+      id: portableModelName(typeof config.model === 'string' ? config.model : model.dir),
       fingerprint: await model.fingerprint(),
       tokenizerHash: model.tokenizer.hash,
       dModel: model.lm.config.hiddenSize,
@@ -64,6 +66,7 @@ export async function openRunDataset(
   });
   // The whole resolved config (paths, limits, backend too) beside this shard's part.
   const name = basename(writer.partPath).replace(/\.arrows$/, '.config.json');
-  await writeFileAtomic(join(config.out, name), JSON.stringify(config, null, 2) + '\n');
+  const shared = typeof config.model === 'string' ? { ...config, model: portableModelName(config.model) } : config;
+  await writeFileAtomic(join(config.out, name), JSON.stringify(shared, null, 2) + '\n');
   return writer;
 }

@@ -84,6 +84,8 @@ export async function solveTargets(config: SolveConfig, plan: SolvePlan, model: 
 export interface SolveStarts {
   init: InitSpec;
   m: MSpec;
+  /** What the user should know about where the starts came from (e.g. a checkpoint read unverified). */
+  warnings?: string[];
 }
 
 /** The starts of `--init` (anything but an encoder; a dataset must be of this run's `N`) and the fixed m of `--m`, or m per text. */

@@ -49,6 +49,11 @@ export interface EncoderMeta {
   /** Validation metric the `best` snapshot was chosen by, and its value at this step (null: not validated yet). */
   metric: { name: string; value: number | null };
   createdAt: string;
+  /**
+   * sha256 of each input the run trained on (texts files, the dataset's data: run_inputs.ts), so a
+   * resume elsewhere reads the same bytes. Absent in snapshots made before they were recorded.
+   */
+  inputs?: Record<string, string>;
   /** sha256 of every other file of the snapshot, by name. Absent in snapshots of older versions (read unverified, with a warning). */
   sha256?: Record<string, string>;
 }

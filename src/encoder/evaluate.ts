@@ -90,7 +90,7 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   const started = Date.now();
   const methods: MethodVectors[] = [{ name: `encoder (${enc.meta.spec.kind})`, eHat: await encodeAll(enc.encoder, ids, N, batchSize) }];
   const encodeSeconds = (Date.now() - started) / 1000;
-  const notes: string[] = [];
+  const notes: string[] = [...run.warnings];
   const given = opts.reference ?? enc.reference;
   for (const kind of opts.baselines ?? BASELINE_KINDS) {
     if (kind !== 'random' && !given) {

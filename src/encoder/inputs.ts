@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { LoadedModel } from '../lm/load.js';
 import { baseSchema } from '../lm/open_model.js';
 import { fingerprintM, readVector } from '../lm/vector_file.js';
-import { readDataset } from '../datasets/index.js';
+import { datasetCompleteness, readDataset } from '../datasets/index.js';
 import { splitOf } from '../texts/split.js';
 import { readTexts } from '../texts/text_file.js';
 import { windowTexts } from '../texts/windows.js';
@@ -62,6 +62,8 @@ export interface RunTexts {
   tooShort: number;
   /** The texts file or dataset folder. */
   source: string;
+  /** What the figures do not cover, e.g. an incomplete dataset's texts never solved. */
+  warnings: string[];
 }
 
 /** Open the checkpoint for this model (and the m the user named, if any). */
@@ -81,6 +83,7 @@ export async function runTexts(opts: RunTextsOptions, model: LoadedModel, enc: L
   const out: RunText[] = [];
   let tooShort = 0;
   let eMatchesM = false;
+  const warnings: string[] = [];
   if (opts.texts) {
     const items = await readTexts(opts.texts);
     const cut = windowTexts(items, model.tokenizer, windows ?? { window: N, windowsPerText: 1 });
@@ -103,6 +106,9 @@ export async function runTexts(opts: RunTextsOptions, model: LoadedModel, enc: L
         },
       );
     }
+    // An interrupted solve's rows are a subset whose figures would read as the whole set's.
+    const completeness = await datasetCompleteness(opts.dataset as string);
+    if (completeness.status === 'incomplete') warnings.push(`the dataset is incomplete, so these figures cover only the rows it has: ${completeness.summary.replace(/^INCOMPLETE: /, '')}`);
     const dsM = await ds.sharedM();
     eMatchesM = dsM !== null && fingerprintM(dsM) === enc.meta.mSha256;
     for (const row of ds.rows()) {
@@ -123,7 +129,7 @@ export async function runTexts(opts: RunTextsOptions, model: LoadedModel, enc: L
       fix: 'check --split, --window/--length and the file',
     });
   }
-  return { texts, N, from: opts.texts ? 'texts' : 'dataset', split: opts.split, eMatchesM, tooShort, source };
+  return { texts, N, from: opts.texts ? 'texts' : 'dataset', split: opts.split, eMatchesM, tooShort, source, warnings };
 }
 
 /** Flatten the texts' ids: [n * N]. */

@@ -18,6 +18,7 @@ import { type TrainRunOptions, checkRunOutputs, logdirOf, portablePaths, removeR
 import { TfEventsWriter } from '../util/tfevents.js';
 import { type EncoderMeta, type TrainState, CHECKPOINT_FORMAT, statsSummary, writeSnapshot } from './checkpoint.js';
 import { type TrainConfig, recipeDifferences } from './config.js';
+import { checkRunInputs, runInputs } from './run_inputs.js';
 import { type EncoderData, checkStreamInputs, loadEncoderData } from './data.js';
 import { type EStats, fallbackStats } from './head.js';
 import { initFromCheckpoint, loadEncoder } from './load.js';
@@ -305,11 +306,20 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
         fix: 'resume with the same settings (only stop_at_step, logging, checkpoint frequency and backend may change), or start a new --name',
       });
     }
+    const inputs = await runInputs(config);
+    try {
+      checkRunInputs(loaded.meta.inputs, inputs, lastDir);
+    } catch (err) {
+      loaded.encoder.dispose();
+      throw err;
+    }
+    // A run from before inputs were recorded adopts the ones it resumes on.
+    const meta = { ...loaded.meta, inputs: { ...inputs, ...loaded.meta.inputs } };
     const learnedM = config.learnM ? tf.variable(tf.tensor1d(loaded.m), true) : null;
     const optimizer = new EncoderOptimizer(optimizerParams(loaded.encoder, learnedM), optimizerOpts);
     const opt = loaded.snapshot.optimizer as NonNullable<typeof loaded.snapshot.optimizer>;
     optimizer.load(opt.state.step, new Map([...opt.arrays].map(([k, v]) => [k, v.data])));
-    return { encoder: loaded.encoder, optimizer, state: opt.state, meta: loaded.meta, m: loaded.m, learnedM, warnings: loaded.warnings };
+    return { encoder: loaded.encoder, optimizer, state: opt.state, meta, m: loaded.m, learnedM, warnings: loaded.warnings };
   }
   const stats = startStats(config, data, model);
   const spec = encoderSpec(config.encoder, { ...config, seed: config.seed });
@@ -334,6 +344,7 @@ async function startEncoder(config: TrainConfig, model: LoadedModel, data: Pick<
     ...(config.learnM ? { learnedM: true } : {}),
     trainN: data.N,
     stats: statsSummary(stats),
+    inputs: await runInputs(config),
     step: 0,
     metric: { name: 'val_token_accuracy', value: null },
     createdAt: new Date().toISOString(),

@@ -122,7 +122,7 @@ export async function encoderStarts(
   targets: readonly SolveTarget[],
   givenM: Float32Array | null,
   arrangement: Arrangement,
-): Promise<{ init: InitSpec; m: Float32Array; mSource: string }> {
+): Promise<{ init: InitSpec; m: Float32Array; mSource: string; warnings: string[] }> {
   if (arrangement !== 'e-m') {
     throw new PrototokenError(`an encoder predicts e for the e-m arrangement, not ${arrangement}`, { fix: 'drop --arrangement, or use another --init' });
   }
@@ -130,7 +130,7 @@ export async function encoderStarts(
   try {
     const best = await bestOfStarts(model.lm, enc.m, targets, await encoderCandidates(enc, targets));
     const chosen = Object.entries(best.chosen).map(([name, n]) => `${name} ${n}`).join(', ');
-    return { init: { kind: 'perText', e: best.e, source: `encoder ${enc.dir}, best of one pass each (${chosen})` }, m: enc.m, mSource: `${enc.dir}/m.safetensors` };
+    return { init: { kind: 'perText', e: best.e, source: `encoder ${enc.dir}, best of one pass each (${chosen})` }, m: enc.m, mSource: `${enc.dir}/m.safetensors`, warnings: enc.warnings };
   } finally {
     enc.encoder.dispose();
   }
@@ -143,7 +143,7 @@ export async function encoderStarts(
 export async function encoderSolveStarts(config: SolveConfig, model: LoadedModel, targets: readonly SolveTarget[]): Promise<SolveStarts> {
   const givenM = config.m ? await readVector(config.m, 'm', model.lm.config.hiddenSize, await model.fingerprint()) : null;
   const e = await encoderStarts(config.init.slice(ENCODER_INIT.length), model, targets, givenM, config.arrangement);
-  return { init: e.init, m: { kind: 'fixed', vector: e.m, source: e.mSource } };
+  return { init: e.init, m: { kind: 'fixed', vector: e.m, source: e.mSource }, warnings: e.warnings };
 }
 
 /** The mean of the training e, or (no solved references) the head's shift, which started there. */

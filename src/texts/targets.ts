@@ -4,14 +4,9 @@
  */
 import type { TextTokenizer } from '../lm/tokenizer.js';
 import { PrototokenError } from '../util/errors.js';
-import { textTokens } from './tokens.js';
+import { type TextItem, textTokens } from './tokens.js';
 
-/** A text to solve; `ids` (when set) are the exact target tokens (random or generated texts). */
-export interface TextItem {
-  id: string;
-  text: string;
-  ids?: readonly number[];
-}
+export type { TextItem } from './tokens.js';
 
 /** One text as the LM must emit it: its id and N target token ids. */
 export interface TextTarget {

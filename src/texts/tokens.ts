@@ -7,7 +7,13 @@
  */
 import type { TextTokenizer } from '../lm/tokenizer.js';
 import { formatSeconds } from '../util/progress.js';
-import type { TextItem } from './targets.js';
+
+/** A text to solve; `ids` (when set) are the exact target tokens (random or generated texts). */
+export interface TextItem {
+  id: string;
+  text: string;
+  ids?: readonly number[];
+}
 
 /** Texts longer than this (UTF-16 units) are tokenized whole in pieces, with progress. */
 export const HUGE_TEXT_CHARS = 1 << 20;

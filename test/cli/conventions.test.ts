@@ -221,16 +221,12 @@ function helpOptions(help: string): { flag: string; takesValue: boolean; descrip
   return out;
 }
 
-/**
- * camelCase keys anywhere in a printed value, as paths; the top level may repeat a few old
- * camelCase keys beside their snake_case form (cli/common.ts LEGACY_CAMEL_KEYS).
- */
+/** camelCase keys anywhere in a printed value, as paths. */
 function camelKeys(value: unknown, at = ''): string[] {
-  const legacy = new Set(['maxSteps', 'tausPerStep', 'readFrom', 'solvedTexts', 'solvedRate', 'lineConnected', 'bezierConnected']);
   if (Array.isArray(value)) return value.flatMap((v, i) => camelKeys(v, `${at}[${i}]`));
   if (value === null || typeof value !== 'object') return [];
   return Object.entries(value).flatMap(([k, v]) => {
-    const bad = /^[a-z]+[A-Z]/.test(k) && !(at === '' && legacy.has(k));
+    const bad = /^[a-z]+[A-Z]/.test(k);
     return [...(bad ? [`${at}.${k}`] : []), ...camelKeys(v, `${at}.${k}`)];
   });
 }

@@ -72,9 +72,9 @@ describe('interpolate', { concurrency: 2 }, () => {
     const out = join(dir, 'out0');
     const r = await runCli(['interpolate', solved, '--out', out, '--steps', '0', '--json', ...WASM]);
     assertOk(r);
-    const s = lastJson<{ out: string; pairs: number; steps: number; lineConnected: number; bezierConnected: number }>(r);
+    const s = lastJson<{ out: string; pairs: number; steps: number; line_connected: number; bezier_connected: number }>(r);
     assert.deepEqual([s.out, s.pairs, s.steps], [out, 1, 0]);
-    assert.equal(s.bezierConnected, s.lineConnected);
+    assert.equal(s.bezier_connected, s.line_connected);
     const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as InterpolateResult;
     assert.deepEqual(result.pairs[0].bezierAccuracy, result.pairs[0].lineAccuracy);
     assert.ok(Math.abs(result.pairs[0].lengthRatio - 1) < 1e-5);
@@ -112,8 +112,8 @@ describe('interpolate', { concurrency: 2 }, () => {
     await writeFile(cfg, 'steps: 7\ntaus_per_step: 3\ndatasets: [from-config]\n');
     const shown = await runCli(['interpolate', 'a', 'b', '--out', 'x', '--config', cfg, '--lr', '0.5', '--print-config']);
     assertOk(shown);
-    const c = JSON.parse(shown.stdout) as { datasets: string[]; steps: number; tausPerStep: number; lr: number; taus: number; pairs: number };
-    assert.deepEqual([c.datasets, c.steps, c.tausPerStep, c.lr, c.taus, c.pairs], [['a', 'b'], 7, 3, 0.5, 65, 16]);
+    const c = JSON.parse(shown.stdout) as { datasets: string[]; steps: number; taus_per_step: number; lr: number; taus: number; pairs: number };
+    assert.deepEqual([c.datasets, c.steps, c.taus_per_step, c.lr, c.taus, c.pairs], [['a', 'b'], 7, 3, 0.5, 65, 16]);
     await writeFile(cfg, 'stepz: 7\n');
     assertUserError(await runCli(['interpolate', 'a', '--out', 'x', '--config', cfg]), /unknown config key "stepz"/);
     assertUserError(await runCli(['interpolate', 'a', '--out', 'x', '--taus', '33']), /bad value for "taus"/);

@@ -5,6 +5,7 @@
  * and leave what was there untouched.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { cp, chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,6 +63,23 @@ describe('train never destroys a run it did not create', () => {
     const run = (await readdir(join(cwd, 'runs', 'mine'))).sort();
     assert.deepEqual(run, ['best', 'last', 'logs']);
     assert.ok((await readdir(join(cwd, 'runs', 'mine', 'logs'))).some((f) => f.startsWith('events.out.tfevents.')));
+  });
+
+  it('--resume on changed training data is refused, naming the file; on the same bytes it continues', async () => {
+    const texts = p('inputs.jsonl');
+    const original = (await readFile(CORPUS, 'utf8')).split('\n').slice(8, 16).join('\n') + '\n';
+    await writeFile(texts, original);
+    const run = (extra: string[]): string[] => [...train('inp', ['--checkpoints-dir', p('inp-ck'), '--logdir', p('logs-inp'), ...extra]).map((a) => (a === p('small.jsonl') ? texts : a))];
+    assertOk(await runCli(run(['--stop-at-step', '1']), { timeoutMs: 120_000 }));
+    const meta = JSON.parse(await readFile(p('inp-ck/inp/last/encoder.json'), 'utf8')) as { inputs: Record<string, string> };
+    assert.deepEqual(Object.values(meta.inputs), [createHash('sha256').update(original).digest('hex')]);
+    await writeFile(texts, original + '{"id": "extra", "text": "One more story."}\n');
+    const r = await runCli(run(['--stop-at-step', '2', '--resume']), EARLY);
+    assertUserError(r, /--resume on other data than the run was trained on: \S*inputs\.jsonl \(sha256 [0-9a-f]{12}… when the run started, [0-9a-f]{12}… now\)/, /restore the files/);
+    await writeFile(texts, original);
+    const ok = await runCli(run(['--stop-at-step', '2', '--resume', '--json']), { timeoutMs: 120_000 });
+    assertOk(ok);
+    assert.equal(lastJson<{ step: number }>(ok).step, 2);
   });
 
   it('a folder that holds something else than a run is refused, not written into', async () => {

@@ -8,6 +8,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readDataset } from '../../src/datasets/index.js';
+import { EMBEDDED_MODEL } from '../../src/lm/model_name.js';
 import { CORPUS, assertOk, assertUserError, describeRun, lastJson, runCli, sizeOf, tempDir, type CliResult } from './run.js';
 
 const WASM = ['--backend', 'wasm', '--quiet'];
@@ -27,15 +28,15 @@ interface SolveJson {
 }
 
 interface InspectJson {
-  readFrom: string;
+  read_from: string;
   warnings: string[];
   kind: string;
   arrangement: string;
   length: number | null;
   rows: number;
   texts: number;
-  solvedTexts: number;
-  solvedRate: number | null;
+  solved_texts: number;
+  solved_rate: number | null;
   m: { mode: string };
 }
 
@@ -85,7 +86,7 @@ describe('solve', { concurrency: 2 }, () => {
     assertOk(r);
     const printed = JSON.parse(r.stdout) as Record<string, unknown>;
     assert.equal(printed.lr, 0.02, 'config file over preset (the preset says 0.01)');
-    assert.equal(printed.maxSteps, 7, 'flag over config file (the file says 100)');
+    assert.equal(printed.max_steps, 7, 'flag over config file (the file says 100)');
     assert.equal(printed.beta2, 0.9);
     assert.equal(printed.length, 6);
     assert.equal(printed.out, out);
@@ -121,9 +122,13 @@ describe('solve', { concurrency: 2 }, () => {
       assert.equal(config.limit, 4);
       assert.equal(config.maxSteps, 600);
       assert.equal(config.texts, CORPUS);
-      const info = JSON.parse(await readFile(join(D, 'dataset_info.json'), 'utf8')) as { length: number; kind: string; counts: unknown };
+      const info = JSON.parse(await readFile(join(D, 'dataset_info.json'), 'utf8')) as { length: number; kind: string; counts: unknown; model: { id: string } };
       assert.equal(info.length, 6);
       assert.equal(info.kind, 'solve');
+      // The embedded model by its place in the package, not this machine's path to it (the card is shared).
+      assert.equal(info.model.id, 'models/stories260k');
+      assert.equal(config.model, 'models/stories260k');
+      assert.ok(!(await readFile(join(D, 'README.md'), 'utf8')).includes(EMBEDDED_MODEL), 'the card names no path of this machine');
     });
 
     it('inspect --json counts the rows and the solved rate', async () => {
@@ -136,11 +141,11 @@ describe('solve', { concurrency: 2 }, () => {
       assert.equal(s.length, 6);
       assert.equal(s.arrangement, 'e-m');
       assert.equal(s.m.mode, 'per-text');
-      assert.equal(s.readFrom, 'data.arrow');
+      assert.equal(s.read_from, 'data.arrow');
       assert.deepEqual(s.warnings, []);
-      assert.equal(s.solvedTexts, summary.solved);
-      assert.equal(s.solvedRate, summary.solved / 4);
-      if (summary.solved === 4) assert.equal(s.solvedRate, 1);
+      assert.equal(s.solved_texts, summary.solved);
+      assert.equal(s.solved_rate, summary.solved / 4);
+      if (summary.solved === 4) assert.equal(s.solved_rate, 1);
     });
 
     it('inspect --head 2 lists two of the four texts', async () => {

@@ -94,6 +94,16 @@ describe('an interrupted solve says it is partial everywhere, then a rerun compl
     assert.equal(existsSync(join(dir, 'ck', 'p')), false);
   });
 
+  it('eval and refine on it say that their figures cover only the rows it has', async () => {
+    const ck = join(ROOT, 'checkpoints', 'stories260k-n16');
+    const e = await runCli(['eval', '--checkpoint', ck, '--dataset', out, '--split', 'all', '--baselines', 'random', '--json', '--quiet', ...WASM]);
+    assertOk(e);
+    assert.ok(lastJson<{ notes: string[] }>(e).notes.some((n) => /^the dataset is incomplete, so these figures cover only the rows it has: \d+ of 8 planned texts done/.test(n)), describeRun(e));
+    const c = await runCli(['refine', '--checkpoint', ck, '--dataset', out, '--split', 'all', '--limit', '1', '--starts', 'e_hat', '--max-steps', '2', '--workers', '1', '--quiet', ...WASM]);
+    assertOk(c);
+    assert.match(c.stderr, /warning: the dataset is incomplete, so these figures cover only the rows it has/);
+  });
+
   it('Hugging Face datasets refuses split="solutions" and reads split="partial" (optional: needs Python packages)', (t) => {
     const py = spawnSync('python3', [join(ROOT, 'scripts', 'check_python.py'), out], { encoding: 'utf8' });
     if (py.error) return t.skip(`python3 is not available (${py.error.message})`);

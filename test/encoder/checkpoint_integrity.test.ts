@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { readSnapshot } from '../../src/encoder/checkpoint.js';
 import { verifyCheckpoint } from '../../src/encoder/checkpoint_verify.js';
 import { loadEncoder } from '../../src/encoder/load.js';
+import { encoderStarts } from '../../src/encoder/starts.js';
 import { PrototokenError } from '../../src/util/errors.js';
 import { CORPUS } from '../helpers/fixtures.js';
 import { assertUserError, describeRun, runCli } from '../cli/run.js';
@@ -88,6 +89,9 @@ describe('checkpoint integrity', () => {
     } finally {
       enc.encoder.dispose();
     }
+    // solve --init encoder:CKPT passes the same warning on.
+    const starts = await encoderStarts(ck, m(), [{ id: 'a', ids: [1, 2, 3, 4, 5, 6, 7, 8] }], null, 'e-m');
+    assert.deepEqual(starts.warnings, enc.warnings);
     const r = await verifyCheckpoint(ck);
     assert.equal(r.ok, true);
     assert.ok(r.snapshots[0].files.every((f) => f.state === 'unverified'), JSON.stringify(r));
