@@ -11,7 +11,7 @@ import { type AdamState, adamwUpdate, concatRows, disposeState, keepRows } from 
 import { checkPositions, layoutFor } from './arrangements.js';
 import { initialRow, rowSeed } from './init.js';
 import { lossAndGrads, rowMetrics } from './step.js';
-import { NO_POLISH, type PartialText, type PolishOptions, type RowState, type SolveHooks, type SolveResult, type SolverCheckpoint, type SolverOptions, type SolveTarget } from './types.js';
+import { NO_POLISH, polishes, type PartialText, type PolishOptions, type RowState, type SolveHooks, type SolveResult, type SolverCheckpoint, type SolverOptions, type SolveTarget } from './types.js';
 import { learningRate } from './schedule.js';
 import { PrototokenError } from '../util/errors.js';
 import { yieldToEventLoop } from '../util/progress.js';
@@ -26,6 +26,12 @@ interface Row {
   sinceBest: number;
   /** Steps at the row's first solved pass; null until then (polishing since). */
   solvedAt: number | null;
+  /**
+   * While polishing: the row's latest pass at the stop accuracy, so a row that loses its text
+   * again and then runs out of budget reports that pass, not an unsolved one. Not saved in
+   * checkpoints (a resumed polishing row starts without one).
+   */
+  lastSolved?: SolveResult;
 }
 
 interface TextProgress {
@@ -147,12 +153,12 @@ export async function solveTexts(
         if (solved) row.solvedAt ??= row.steps;
         const outOfBudget = row.steps >= opts.maxSteps || (opts.patience > 0 && row.sinceBest >= opts.patience);
         const done = solved && polished(polish, row.steps - (row.solvedAt as number), losses[r], margins[r]);
-        if (!done && !outOfBudget && !progress[row.target].cancelled) continue;
-        leaving.push(r);
-        if (progress[row.target].cancelled) continue;
+        const leaves = done || outOfBudget || progress[row.target].cancelled;
+        // Only a polishing row at a solved pass needs its parameters now (kept in case it loses the text later).
+        if (!leaves && !(solved && polishes(polish))) continue;
         eHost ??= (await es.param.data()) as Float32Array;
         if (perTextM) mHost ??= (await (mState as AdamState).param.data()) as Float32Array;
-        finished.push({
+        const pass: SolveResult = {
           id: targets[row.target].id,
           targetIndex: row.target,
           restart: row.restart,
@@ -166,7 +172,14 @@ export async function solveTexts(
           seconds: (Date.now() - row.started) / 1000,
           solved,
           ...metrics,
-        });
+        };
+        if (!leaves) {
+          row.lastSolved = pass;
+          continue;
+        }
+        leaving.push(r);
+        if (progress[row.target].cancelled) continue;
+        finished.push(!solved && row.lastSolved ? { ...row.lastSolved, seconds: pass.seconds } : pass);
       }
 
       // Update the rows that stay (the leaving rows' update is computed but dropped below).

@@ -11,6 +11,7 @@ import { solveTexts } from '../../src/solver/solve.js';
 import { solveShared } from '../../src/solver/shared_m.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
 import { arrange, layoutFor } from '../../src/solver/arrangements.js';
+import { scoreRows } from '../../src/solver/step.js';
 import { logitMargins } from '../../src/lm/cross_entropy.js';
 import { readVector } from '../../src/lm/vector_file.js';
 import { prepareTargets } from '../../src/texts/targets.js';
@@ -90,6 +91,28 @@ describe('polishing solved rows (stories260k, fixed m)', () => {
     for (const r of byLoss) assert.ok(r.solved && r.loss <= lossTarget && (r.polishSteps as number) > 0, `${r.id}: loss ${r.loss} <= ${lossTarget}`);
     const earlier = await run({ polish: { steps: (byLoss[0].polishSteps as number) - 1, stopLoss: null, minMargin: null } });
     assert.ok(earlier[0].loss > lossTarget, `one step earlier the loss was ${earlier[0].loss}`);
+  });
+
+  it('a polishing row that loses its text again and runs out of budget reports its last solved pass', async () => {
+    // lr 0.5 makes polishing noisy enough that a solved row can drop a token between passes.
+    const { targets } = prepareTargets(corpusStories(4), model.tokenizer, N, 'corpus');
+    const out: SolveResult[] = [];
+    const opts: SolverOptions = {
+      ...base, adamw: { ...PAPER_ADAMW, lr: 0.5 }, maxSteps: 300, restarts: 2, keepAllRestarts: true, polish: { steps: 0, stopLoss: null, minMargin: 1000 },
+    };
+    await solveTexts(model.lm, targets, opts, { onResults: (r) => void out.push(...r) });
+    assert.equal(out.length, 8);
+    assert.ok(out.every((r) => r.solved), `every row solved once stays reported solved: ${out.map((r) => `${r.id}:${r.restart} ${r.steps} ${r.accuracy}`)}`);
+    const earlier = out.filter((r) => r.steps < 300);
+    assert.ok(earlier.length > 0, 'a row whose final pass had lost the text (this seed has one)');
+    for (const r of earlier) {
+      assert.ok((r.polishSteps as number) > 0 && (r.polishSteps as number) < r.steps);
+      // The reported e is that pass's: it reproduces the text.
+      const ids = targets[r.targetIndex].ids;
+      const full = tf.tidy(() => tf.min(scoreRows(model.lm, layoutFor('e-m', N), tf.tensor2d([Array.from(ids)], undefined, 'int32'), tf.tensor2d(r.e, [1, 64]), tf.tensor2d(m, [1, 64])).hits));
+      assert.equal((await full.data())[0], 1, `${r.id}:${r.restart} at step ${r.steps}`);
+      full.dispose();
+    }
   });
 
   it('an unreachable target ends at the step budget, and the shared solver refuses polishing', async () => {
