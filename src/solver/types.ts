@@ -12,7 +12,8 @@ export type MSpec = { kind: 'per-text' } | { kind: 'fixed'; vector: Float32Array
  * the row stays in the pool and keeps descending the same loss until every target given is met at
  * a pass that is still at the stop accuracy: `steps` more updates, a summed loss at or below
  * `stopLoss`, a smallest logit margin at or above `minMargin`. The step budget and patience end a
- * polishing row like any other (it then reports its last pass).
+ * polishing row like any other; it then reports its last pass, or, if that pass has lost the text
+ * again, its last solved one.
  */
 export interface PolishOptions {
   /** Updates after the first solved pass (at least this many when a target is given too). Default 0. */
