@@ -4,7 +4,8 @@
  * their mean curves side by side first.
  */
 import { basename } from 'node:path';
-import { lineChart, type ChartRow } from '../charts.js';
+import type { TopLevelSpec } from 'vega-lite';
+import { type ChartRow, type FacetOptions, lineChart } from '../charts.js';
 import { fixed, htmlTable, meanStd, para } from '../html.js';
 import type { InterpolatePair, InterpolateResult, PathKind } from '../../results.js';
 import { inputsOf } from '../types.js';
@@ -15,6 +16,19 @@ const PATH_TITLE: Record<PathKind, string> = { line: 'line', bezier: 'Bezier', c
 /** Each path's values at every tau of a pair (the cubic one only where it was trained). */
 function pathsOf(p: InterpolatePair): [PathKind, number[]][] {
   return [['line', p.lineAccuracy], ['bezier', p.bezierAccuracy], ...(p.cubicAccuracy ? [['cubic', p.cubicAccuracy] as [PathKind, number[]]] : [])];
+}
+
+/** Accuracy against tau, one line per path, one panel per value of `facet`. */
+function accuracyPanels(rows: readonly ChartRow[], y: string, facet: FacetOptions, width: number, height: number): TopLevelSpec {
+  return lineChart(rows, {
+    x: { field: 'tau', title: 'tau' },
+    y: { field: 'accuracy', title: y, domain: [0, 1] },
+    series: { field: 'path', title: 'path' },
+    facet,
+    points: false,
+    width,
+    height,
+  });
 }
 
 /** What a run's endpoints were: polished or not, with their median margin, when the result says. */
@@ -58,15 +72,7 @@ async function sideBySide(results: readonly InterpolateResult[], ctx: SectionCon
     { caption: 'Runs compared (connected: accuracy 1.0 at every tau; two-bend: pairs it was trained for)' },
   );
   const chart = await ctx.chart(
-    lineChart(rows, {
-      x: { field: 'tau', title: 'tau' },
-      y: { field: 'accuracy', title: 'mean token accuracy', domain: [0, 1] },
-      series: { field: 'path', title: 'path' },
-      facet: { field: 'run', title: 'endpoints', columns: 2 },
-      points: false,
-      width: 320,
-      height: 170,
-    }),
+    accuracyPanels(rows, 'mean token accuracy', { field: 'run', title: 'endpoints', columns: 2 }, 320, 170),
     'Mean token accuracy over all pairs along each path, one panel per run, in the order given (unpolished and polished endpoints side by side).',
   );
   return table + chart;
@@ -91,15 +97,7 @@ export const interpolateSection: Section = {
       const label = (p: (typeof drawn)[number]): string => `${p.textId} (restarts ${p.restartA}, ${p.restartB})`;
       const rows = drawn.flatMap((p) => result.taus.flatMap((tau, k) => pathsOf(p).map(([path, acc]) => ({ pair: label(p), path: PATH_TITLE[path], tau, accuracy: acc[k] }))));
       const chart = drawn.length === 0 ? '' : await ctx.chart(
-        lineChart(rows, {
-          x: { field: 'tau', title: 'tau' },
-          y: { field: 'accuracy', title: 'token accuracy', domain: [0, 1] },
-          series: { field: 'path', title: 'path' },
-          facet: { field: 'pair', title: 'text (restarts)', columns: 3 },
-          points: false,
-          width: 240,
-          height: 150,
-        }),
+        accuracyPanels(rows, 'token accuracy', { field: 'pair', title: 'text (restarts)', columns: 3 }, 240, 150),
         `Token accuracy along each path between the two solutions of a text${drawn.length < result.pairs.length ? ` (the first ${drawn.length} of ${result.pairs.length} pairs)` : ''}.`,
       );
       const margins = (p: InterpolatePair): string => [p.marginA, p.marginB].map((x) => (x == null ? '–' : fixed(x))).join(', ');
