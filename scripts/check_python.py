@@ -9,6 +9,7 @@ each only where the package is installed (and says plainly when it is not):
 - hashlib (always): every batch of data.arrow and of the parts matches its .index.jsonl sha256;
 - pyarrow: data.arrow and the parts open as IPC streams (memory-mapped), `e` is a fixed-size
   float32 list of d_model, row counts match dataset_info.json; `prototoken export` Parquet reads;
+  `margin` and `polish_steps` (when the dataset has them) keep their types and values in the export;
 - polars: pl.read_ipc_stream("data.arrow");
 - datasets: load_dataset(DATASET, split="solutions") has `e` as a fixed-length float32 sequence;
   for an incomplete dataset (dataset_info.json `completeness`), split="solutions" is refused and
@@ -120,6 +121,11 @@ def run_checks(ds):
         (ok if pt.num_rows == rows and pt.schema.field("e").type == e else fail)(f"pyarrow.parquet: prototoken export -> {pt.num_rows} rows, e {pt.schema.field('e').type}")
         recorded = json.loads((pt.schema.metadata or {}).get(b"prototoken.completeness", b"{}")).get("status")
         (ok if (recorded == "incomplete") == incomplete else fail)(f"pyarrow.parquet: the export records completeness {recorded}")
+        if "margin" in table.column_names:
+            # Solutions with a margin: both columns, their types, and the same values after the Parquet export.
+            types_ok = pa.types.is_float32(table.schema.field("margin").type) and pa.types.is_int32(table.schema.field("polish_steps").type)
+            same = pt.column("margin").to_pylist() == table.column("margin").to_pylist() and pt.column("polish_steps").to_pylist() == table.column("polish_steps").to_pylist()
+            (ok if types_ok and same else fail)(f"pyarrow: margin {table.schema.field('margin').type} and polish_steps {table.schema.field('polish_steps').type}, the same in the Parquet export")
         if "order" in table.column_names:
             order = table.column("order").to_pylist()
             (ok if len(set(order)) == len(order) else fail)(f"pyarrow: order holds {len(order)} distinct input positions (sort by it for input order)")
@@ -141,6 +147,9 @@ def run_checks(ds):
         inner = getattr(feat, "feature", None)
         fixed = getattr(feat, "length", -1) == d and getattr(inner, "dtype", None) == "float32"
         (ok if fixed and hf.num_rows == rows else fail)(f"datasets {datasets.__version__}: load_dataset(DATASET, split='{split}') -> {hf.num_rows} rows, e {feat}")
+        if "margin" in hf.features:
+            m, p = hf.features["margin"], hf.features["polish_steps"]
+            (ok if m.dtype == "float32" and p.dtype == "int32" and len(hf["margin"]) == rows else fail)(f"datasets: margin {m.dtype}, polish_steps {p.dtype}")
         if incomplete:
             try:
                 datasets.load_dataset(ds, split="solutions")

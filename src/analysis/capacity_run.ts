@@ -105,7 +105,7 @@ async function runCombo(
       {
         onFinal: async (done: CapacityOutcome[]) => {
           const targets = done.map((o) => ({ id: o.id, ids: Int32Array.from(o.ids), text: tokenizer.decode(o.ids), order: orderOf.get(o.id) }));
-          const records = await recordsFor(done.map((o, i) => ({ ...o.result, targetIndex: i, m: o.m ?? new Float32Array(lm.config.hiddenSize) })), targets, model, writer.ordered);
+          const records = await recordsFor(done.map((o, i) => ({ ...o.result, targetIndex: i, m: o.m ?? new Float32Array(lm.config.hiddenSize) })), targets, model, writer);
           await writer.append(records);
         },
         onLength: (L, active) => hooks.onProgress?.(`[${kind}, m ${shared ? 'shared' : 'per text'}] length ${L}: ${active} texts`),

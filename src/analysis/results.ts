@@ -9,6 +9,7 @@
  * object saved to a file, and an encoder run (checkpoints/RUN or runs/RUN with TensorBoard events).
  */
 import type { Summary } from '../util/stats.js';
+import type { Localization } from './localized.js';
 
 /** Bumped when a result's shape changes incompatibly; readers refuse versions they do not know. */
 export const RESULT_VERSION = 1;
@@ -23,14 +24,20 @@ export interface ResultBase {
   created: string;
 }
 
-/** `prototoken interpolate`: paths between two solutions (same text, same fixed m, different seeds). */
+/** The paths `interpolate` evaluates: the straight line, the trained quadratic Bezier curve, the trained two-bend (cubic) curve. */
+export type PathKind = 'line' | 'bezier' | 'cubic';
+
+/**
+ * `prototoken interpolate`: paths between two solutions (same text, same m setting, different
+ * seeds). Fields marked "since margins" are absent in results written before polishing existed.
+ */
 export interface InterpolateResult extends ResultBase {
   kind: 'interpolate';
   /** The (first) dataset the solutions came from. */
   dataset: string;
   /** Every dataset given, in order, when solutions came from several (pairs index it with datasetA/B). */
   datasets?: string[];
-  /** The tau grid every path was evaluated on (>= 33 points, 0 and 1 included). */
+  /** The tau grid every path was evaluated on (>= 65 points since margins, >= 33 before; 0 and 1 included). */
   taus: number[];
   pairs: InterpolatePair[];
   summary: {
@@ -43,10 +50,27 @@ export interface InterpolateResult extends ResultBase {
     bezierConnected: number;
     /** Bezier arc length / straight-line length. */
     lengthRatio: Summary;
+    /** Since margins: pairs whose cubic curve was trained, and of those the ones at 1.0 all along. */
+    cubicPairs?: number;
+    cubicConnected?: number;
+    /** Since margins: min accuracy along the cubic curve, over the pairs that have one. */
+    cubicMinAccuracy?: Summary;
+    /** Since margins: pairs connected at 1.0 all along by at least one path. */
+    connected?: number;
+    /** Since margins: the largest summed cross-entropy along each path. */
+    lineMaxLoss?: Summary;
+    bezierMaxLoss?: Summary;
+    /** Since margins: the endpoints' smallest logit margins and polishing steps (empty summaries when not recorded). */
+    endpointMargin?: Summary;
+    endpointPolishSteps?: Summary;
   };
+  /** Since margins: whether m is per text (each solution is e and m, and paths move both). */
+  perTextM?: boolean;
+  /** Since margins: same-text against other-text distances of every solution of the paired texts. */
+  localized?: Localization;
   /**
    * Arrow file (beside result.json) with one row per (pair, path, tau): pair (index into `pairs`),
-   * text_id, restart_a, restart_b, path ('line' | 'bezier'), tau, accuracy, loss.
+   * text_id, restart_a, restart_b, path ('line' | 'bezier' | 'cubic'), tau, accuracy, loss.
    */
   curvesFile: string;
 }
@@ -68,8 +92,23 @@ export interface InterpolatePair {
   /** Expected summed cross-entropy over tau ~ U[0,1] before and after training the control point. */
   bezierLossBefore: number;
   bezierLossAfter: number;
-  /** Euclidean distance between the two endpoint e. */
+  /** Euclidean distance between the two endpoints (e, or e and m when m is per text). */
   endpointDistance: number;
+  /** Since margins: summed cross-entropy at each tau. */
+  lineLoss?: number[];
+  bezierLoss?: number[];
+  /** Since margins: the cubic curve (accuracy and loss at each tau), when it was trained for this pair; else null. */
+  cubicAccuracy?: number[] | null;
+  cubicLoss?: number[] | null;
+  cubicMinAccuracy?: number | null;
+  cubicLengthRatio?: number | null;
+  /** Since margins: the simplest path at accuracy 1.0 at every tau, or null when none is. */
+  connectedBy?: PathKind | null;
+  /** Since margins: each endpoint's smallest logit margin and polishing steps (null: not recorded). */
+  marginA?: number | null;
+  marginB?: number | null;
+  polishStepsA?: number | null;
+  polishStepsB?: number | null;
 }
 
 export const DISTANCE_PAIR_TYPES = ['same-text', 'same-context', 'different-context'] as const;

@@ -2,8 +2,9 @@
  * Several solutions of one text, gathered for `interpolate`: rows with the same text_id and
  * different restarts in one dataset (`solve --keep-all-restarts`), or the same text_id across
  * several datasets. A path between two solutions only means something when everything else fed
- * to the LM is the same, so every dataset must use one fixed m, one N and one arrangement; any
- * difference is refused, naming the files.
+ * to the LM is the same, so every dataset must use one N, one arrangement and either one fixed m
+ * or m per text (a solution is then e and m, and a path moves both); any difference is refused,
+ * naming the files.
  */
 import { promises as fsp } from 'node:fs';
 import { readDataset, type SolutionDataset } from '../datasets/index.js';
@@ -18,6 +19,21 @@ export interface Endpoint {
   restart: number;
   /** [d] */
   e: Float32Array;
+  /** [d] when m is per text; else null (the datasets' fixed m). */
+  m: Float32Array | null;
+  /** Its smallest logit margin (column `margin`); null when the dataset does not record one. */
+  margin: number | null;
+  /** Its polishing steps (column `polish_steps`); null when the dataset does not record them. */
+  polishSteps: number | null;
+}
+
+/** A solution as one vector: e, or e then m when m is per text. */
+export function pointOf(end: Endpoint): Float32Array {
+  if (!end.m) return end.e;
+  const x = new Float32Array(end.e.length + end.m.length);
+  x.set(end.e);
+  x.set(end.m, end.e.length);
+  return x;
 }
 
 /** Two solutions of one text. */
@@ -38,9 +54,11 @@ export interface SolutionPairs {
   modelFingerprint: string;
   N: number;
   arrangement: Arrangement;
-  /** The fixed m every dataset was solved with, [d]. */
-  m: Float32Array;
+  /** The fixed m every dataset was solved with, [d]; null when m is per text. */
+  m: Float32Array | null;
   pairs: SolutionPair[];
+  /** Every solution of the texts in `pairs` (all their restarts and datasets), for `localization`. */
+  solutions: { textId: string; end: Endpoint }[];
   /** Texts that have two or more solutions (before `maxPairs`). */
   textsWithPairs: number;
   /** Rows left out because they are not solved (`solvedOnly`). */
@@ -63,7 +81,7 @@ export async function loadSolutionPairs(paths: readonly string[], options: PairO
   const sets: SolutionDataset[] = [];
   for (const p of paths) sets.push(await openOne(p));
   const first = sets[0];
-  const m = await sharedMOf(first);
+  const m = first.perTextM ? null : await sharedMOf(first);
   for (const ds of sets.slice(1)) checkSame(first, ds);
 
   const N = first.info.length as number;
@@ -86,10 +104,12 @@ export async function loadSolutionPairs(paths: readonly string[], options: PairO
           fix: 'interpolate between datasets of the same texts cut the same way (same --length / --window)',
         });
       }
-      t.ends.push({ dataset: i, restart: row.restart, e: row.e }); // a view: the dataset's vectors are in memory anyway
+      const margin = row.margin === undefined || Number.isNaN(row.margin) ? null : row.margin;
+      // Views: the dataset's vectors are in memory anyway.
+      t.ends.push({ dataset: i, restart: row.restart, e: row.e, m: row.m ?? null, margin, polishSteps: row.polishSteps ?? null });
     }
   });
-  const perText = [...byText].map(([textId, t]) => ({ textId, tokenIds: t.tokenIds, pairs: pairsOf(t.ends) })).filter((t) => t.pairs.length > 0);
+  const perText = [...byText].map(([textId, t]) => ({ textId, tokenIds: t.tokenIds, ends: t.ends, pairs: pairsOf(t.ends) })).filter((t) => t.pairs.length > 0);
   if (perText.length === 0) {
     throw new PrototokenError(`no text has two or more ${solvedOnly ? 'solved ' : ''}solutions${unsolvedRows ? ` (${unsolvedRows} unsolved rows left out)` : ''}`, {
       file: paths.join(', '),
@@ -104,6 +124,7 @@ export async function loadSolutionPairs(paths: readonly string[], options: PairO
     }
   }
   const info = first.info;
+  const paired = new Set(pairs.map((p) => p.textId));
   return {
     datasets: [...paths],
     modelId: info.model.id,
@@ -112,6 +133,7 @@ export async function loadSolutionPairs(paths: readonly string[], options: PairO
     arrangement: parseArrangement(info.arrangement),
     m,
     pairs,
+    solutions: perText.filter((t) => paired.has(t.textId)).flatMap((t) => t.ends.map((end) => ({ textId: t.textId, end }))),
     textsWithPairs: perText.length,
     unsolvedRows,
   };
@@ -123,12 +145,6 @@ async function openOne(path: string): Promise<SolutionDataset> {
     throw new PrototokenError(stat ? 'is a file, not a dataset folder' : 'no such dataset folder', { file: path, fix: 'pass the --out folder of `prototoken solve`' });
   }
   const ds = await readDataset(path);
-  if (ds.perTextM) {
-    throw new PrototokenError('its m is learned per text, so two solutions of a text differ in m as well as e, and a path in e alone between them means nothing', {
-      file: path,
-      fix: 'solve with one fixed m: `prototoken fit-m ... --out m.safetensors`, then `prototoken solve --m m.safetensors --restarts 2 --keep-all-restarts ...`',
-    });
-  }
   if (ds.info.length === null) {
     throw new PrototokenError('its rows vary in length (a capacity dataset); interpolation needs one N', { file: path, fix: 'use a dataset from `prototoken solve --length N`' });
   }

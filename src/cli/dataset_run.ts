@@ -22,7 +22,10 @@ export function addSolverOptions(cmd: Command): Command {
     .option('--init-scale <x>', 'factor on the N(0,1) start (default 1)', toFloat)
     .option('--schedule <name>', 'constant | cosine | warmup-cosine (default constant)')
     .option('--patience <s>', 'stop a text after S steps without loss improvement (default 0 = never)', toInt)
-    .option('--stop-accuracy <x>', 'token accuracy at which a text stops (default 1.0)', toFloat);
+    .option('--stop-accuracy <x>', 'token accuracy at which a text stops (default 1.0)', toFloat)
+    .option('--polish-steps <k>', 'after a text first reaches --stop-accuracy, K more optimiser steps (default 0: stop at once)', toInt)
+    .option('--stop-loss <x>', 'after a text is solved, go on until its summed cross-entropy is at most X nats (default: no target)', toFloat)
+    .option('--min-margin <x>', 'after a text is solved, go on until every correct token\'s logit beats the best other by X (default: no target)', toFloat);
 }
 
 /** Output, sharding and provenance flags of the commands that write a solution dataset. */

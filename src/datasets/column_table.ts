@@ -24,7 +24,7 @@ import { Bool, Field, FixedSizeList, Float32, Float64, Int32, Int64, List, Utf8 
 export type ColumnKind = 'string' | 'tokens' | 'vector' | 'int32' | 'int64' | 'float32' | 'float64' | 'bool';
 
 /** Storage flags of a dataset (see SchemaShape): a column with `only` is stored when its flag is set. */
-export type ShapeFlag = 'perTextM' | 'allRestarts' | 'ordered';
+export type ShapeFlag = 'perTextM' | 'allRestarts' | 'ordered' | 'margins';
 
 /** One column. */
 export interface ColumnSpec {
@@ -80,6 +80,14 @@ export const COLUMNS = [
   { name: 'c_tokens', field: 'cTokens', kind: 'int32', description: 'number of target tokens predicted correctly' },
   { name: 'prefix_len', field: 'prefixLen', kind: 'int32', description: 'length of the longest correctly predicted prefix' },
   { name: 'loss', field: 'loss', kind: 'float32', description: 'final cross-entropy loss (sum over positions)' },
+  {
+    name: 'margin', field: 'margin', kind: 'float32', only: 'margins',
+    description: 'smallest logit margin over the target positions at the final pass: the correct token\'s logit minus the largest other logit (> 0 at every position exactly when the text is reproduced; larger: the e sits deeper inside its solution set; NaN when not measured); only in datasets created since the column exists',
+  },
+  {
+    name: 'polish_steps', field: 'polishSteps', kind: 'int32', only: 'margins', nonNegative: true,
+    description: 'optimisation steps taken after the row first reproduced its text (solve --polish-steps / --stop-loss / --min-margin; 0 without polishing), so steps - polish_steps is the step of the first solve; only in datasets created since the column exists',
+  },
   { name: 'h_lm_nats', field: 'hLmNats', kind: 'float64', description: 'the text\'s own negative log-likelihood under the model (H_LM), in nats' },
   { name: 'solved', field: 'solved', kind: 'bool', description: 'whether every target token was predicted correctly' },
   { name: 'seconds', field: 'seconds', kind: 'float32', description: 'wall-clock seconds spent on this (text, restart)' },

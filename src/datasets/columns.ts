@@ -116,6 +116,7 @@ const FLAG_WORDING: Record<ShapeFlag, { needs: string; without: string }> = {
   perTextM: { needs: 'this dataset stores m per text', without: 'this dataset uses one shared m (m.safetensors)' },
   allRestarts: { needs: 'this dataset keeps every restart', without: 'this dataset keeps one row per text' },
   ordered: { needs: 'this dataset records each row\'s input position', without: 'this dataset has no order column (it was created before the column existed)' },
+  margins: { needs: 'this dataset records each row\'s margin and polishing steps', without: 'this dataset has no margin columns (it was created before they existed)' },
 };
 
 /** Whether a dataset of `shape` has the column (only nullable columns can be missing from a set). */

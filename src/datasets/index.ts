@@ -24,3 +24,4 @@ export { CARD_FILE, DATA_FILE, INFO_FILE, M_FILE } from './folder.js';
 export type { DatasetInfo, DatasetKind, DatasetSettings, MInfo, PartMeta, PartSummary, RestartsInfo } from './info.js';
 export { COLUMN_DESCRIPTIONS, type ColumnName, type ColumnTypes } from './schema.js';
 export type { DatasetStats } from './dataset_stats.js';
+export { RADIUS_SAMPLE_DEFAULTS, renderRadius, sampleRadius, type RadiusSample, type RadiusSampleOptions, type RadiusSampleRow } from './radius_sample.js';

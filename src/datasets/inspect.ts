@@ -75,6 +75,10 @@ export interface InspectSummary {
   nTokens: Summary;
   steps: Summary & { histogram: HistogramBin[] };
   accuracy: Summary & { histogram: HistogramBin[] };
+  /** Solved rows' smallest logit margins (how far inside the solution set, in logits); null when the dataset does not record them. */
+  margin: Summary | null;
+  /** Steps after the first solved pass (polishing); null when the dataset does not record them. */
+  polishSteps: Summary | null;
   /** Only for capacity datasets. */
   capacity: CapacityRow[] | null;
   head: HeadRow[];
@@ -89,9 +93,15 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
   const acc = new StatAccumulator();
   const head: HeadRow[] = [];
   const want = options.head ?? 0;
+  const margins: number[] = [];
+  const polish: number[] = [];
   try {
     for await (const { columns: b } of scan.batches()) {
       acc.add(b);
+      for (let i = 0; i < b.rows; i++) {
+        if (b.margin && b.solved[i] && !Number.isNaN(b.margin[i])) margins.push(b.margin[i]);
+        if (b.polishSteps) polish.push(b.polishSteps[i]);
+      }
       for (let i = 0; i < b.rows && head.length < want; i++) {
         head.push({
           textId: b.textId[i], restart: b.restart[i], nTokens: b.tokenOffsets[i + 1] - b.tokenOffsets[i], solved: b.solved[i] === 1, accuracy: b.accuracy[i],
@@ -132,6 +142,8 @@ export async function inspectDataset(dir: string, options: InspectOptions = {}):
     nTokens: summarize(c.nTokens),
     steps: { ...summarize(c.steps), histogram: integerHistogram(c.steps, options.bins ?? 10) },
     accuracy: { ...summarize(c.accuracy), histogram: accuracyHistogram(c.accuracy) },
+    margin: scan.margins ? summarize(margins) : null,
+    polishSteps: scan.margins ? summarize(polish) : null,
     capacity: info.kind === 'capacity' ? [capacityRow(info.source.name, c)] : null,
     head,
   };
@@ -211,6 +223,10 @@ export function renderInspect(s: InspectSummary): string {
   ]));
   out.push('', `steps  (mean ${num(s.steps.mean)}, median ${num(s.steps.median)}, max ${num(s.steps.max)})`, ...bars(s.steps.histogram));
   out.push('', `accuracy  (mean ${num(s.accuracy.mean, 3)}, min ${num(s.accuracy.min, 3)})`, ...bars(s.accuracy.histogram));
+  if (s.margin && s.polishSteps) {
+    out.push('', `margin of solved rows  (correct token's logit minus the best other, smallest over positions): mean ${num(s.margin.mean, 3)}, median ${num(s.margin.median, 3)}, min ${num(s.margin.min, 3)}`);
+    out.push(`polish steps  (after the first solved pass): mean ${num(s.polishSteps.mean)}, max ${num(s.polishSteps.max)}`);
+  }
   if (s.capacity) {
     const pm = (x: Summary, digits: number): string => `${num(x.mean, digits)} ± ${num(x.std, digits)}`;
     out.push('', 'capacity  (per text: the most tokens decoded correctly, max c_tokens)');

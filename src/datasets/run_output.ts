@@ -62,6 +62,7 @@ export async function openRunDataset(
     splitRatios: config.splitRatios,
     plan: run.plan,
     ordered: true,
+    margins: true,
   });
   // The whole resolved config (paths, limits, backend too) beside this shard's part.
   const name = basename(writer.partPath).replace(/\.arrows$/, '.config.json');

@@ -62,6 +62,8 @@ export interface DatasetScan {
   readonly allRestarts: boolean;
   /** Rows carry their input position (an `order` column). */
   readonly ordered: boolean;
+  /** Rows carry their margin and polishing steps (`margin`, `polish_steps`). */
+  readonly margins: boolean;
   readonly settings: DatasetSettings;
   /** dataset_info.json when it describes exactly what is read (a current data.arrow); else null. */
   readonly info: DatasetInfo | null;
@@ -236,6 +238,7 @@ function checkCompatible(sources: readonly SourceFile[]): void {
     const diff = compatDiff(first.meta, s.meta);
     // Settings cannot tell whether rows carry `order`; the columns can (every file of a dataset has one layout).
     if (s.shape.ordered !== first.shape.ordered) diff.push(`order column: ${first.shape.ordered ? 'present' : 'absent'} vs ${s.shape.ordered ? 'present' : 'absent'}`);
+    if (s.shape.margins !== first.shape.margins) diff.push(`margin columns: ${first.shape.margins ? 'present' : 'absent'} vs ${s.shape.margins ? 'present' : 'absent'}`);
     if (diff.length) {
       throw new PrototokenError(`${s.name} and ${first.name} were made with different settings:\n  ${diff.join('\n  ')}`, {
         file: path.dirname(s.path),
@@ -247,5 +250,5 @@ function checkCompatible(sources: readonly SourceFile[]): void {
 
 /** The shape of what a scan reads. */
 export function shapeOf(scan: DatasetScan): SchemaShape {
-  return { d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts, ordered: scan.ordered };
+  return { d: scan.d, perTextM: scan.perTextM, allRestarts: scan.allRestarts, ordered: scan.ordered, margins: scan.margins };
 }

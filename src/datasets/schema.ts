@@ -4,8 +4,8 @@
  * The writer, the merge and the readers all build or check schemas through this module. `m` exists
  * only when m is learned per text; `restart` only when every restart of a text is kept as its own
  * row (`solve --keep-all-restarts`), so datasets written without it keep the layout they always
- * had and read as restart 0; `order` only in datasets created since it exists (a dataset resumed
- * from before keeps its layout).
+ * had and read as restart 0; `order`, and `margin` with `polish_steps`, only in datasets created
+ * since they exist (a dataset resumed from before keeps its layout).
  */
 import { Field, FixedSizeList, Schema } from 'apache-arrow';
 import { PrototokenError } from '../util/errors.js';
@@ -30,6 +30,8 @@ export interface SchemaShape {
   allRestarts: boolean;
   /** Rows carry their input position in an `order` column. */
   ordered: boolean;
+  /** Rows carry their final logit margin and polishing steps (`margin`, `polish_steps`). */
+  margins: boolean;
 }
 
 /** Column names in storage order; `m` only when per text, `restart` only when every restart is kept. */
@@ -66,7 +68,7 @@ export function checkSchema(schema: Schema, file: string): SchemaShape {
   }
   // A flag is set when a column stored only under it is there.
   const stored = (flag: ShapeFlag): boolean => COLUMN_SPECS.some((c) => c.only === flag && schema.fields.some((f) => f.name === c.name));
-  const shape: SchemaShape = { d: (e.type as FixedSizeList).listSize, perTextM: stored('perTextM'), allRestarts: stored('allRestarts'), ordered: stored('ordered') };
+  const shape: SchemaShape = { d: (e.type as FixedSizeList).listSize, perTextM: stored('perTextM'), allRestarts: stored('allRestarts'), ordered: stored('ordered'), margins: stored('margins') };
   const expected = solutionSchema(shape);
   const problems: string[] = [];
   for (const want of expected.fields) {

@@ -10,14 +10,15 @@ import { PrototokenError } from '../util/errors.js';
 import { readDataset } from './reader.js';
 
 /**
- * Dataset rows of finished texts, with H_LM of each target under the plain LM. `ordered`: the
- * dataset has an `order` column, filled from each target's `order` (its input position).
+ * Dataset rows of finished texts, with H_LM of each target under the plain LM. `layout` says which
+ * optional columns the dataset has (a writer's `ordered` and `margins`): `order` is filled from
+ * each target's `order` (its input position), `margin` and `polish_steps` from the solver's result.
  */
 export async function recordsFor(
   results: readonly SolveResult[],
   targets: readonly (SolveTarget & { text: string; order?: number })[],
   model: LoadedModel,
-  ordered = false,
+  layout: { ordered: boolean; margins: boolean } = { ordered: false, margins: false },
 ): Promise<SolutionRecord[]> {
   const ids = results.map((r) => Array.from(targets[r.targetIndex].ids));
   const scores = await scoreTexts(model.lm, ids, { bosId: model.tokenizer.bosId });
@@ -37,7 +38,8 @@ export async function recordsFor(
     hLmNats: scores[i].nats,
     solved: r.solved,
     seconds: r.seconds,
-    ...(ordered ? { order: targets[r.targetIndex].order } : {}),
+    ...(layout.ordered ? { order: targets[r.targetIndex].order } : {}),
+    ...(layout.margins ? { margin: r.margin ?? NaN, polishSteps: r.polishSteps ?? 0 } : {}),
   }));
 }
 

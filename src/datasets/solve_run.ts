@@ -196,7 +196,7 @@ export async function runSolve(
       { ...solverOptionsOf(config, init, usesM ? m : { kind: 'per-text' }), keepAllRestarts: config.keepAllRestarts, resumeFrom },
       {
         onResults: async (results) => {
-          await writer.append(await recordsFor(results, pending, model, writer.ordered));
+          await writer.append(await recordsFor(results, pending, model, writer));
           for (const r of results) {
             steps.push(r.steps);
             textsDone.add(r.id);

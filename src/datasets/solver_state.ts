@@ -32,8 +32,10 @@ interface StateMeta {
   /** Target tokens per row and embedding width: a state of another shape is not loaded. */
   n: number;
   d: number;
-  rows: { id: string; restart: number; seed: number; steps: number; best_loss: number | null; since_best: number; seconds: number }[];
-  partial: { id: string; finished: number[]; best: Omit<SolveResult, 'e' | 'm' | 'targetIndex'> & { has_m: boolean } }[];
+  /** `solved_at`: absent in states written before polishing existed (read: not solved yet). */
+  rows: { id: string; restart: number; seed: number; steps: number; best_loss: number | null; since_best: number; seconds: number; solved_at?: number | null }[];
+  /** The best's `margin` is null when not measured (JSON has no NaN). */
+  partial: { id: string; finished: number[]; best: Omit<SolveResult, 'e' | 'm' | 'targetIndex' | 'margin'> & { margin?: number | null; has_m: boolean } }[];
   written: string;
 }
 
@@ -66,10 +68,13 @@ export async function saveSolverState(partPath: string, checkpoint: SolverCheckp
     n,
     d,
     // JSON has no Infinity: a row that never scored a loss has none.
-    rows: rows.map((r) => ({ id: r.id, restart: r.restart, seed: r.seed, steps: r.steps, best_loss: Number.isFinite(r.bestLoss) ? r.bestLoss : null, since_best: r.sinceBest, seconds: r.seconds })),
+    rows: rows.map((r) => ({ id: r.id, restart: r.restart, seed: r.seed, steps: r.steps, best_loss: Number.isFinite(r.bestLoss) ? r.bestLoss : null, since_best: r.sinceBest, seconds: r.seconds, solved_at: r.solvedAt ?? null })),
     partial: partial.map((p) => {
       const b = p.best;
-      const best = { id: b.id, restart: b.restart, seed: b.seed, steps: b.steps, accuracy: b.accuracy, cTokens: b.cTokens, prefixLen: b.prefixLen, loss: b.loss, seconds: b.seconds, solved: b.solved };
+      const best = {
+        id: b.id, restart: b.restart, seed: b.seed, steps: b.steps, accuracy: b.accuracy, cTokens: b.cTokens, prefixLen: b.prefixLen, loss: b.loss, seconds: b.seconds, solved: b.solved,
+        margin: b.margin !== undefined && Number.isFinite(b.margin) ? b.margin : null, polishSteps: b.polishSteps ?? 0,
+      };
       return { id: p.id, finished: p.finished, best: { ...best, has_m: b.m !== null } };
     }),
     written: new Date().toISOString(),
@@ -97,13 +102,13 @@ export async function loadSolverState(partPath: string, n: number, d: number): P
     const [e, eM1, eM2, m, mM1, mM2, bestE, bestM] = await Promise.all(['e', 'e_m1', 'e_m2', 'm', 'm_m1', 'm_m2', 'best_e', 'best_m'].map(read));
     const rowOf = (a: Float32Array, i: number): Float32Array => a.slice(i * d, (i + 1) * d);
     const rows: RowState[] = meta.rows.map((r, i) => ({
-      id: r.id, restart: r.restart, seed: r.seed, steps: r.steps, bestLoss: r.best_loss ?? Infinity, sinceBest: r.since_best, seconds: r.seconds,
+      id: r.id, restart: r.restart, seed: r.seed, steps: r.steps, bestLoss: r.best_loss ?? Infinity, sinceBest: r.since_best, seconds: r.seconds, solvedAt: r.solved_at ?? null,
       e: rowOf(e!, i), eM1: rowOf(eM1!, i), eM2: rowOf(eM2!, i),
       m: m ? { param: rowOf(m, i), m1: rowOf(mM1!, i), m2: rowOf(mM2!, i) } : null,
     }));
     const partial: PartialText[] = meta.partial.map((p, i) => {
-      const { has_m: hasM, ...rest } = p.best;
-      return { id: p.id, finished: p.finished, best: { ...rest, targetIndex: -1, e: rowOf(bestE!, i), m: hasM ? rowOf(bestM!, i) : null } };
+      const { has_m: hasM, margin, ...rest } = p.best;
+      return { id: p.id, finished: p.finished, best: { ...rest, margin: margin ?? NaN, targetIndex: -1, e: rowOf(bestE!, i), m: hasM ? rowOf(bestM!, i) : null } };
     });
     return { checkpoint: { rows, partial }, problem: null };
   } catch (err) {

@@ -73,6 +73,12 @@ export interface DatasetWriterOptions {
    */
   ordered?: boolean;
   /**
+   * Rows carry their final logit margin and polishing steps (columns `margin`, `polish_steps`,
+   * required in every record). Default false. Like `ordered`, a dataset created without them keeps
+   * its layout: resuming one, the writer's `margins` says false.
+   */
+  margins?: boolean;
+  /**
    * The ids of every text this run is to solve, in input order (all shards: the writer keeps its
    * own). Recorded beside the part (`part-….plan.json`), so merge and inspect can tell a finished
    * dataset from an interrupted one and count the texts never run. Default: none (completeness
@@ -102,6 +108,8 @@ export interface DatasetWriter {
   readonly rowsAppended: number;
   /** Whether rows carry `order` (the dataset's layout decides when it exists; see DatasetWriterOptions.ordered). */
   readonly ordered: boolean;
+  /** Whether rows carry `margin` and `polish_steps` (the dataset's layout decides when it exists). */
+  readonly margins: boolean;
   /** Of `texts`, those this shard owns that are not done yet, in order. */
   pendingTexts<T extends { id: string }>(texts: readonly T[]): T[];
   /** Append rows as one record batch, durable (fsync'd) when the promise resolves. Put all restarts of a text in one call. */
@@ -128,11 +136,13 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   let own: OwnPart | null = null;
   // The first file there decides whether rows carry `order`, so every file of a dataset has one layout.
   let existingOrdered: boolean | null = null;
+  let existingMargins: boolean | null = null;
   for (const listing of await listParts(dir)) {
     const part = await openPartSource(listing.path);
     try {
       refuseMismatch(dir, part.name, part.meta, settings);
       existingOrdered ??= part.shape.ordered;
+      existingMargins ??= part.shape.margins;
       const entries: IndexEntry[] = [];
       await forEachColumns(part, true, (cols, ref, bytes) => {
         cols.textId.forEach((id, i) => done.add(id, cols.restart[i]));
@@ -149,6 +159,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
     try {
       refuseMismatch(dir, DATA_FILE, data.meta, settings);
       existingOrdered ??= data.shape.ordered;
+      existingMargins ??= data.shape.margins;
       await forEachColumns(data, true, (cols) => {
         cols.textId.forEach((id, i) => done.add(id, cols.restart[i]));
       });
@@ -161,7 +172,8 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
   const indexPath = indexFileFor(partPath);
   await removeStaleTemps(dir, [path.basename(partPath), path.basename(indexPath)]);
   const ordered = existingOrdered ?? options.ordered ?? false;
-  const shape = { d, perTextM, allRestarts, ordered };
+  const margins = existingMargins ?? options.margins ?? false;
+  const shape = { d, perTextM, allRestarts, ordered, margins };
   if (options.plan) await writePlan(partPath, shard, options.plan.filter((id) => shardOf(id, shard.count) === shard.index), settings.restarts?.count ?? null);
   const schema = solutionSchema(shape);
   let end: number;
@@ -234,6 +246,7 @@ export async function openDatasetWriter(dir: string, options: DatasetWriterOptio
       return rowsAppended;
     },
     ordered,
+    margins,
     missingRestarts: (textId) => done.missing(textId),
     pendingTexts(texts) {
       return texts.filter((t) => !doneIds.has(t.id) && shardOf(t.id, shard.count) === shard.index);

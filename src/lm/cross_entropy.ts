@@ -17,3 +17,19 @@ export function tokenNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D
 export function argmaxHits(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.cast(tf.equal(tf.argMax(logits, -1), targets), 'float32') as tf.Tensor2D);
 }
+
+/**
+ * The logit margin per position: the target's logit minus the largest other logit, [B, T, V],
+ * [B, T] -> [B, T]. Positive exactly where the target is the unique argmax; its size says how far
+ * a solution sits inside the set of inputs that still emit the target (in logits, so it does not
+ * saturate as the probability nears 1).
+ */
+export function logitMargins(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const V = logits.shape[2];
+    const hot = tf.cast(tf.oneHot(targets, V), 'bool'); // [B, T, V]
+    const target = tf.sum(tf.where(hot, logits, tf.zerosLike(logits)), -1); // [B, T]
+    const others = tf.max(tf.where(hot, tf.fill(logits.shape, -Infinity), logits), -1); // [B, T]
+    return tf.sub(target, others) as tf.Tensor2D;
+  });
+}

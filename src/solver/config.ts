@@ -8,7 +8,7 @@ import { PAPER_ADAMW } from './adamw.js';
 import { ARRANGEMENTS } from './arrangements.js';
 import { Recipe } from '../util/recipe.js';
 import type { InitSpec } from './init.js';
-import type { LrSchedule, MSpec, SolverOptions } from './types.js';
+import type { LrSchedule, MSpec, PolishOptions, SolverOptions } from './types.js';
 
 /**
  * The paper's recipe (Mezentsev & Oseledets, EMNLP 2025): AdamW lr 0.01, betas 0.9/0.9, weight
@@ -35,15 +35,24 @@ export const solverSchema = z.object({
   patience: z.number().int().min(0).default(0),
   restarts: z.number().int().min(1).default(PAPER_SOLVER.restarts),
   batch: z.number().int().min(1).default(32),
+  /** Solutions with a margin (PolishOptions): updates after a row's first solved pass. 0: leave at once (the paper). */
+  polishSteps: z.number().int().min(0).default(0),
+  /** Keep a solved row going until its summed cross-entropy (nats) is at most this. */
+  stopLoss: z.number().positive().nullable().default(null),
+  /** Keep a solved row going until its smallest logit margin (correct token's logit minus the best other) is at least this. */
+  minMargin: z.number().positive().nullable().default(null),
 });
 
 export type SolverConfig = z.infer<typeof solverSchema>;
+
+/** The polishing keys, added after datasets existed: a recipe without them was made without polishing. */
+export const POLISH_ADDED_LATER = { polishSteps: 0, stopLoss: null, minMargin: null } as const;
 
 /**
  * What decides a solved row: every solver setting but the batch size (each row draws from its own
  * seeded stream, whatever batch it is in) and the run seed.
  */
-export const SOLVER_RECIPE = new Recipe([...Object.keys(solverSchema.shape).filter((k) => k !== 'batch'), 'seed']);
+export const SOLVER_RECIPE = new Recipe([...Object.keys(solverSchema.shape).filter((k) => k !== 'batch'), 'seed'], POLISH_ADDED_LATER);
 
 export function scheduleOf(c: SolverConfig): LrSchedule {
   switch (c.schedule) {
@@ -70,5 +79,11 @@ export function solverOptionsOf(config: SolverConfig & { seed: number }, init: I
     seed: config.seed,
     stopAccuracy: config.stopAccuracy,
     patience: config.patience,
+    polish: polishOf(config),
   };
+}
+
+/** The polishing settings of a resolved config. */
+export function polishOf(config: Pick<SolverConfig, 'polishSteps' | 'stopLoss' | 'minMargin'>): PolishOptions {
+  return { steps: config.polishSteps, stopLoss: config.stopLoss, minMargin: config.minMargin };
 }

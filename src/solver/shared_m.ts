@@ -20,7 +20,7 @@ import { type Arrangement, type Layout, checkPositions, layoutFor } from './arra
 import { type InitSpec, initialRow, rowSeed } from './init.js';
 import { rateAt } from './schedule.js';
 import { lossAndGrads, rowMetrics } from './step.js';
-import type { SolveHooks, SolveResult, SolverOptions, SolveTarget } from './types.js';
+import { type SolveHooks, type SolveResult, type SolverOptions, type SolveTarget, polishes } from './types.js';
 import { Prng, deriveSeed } from '../util/prng.js';
 import { PrototokenError } from '../util/errors.js';
 import { yieldToEventLoop } from '../util/progress.js';
@@ -75,6 +75,12 @@ export async function solveShared(lm: CausalLM, targets: readonly SolveTarget[],
   const N = targets[0].ids.length;
   if (targets.some((t) => t.ids.length !== N)) throw new Error(`solveShared: every target must have N=${N} tokens`);
   checkShareable(opts.arrangement, N, lm.config.maxPositions);
+  if (polishes(opts.polish)) {
+    // A group's texts leave together at one pass; going on would move the shared vector under texts already polished.
+    throw new PrototokenError('polishing (--polish-steps, --stop-loss, --min-margin) is for texts solved with m per text or a fixed m; a shared vector is solved for its whole group at once', {
+      fix: 'drop the polishing flags here, or solve with `prototoken solve` (with --m FILE for a fixed m) to polish',
+    });
+  }
   const layout = layoutFor(opts.arrangement, N);
   const started = Date.now();
   const G = Math.ceil(targets.length / S);
@@ -131,6 +137,8 @@ export async function solveShared(lm: CausalLM, targets: readonly SolveTarget[],
             m: share === 'e' ? mine : null,
             steps: step,
             loss: pass.losses[i],
+            margin: pass.margins[i],
+            polishSteps: 0,
             seconds,
             solved: solvedRow[i],
             ...metrics,
@@ -182,11 +190,12 @@ async function forwardBackward(
   localGroup: Int32Array,
   groups: number,
   batchSize: number,
-): Promise<{ hits: Float32Array; losses: Float32Array; gradOwn: tf.Tensor2D; gradShared: tf.Tensor2D }> {
+): Promise<{ hits: Float32Array; losses: Float32Array; margins: Float32Array; gradOwn: tf.Tensor2D; gradShared: tf.Tensor2D }> {
   const [R, N] = targetIds.shape;
   const d = own.param.shape[1];
   const hits = new Float32Array(R * N);
   const losses = new Float32Array(R);
+  const margins = new Float32Array(R);
   const ownGrads: tf.Tensor2D[] = [];
   let gradShared: tf.Tensor2D | null = null;
   for (let s = 0; s < R; s += batchSize) {
@@ -195,13 +204,15 @@ async function forwardBackward(
     const mine = tf.slice(own.param, [s, 0], [n, d]); // [n, d]
     const theirs = tf.gather(shared.param, gid); // [n, d]: each row's group vector
     const chunkIds = tf.slice(targetIds, [s, 0], [n, N]); // [n, N]
-    const r = share === 'e' ? lossAndGrads(lm, layout, chunkIds, theirs, mine, true) : lossAndGrads(lm, layout, chunkIds, mine, theirs, true);
+    const r = share === 'e' ? lossAndGrads(lm, layout, chunkIds, theirs, mine, true, true) : lossAndGrads(lm, layout, chunkIds, mine, theirs, true, true);
     const [gOwn, gRows] = share === 'e' ? [r.gradM as tf.Tensor2D, r.gradE] : [r.gradE, r.gradM as tf.Tensor2D];
-    const packed = tf.tidy(() => tf.concat([r.hits, tf.expandDims(r.rowLoss, 1)], 1)); // [n, N+1]
+    const rowMargin = r.rowMargin as tf.Tensor1D;
+    const packed = tf.tidy(() => tf.concat([r.hits, tf.expandDims(r.rowLoss, 1), tf.expandDims(rowMargin, 1)], 1)); // [n, N+2]
     const host = await packed.data();
     for (let i = 0; i < n; i++) {
-      hits.set(host.subarray(i * (N + 1), i * (N + 1) + N), (s + i) * N);
-      losses[s + i] = host[i * (N + 1) + N];
+      hits.set(host.subarray(i * (N + 2), i * (N + 2) + N), (s + i) * N);
+      losses[s + i] = host[i * (N + 2) + N];
+      margins[s + i] = host[i * (N + 2) + N + 1];
     }
     const chunkShared = tf.unsortedSegmentSum(gRows, gid, groups); // [G, d]
     ownGrads.push(gOwn);
@@ -212,11 +223,11 @@ async function forwardBackward(
     } else {
       gradShared = chunkShared;
     }
-    tf.dispose([packed, r.hits, r.rowLoss, gRows, gid, mine, theirs, chunkIds]);
+    tf.dispose([packed, r.hits, r.rowLoss, rowMargin, gRows, gid, mine, theirs, chunkIds]);
   }
   const gradOwn = ownGrads.length === 1 ? ownGrads[0] : tf.concat(ownGrads); // [R, d]
   if (ownGrads.length > 1) tf.dispose(ownGrads);
-  return { hits, losses, gradOwn, gradShared: gradShared as tf.Tensor2D };
+  return { hits, losses, margins, gradOwn, gradShared: gradShared as tf.Tensor2D };
 }
 
 /**

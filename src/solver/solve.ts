@@ -1,8 +1,9 @@
 /**
  * The batched solver for texts whose m is per text or fixed: a pool of (text, restart) rows.
- * Each step runs one forward+backward over the pool; rows that reach the stop accuracy (or their
- * step budget, or their patience) leave, and queued rows take their places, so the batch never
- * pays for finished texts. Only [R, N+1] numbers (hits and row losses) come back per step.
+ * Each step runs one forward+backward over the pool; rows that reach the stop accuracy (and, when
+ * polishing, their polishing targets; see PolishOptions), or their step budget, or their patience,
+ * leave, and queued rows take their places, so the batch never pays for finished texts. Only
+ * [R, N+2] numbers (hits, row losses and smallest logit margins) come back per step.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
@@ -10,7 +11,7 @@ import { type AdamState, adamwUpdate, concatRows, disposeState, keepRows } from 
 import { checkPositions, layoutFor } from './arrangements.js';
 import { initialRow, rowSeed } from './init.js';
 import { lossAndGrads, rowMetrics } from './step.js';
-import type { PartialText, RowState, SolveHooks, SolveResult, SolverCheckpoint, SolverOptions, SolveTarget } from './types.js';
+import { NO_POLISH, polishes, type PartialText, type PolishOptions, type RowState, type SolveHooks, type SolveResult, type SolverCheckpoint, type SolverOptions, type SolveTarget } from './types.js';
 import { learningRate } from './schedule.js';
 import { PrototokenError } from '../util/errors.js';
 import { yieldToEventLoop } from '../util/progress.js';
@@ -23,6 +24,14 @@ interface Row {
   started: number; // ms timestamp
   bestLoss: number;
   sinceBest: number;
+  /** Steps at the row's first solved pass; null until then (polishing since). */
+  solvedAt: number | null;
+  /**
+   * While polishing: the row's latest pass at the stop accuracy, so a row that loses its text
+   * again and then runs out of budget reports that pass, not an unsolved one. Not saved in
+   * checkpoints (a resumed polishing row starts without one).
+   */
+  lastSolved?: SolveResult;
 }
 
 interface TextProgress {
@@ -53,6 +62,7 @@ export async function solveTexts(
     throw new PrototokenError(`m has ${opts.m.vector.length} values but the model needs d=${d}`, { file: opts.m.source });
   }
   const perTextM = layout.usesM && opts.m.kind === 'per-text';
+  const polish = opts.polish ?? NO_POLISH;
   const fixedM = layout.usesM && opts.m.kind === 'fixed' ? tf.tensor2d(opts.m.vector, [1, d]) : null;
 
   const saved = new Map((opts.resumeFrom?.rows ?? []).map((s) => [rowKey(s.id, s.restart), s]));
@@ -63,7 +73,7 @@ export async function solveTexts(
     (t.restarts ?? [...Array(opts.restarts).keys()]).filter((r) => !partial.get(t.id)?.finished.includes(r));
   targets.forEach((t, i) => {
     for (const r of restartsOf(t)) {
-      queue.push({ target: i, restart: r, seed: rowSeed(opts.seed, t.id, r), steps: 0, started: 0, bestLoss: Infinity, sinceBest: 0 });
+      queue.push({ target: i, restart: r, seed: rowSeed(opts.seed, t.id, r), steps: 0, started: 0, bestLoss: Infinity, sinceBest: 0, solvedAt: null });
     }
   });
   const progress: TextProgress[] = targets.map((t, i) => {
@@ -111,15 +121,18 @@ export async function solveTexts(
       // Forward + backward; one download of hits and losses.
       const es = eState as AdamState;
       const mTensor = perTextM ? (mState as AdamState).param : fixedM;
-      const step = lossAndGrads(lm, layout, targetIds as tf.Tensor2D, es.param, mTensor, perTextM);
-      const packed = tf.tidy(() => tf.concat([step.hits, tf.expandDims(step.rowLoss, 1)], 1)); // [R, N+1]
+      const step = lossAndGrads(lm, layout, targetIds as tf.Tensor2D, es.param, mTensor, perTextM, true);
+      const rowMargin = step.rowMargin as tf.Tensor1D;
+      const packed = tf.tidy(() => tf.concat([step.hits, tf.expandDims(step.rowLoss, 1), tf.expandDims(rowMargin, 1)], 1)); // [R, N+2]
       const host = await packed.data();
       packed.dispose();
       const hits = new Float32Array(rows.length * N);
       const losses = new Float32Array(rows.length);
+      const margins = new Float32Array(rows.length);
       for (let r = 0; r < rows.length; r++) {
-        hits.set(host.subarray(r * (N + 1), r * (N + 1) + N), r * N);
-        losses[r] = host[r * (N + 1) + N];
+        hits.set(host.subarray(r * (N + 2), r * (N + 2) + N), r * N);
+        losses[r] = host[r * (N + 2) + N];
+        margins[r] = host[r * (N + 2) + N + 1];
       }
 
       // Decide who leaves (before the update: a solved row keeps the parameters that solved it).
@@ -137,13 +150,15 @@ export async function solveTexts(
           row.sinceBest++;
         }
         const solved = metrics.accuracy >= opts.stopAccuracy;
+        if (solved) row.solvedAt ??= row.steps;
         const outOfBudget = row.steps >= opts.maxSteps || (opts.patience > 0 && row.sinceBest >= opts.patience);
-        if (!solved && !outOfBudget && !progress[row.target].cancelled) continue;
-        leaving.push(r);
-        if (progress[row.target].cancelled) continue;
+        const done = solved && polished(polish, row.steps - (row.solvedAt as number), losses[r], margins[r]);
+        const leaves = done || outOfBudget || progress[row.target].cancelled;
+        // Only a polishing row at a solved pass needs its parameters now (kept in case it loses the text later).
+        if (!leaves && !(solved && polishes(polish))) continue;
         eHost ??= (await es.param.data()) as Float32Array;
         if (perTextM) mHost ??= (await (mState as AdamState).param.data()) as Float32Array;
-        finished.push({
+        const pass: SolveResult = {
           id: targets[row.target].id,
           targetIndex: row.target,
           restart: row.restart,
@@ -152,10 +167,19 @@ export async function solveTexts(
           m: mHost ? mHost.slice(r * d, (r + 1) * d) : null,
           steps: row.steps,
           loss: losses[r],
+          margin: margins[r],
+          polishSteps: row.solvedAt === null ? 0 : row.steps - row.solvedAt,
           seconds: (Date.now() - row.started) / 1000,
           solved,
           ...metrics,
-        });
+        };
+        if (!leaves) {
+          row.lastSolved = pass;
+          continue;
+        }
+        leaving.push(r);
+        if (progress[row.target].cancelled) continue;
+        finished.push(!solved && row.lastSolved ? { ...row.lastSolved, seconds: pass.seconds } : pass);
       }
 
       // Update the rows that stay (the leaving rows' update is computed but dropped below).
@@ -167,7 +191,7 @@ export async function solveTexts(
         disposeState(mState);
         mState = newM;
       }
-      tf.dispose([step.gradE, step.rowLoss, step.hits]);
+      tf.dispose([step.gradE, step.rowLoss, step.hits, rowMargin]);
       step.gradM?.dispose();
       for (const row of rows) row.steps++;
 
@@ -216,6 +240,7 @@ function startOf(row: Row, id: string, state: RowState | undefined, opts: Solver
     row.steps = state.steps;
     row.bestLoss = state.bestLoss;
     row.sinceBest = state.sinceBest;
+    row.solvedAt = state.solvedAt ?? null;
     row.started = Date.now() - state.seconds * 1000;
     return { e: { param: state.e, m1: state.eM1, m2: state.eM2 }, m: state.m };
   }
@@ -241,13 +266,21 @@ async function checkpointOf(rows: readonly Row[], targets: readonly SolveTarget[
       const i = rows.indexOf(r);
       const er = row(eh, i);
       return {
-        id: targets[r.target].id, restart: r.restart, seed: r.seed, steps: r.steps, bestLoss: r.bestLoss, sinceBest: r.sinceBest,
+        id: targets[r.target].id, restart: r.restart, seed: r.seed, steps: r.steps, bestLoss: r.bestLoss, sinceBest: r.sinceBest, solvedAt: r.solvedAt,
         seconds: (Date.now() - r.started) / 1000, e: er.param, eM1: er.m1, eM2: er.m2, m: mh ? row(mh, i) : null,
       };
     })
     : [];
   const partial: PartialText[] = progress.flatMap((p, i) => (p.best && !p.cancelled ? [{ id: targets[i].id, finished: [...p.finished], best: p.best }] : []));
   return { rows: states, partial };
+}
+
+/**
+ * Whether a row at a solved pass, `since` updates after its first one, has met every polishing
+ * target (none given: at once, the paper's rule).
+ */
+function polished(p: PolishOptions, since: number, loss: number, margin: number): boolean {
+  return since >= p.steps && (p.stopLoss === null || loss <= p.stopLoss) && (p.minMargin === null || margin >= p.minMargin);
 }
 
 /** Fold finished restarts into per-text bests; return the texts settled by this step. */

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { argmaxHits, tokenNll } from '../lm/cross_entropy.js';
+import { argmaxHits, logitMargins, tokenNll } from '../lm/cross_entropy.js';
 import { type Layout, arrange } from './arrangements.js';
 
 export interface StepResult {
@@ -15,6 +15,8 @@ export interface StepResult {
   rowLoss: tf.Tensor1D;
   /** 1 where the output's argmax is the target: [R, N]. */
   hits: tf.Tensor2D;
+  /** With `margins`: the smallest logit margin over the row's positions (logitMargins), [R]; else null. */
+  rowMargin: tf.Tensor1D | null;
 }
 
 /**
@@ -28,13 +30,17 @@ export function lossAndGrads(
   e: tf.Tensor2D, // [R, d]
   m: tf.Tensor2D | null, // [R|1, d]
   trainM: boolean,
+  margins = false,
 ): StepResult {
   let rowLoss: tf.Tensor1D | null = null;
   let hits: tf.Tensor2D | null = null;
+  let rowMargin: tf.Tensor1D | null = null;
   const lossOf = (eIn: tf.Tensor, mIn: tf.Tensor | null): tf.Scalar => {
-    const scored = scoreRows(lm, layout, targets, eIn as tf.Tensor2D, mIn as tf.Tensor2D | null);
+    const scored = scoreRows(lm, layout, targets, eIn as tf.Tensor2D, mIn as tf.Tensor2D | null, margins);
     rowLoss = tf.keep(tf.sum(scored.nll, 1) as tf.Tensor1D); // [R]
     hits = tf.keep(scored.hits); // [R, N]
+    // Not part of the loss, so the gradient never flows through it.
+    if (scored.margin) rowMargin = tf.keep(tf.min(scored.margin, 1) as tf.Tensor1D); // [R]
     return tf.sum(scored.nll);
   };
   const { value, grads } = trainM && m
@@ -47,12 +53,14 @@ export function lossAndGrads(
     gradM: trainM ? (grads[1] as tf.Tensor2D) : null,
     rowLoss,
     hits,
+    rowMargin,
   };
 }
 
 /**
  * The forward half of a step, without gradients: per-position cross-entropy and argmax hits of
- * the supervised outputs, both [R, N]. Runs inside the caller's tidy (or gradient scope).
+ * the supervised outputs, both [R, N], and with `margins` their logit margins [R, N] (else null).
+ * Runs inside the caller's tidy (or gradient scope).
  */
 export function scoreRows(
   lm: CausalLM,
@@ -60,12 +68,13 @@ export function scoreRows(
   targets: tf.Tensor2D, // [R, N] int32
   e: tf.Tensor2D, // [R, d]
   m: tf.Tensor2D | null, // [R|1, d]
-): { nll: tf.Tensor2D; hits: tf.Tensor2D } {
+  margins = false,
+): { nll: tf.Tensor2D; hits: tf.Tensor2D; margin: tf.Tensor2D | null } {
   const [R, N] = targets.shape;
   const x = arrange(e, m, layout); // [R, L, d]
   const logits = lm.forward(x); // [R, L, V]
   const sup = layout.offset === 0 && layout.inputs === N ? logits : tf.slice(logits, [0, layout.offset, 0], [R, N, -1]); // [R, N, V]
-  return { nll: tokenNll(sup, targets), hits: argmaxHits(sup, targets) }; // [R, N] each
+  return { nll: tokenNll(sup, targets), hits: argmaxHits(sup, targets), margin: margins ? logitMargins(sup, targets) : null }; // [R, N] each
 }
 
 /** Per-row metrics from the hits of one forward (host side). */

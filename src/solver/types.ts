@@ -6,6 +6,32 @@ import type { InitSpec } from './init.js';
 /** What m is: learned per text, or a fixed vector (never changed). Trainable shared m (or e): see shared_m.ts. */
 export type MSpec = { kind: 'per-text' } | { kind: 'fixed'; vector: Float32Array; source: string };
 
+/**
+ * Solutions with a margin: what a row does after its first pass at the stop accuracy. Without
+ * polishing it leaves at that pass, so its e sits on the edge of the text's solution set. With it,
+ * the row stays in the pool and keeps descending the same loss until every target given is met at
+ * a pass that is still at the stop accuracy: `steps` more updates, a summed loss at or below
+ * `stopLoss`, a smallest logit margin at or above `minMargin`. The step budget and patience end a
+ * polishing row like any other; it then reports its last pass, or, if that pass has lost the text
+ * again, its last solved one.
+ */
+export interface PolishOptions {
+  /** Updates after the first solved pass (at least this many when a target is given too). Default 0. */
+  steps: number;
+  /** Summed cross-entropy (nats) to reach; null: none. */
+  stopLoss: number | null;
+  /** Smallest logit margin (correct token's logit minus the best other) to reach; null: none. */
+  minMargin: number | null;
+}
+
+/** No polishing: a row leaves at its first solved pass (the paper's rule). */
+export const NO_POLISH: PolishOptions = { steps: 0, stopLoss: null, minMargin: null };
+
+/** Whether `p` asks for anything beyond the first solved pass. */
+export function polishes(p: PolishOptions | undefined): boolean {
+  return p !== undefined && (p.steps > 0 || p.stopLoss !== null || p.minMargin !== null);
+}
+
 /** Learning-rate schedule over a row's own steps. */
 export type LrSchedule = { kind: 'constant' } | { kind: 'cosine'; minFactor: number } | { kind: 'warmup-cosine'; warmup: number; minFactor: number };
 
@@ -32,6 +58,8 @@ export interface SolverOptions {
   stopAccuracy: number;
   /** Stop a row after this many steps without a loss improvement; 0 = never. */
   patience: number;
+  /** What a solved row does next (see PolishOptions). Default NO_POLISH. */
+  polish?: PolishOptions;
   /** Where an interrupted run stopped: its rows continue from there instead of from their start. Default none. */
   resumeFrom?: SolverCheckpoint;
 }
@@ -45,6 +73,8 @@ export interface RowState {
   steps: number;
   bestLoss: number;
   sinceBest: number;
+  /** Updates applied when the row first reached the stop accuracy (it is polishing since); null: not yet. */
+  solvedAt?: number | null;
   /** Wall-clock seconds spent on the row so far. */
   seconds: number;
   /** e and its AdamW moments, [d] each. */
@@ -94,6 +124,13 @@ export interface SolveResult {
   prefixLen: number;
   /** Summed cross-entropy (nats) of the reported forward pass. */
   loss: number;
+  /**
+   * Smallest logit margin over the N positions of the reported pass (the correct token's logit
+   * minus the best other; > 0 everywhere iff the text is reproduced). NaN when not measured.
+   */
+  margin?: number;
+  /** Updates taken after the first solved pass (polishing); 0 without. */
+  polishSteps?: number;
   seconds: number;
   solved: boolean;
 }

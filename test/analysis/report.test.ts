@@ -11,6 +11,7 @@ import { renderSvg } from '../../src/analysis/report/render.js';
 import { loadInputs } from '../../src/analysis/report/inputs.js';
 import { SECTIONS } from '../../src/analysis/report/sections/index.js';
 import { inputsOf } from '../../src/analysis/report/types.js';
+import type { InterpolateResult } from '../../src/analysis/results.js';
 import { capacityTable } from '../../src/analysis/capacity.js';
 import { PrototokenError } from '../../src/util/errors.js';
 import { assertOk, assertUserError, lastJson, runCli, tempDir } from '../cli/run.js';
@@ -127,6 +128,27 @@ describe('report with some sections empty', () => {
     assert.equal(count(html, '<td>natural</td><td>per-text</td>'), 2, 'one natural row per run');
     assert.ok(html.includes('<td>natural</td><td>per-text</td><td class="num">2</td><td>32.0 ± 0.0</td>'), 'the second run alone');
     assert.ok(html.includes('6 texts were given by more than one input and are counted once.'));
+  });
+
+  it('puts paths between unpolished and polished endpoints side by side, the two-bend curve where it was trained', async () => {
+    const base = JSON.parse(await readFile(path.join(f.interpolate, 'result.json'), 'utf8')) as InterpolateResult;
+    const variant = async (name: string, polishSteps: number, margin: number): Promise<string> => {
+      const stats = (x: number): InterpolateResult['summary']['lengthRatio'] => ({ mean: x, std: 0, min: x, median: x, max: x });
+      // The first pair dips on its Bezier curve; the two-bend curve is trained for it alone.
+      const pairs = base.pairs.map((p, i) => ({ ...p, cubicAccuracy: i === 0 ? p.bezierAccuracy.map(() => 1) : null, cubicMinAccuracy: i === 0 ? 1 : null, marginA: margin, marginB: margin }));
+      const summary = { ...base.summary, cubicPairs: 1, cubicConnected: 1, connected: 2, endpointMargin: stats(margin), endpointPolishSteps: stats(polishSteps) };
+      const folder = path.join(dir, name);
+      await mkdir(folder, { recursive: true });
+      await writeFile(path.join(folder, 'result.json'), JSON.stringify({ ...base, dataset: `runs/${name}`, pairs, summary }));
+      return folder;
+    };
+    const r = await buildReport([await variant('plain', 0, 0.03), await variant('polished', 400, 5.2)]);
+    assert.equal(r.sections.find((s) => s.id === 'interpolation')?.charts, 3, 'the runs side by side, then each run\'s pairs');
+    const html = r.html.slice(r.html.indexOf('<section id="interpolation"'), r.html.indexOf('</section>', r.html.indexOf('<section id="interpolation"')));
+    assert.ok(html.includes('<td>plain: unpolished, margin 0.03</td>'), 'the unpolished run named by its endpoints');
+    assert.ok(html.includes('<td>polished: polished, margin 5.20</td>'));
+    assert.ok(html.includes('Bezier, two-bend where it dips'), 'the fallback\'s result over every pair');
+    assert.equal(count(html, '<td>1 / 1</td>'), 4, 'two-bend connected, in the comparison and in each run');
   });
 
   it('reads an input given twice (as a folder and as its result.json) once', async () => {

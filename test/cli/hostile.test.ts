@@ -56,7 +56,7 @@ const CASES: HostileCase[] = [
   { what: 'one --arrangement given to arrangements', args: ['arrangements', '--texts', CORPUS, '--out', 'out', '--arrangement', 'e-m'], error: /--arrangement picks one arrangement/ },
   { what: '--restarts given to sharing', args: ['sharing', '--texts', CORPUS, '--length', '4', '--out', 'out', '--restarts', '2'], error: /--restarts does not apply/ },
   { what: 'distances with no dataset', args: ['distances', '--out', 'out'], error: /no dataset given/ },
-  { what: 'interpolate --taus below 33', args: ['interpolate', 'ds', '--out', 'out', '--taus', '9'], error: /^error: --taus 9: bad value for "taus"/ },
+  { what: 'interpolate --taus below 65', args: ['interpolate', 'ds', '--out', 'out', '--taus', '9'], error: /^error: --taus 9: bad value for "taus"/ },
   { what: 'report with no input', args: ['report', '--out', 'r.html'], error: /missing required argument 'inputs'/ },
   // Config files.
   { what: 'an unknown key in a YAML file', args: [...SOLVE, '--config', 'c.yaml'], files: { 'c.yaml': 'lr: 0.02\nwibble: 3\n' }, error: /c\.yaml: unknown config key "wibble"/ },

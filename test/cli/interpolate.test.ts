@@ -36,26 +36,31 @@ describe('interpolate', { concurrency: 2 }, () => {
     const out = join(dir, 'out');
     const r = await runCli(['interpolate', solved, '--out', out, '--steps', '20', '--taus-per-step', '4', ...WASM]);
     assertOk(r);
-    assert.match(r.stdout, /text_id\s+a\s+b\s+distance\s+line min acc\s+bezier min acc\s+length ratio/, describeRun(r));
+    assert.match(r.stdout, /text_id\s+a\s+b\s+margins\s+distance\s+line min acc\s+bezier min acc\s+cubic min acc\s+length ratio/, describeRun(r));
     assert.match(r.stdout, /1 pairs of 1 texts at N=4 \| line: [01]\/1 connected/, describeRun(r));
+    assert.match(r.stdout, /\| any path: [01]\/1 \|/, describeRun(r));
+    assert.match(r.stdout, /^localized: 2 solutions of 1 texts \| distance same text [\d.]+ vs other texts n\/a/m, describeRun(r));
 
     const result = JSON.parse(await readFile(join(out, 'result.json'), 'utf8')) as InterpolateResult;
     assert.equal(result.kind, 'interpolate');
     assert.equal(result.version, 1);
     assert.equal(result.dataset, solved);
-    assert.equal(result.taus.length, 33);
+    assert.equal(result.taus.length, 65);
     assert.equal(result.curvesFile, 'curves.arrow');
     assert.equal(result.summary.pairs, 1);
     const [p] = result.pairs;
     assert.deepEqual([p.restartA, p.restartB, p.N], [0, 1, 4]);
-    for (const acc of [p.lineAccuracy, p.bezierAccuracy]) assert.deepEqual([acc[0], acc[32]], [1, 1], 'both ends decode the text');
+    for (const acc of [p.lineAccuracy, p.bezierAccuracy]) assert.deepEqual([acc[0], acc[64]], [1, 1], 'both ends decode the text');
     assert.ok(p.lengthRatio >= 1);
+    assert.ok((p.marginA as number) > 0 && p.polishStepsA === 0, 'the endpoints\' margins and polishing, from the dataset');
+    // The two-bend fallback: trained exactly when the Bezier curve dips.
+    assert.equal(p.cubicAccuracy === null, p.bezierMinAccuracy >= 1);
 
     const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { datasets: string[]; steps: number; tausPerStep: number };
     assert.deepEqual([config.datasets, config.steps, config.tausPerStep], [[solved], 20, 4]);
 
     const curves = tableFromIPC(await readFile(join(out, 'curves.arrow')));
-    assert.equal(curves.numRows, 2 * 33);
+    assert.equal(curves.numRows, (p.cubicAccuracy ? 3 : 2) * 65);
     assert.deepEqual(curves.schema.fields.map((f) => f.name), ['pair', 'text_id', 'restart_a', 'restart_b', 'path', 'tau', 'accuracy', 'loss']);
     const rows = curves.toArray().map((x) => x.toJSON() as { text_id: string; path: string; tau: number; accuracy: number; loss: number });
     assert.deepEqual(rows.filter((x) => x.path === 'bezier').map((x) => x.accuracy), p.bezierAccuracy);
@@ -86,7 +91,7 @@ describe('interpolate', { concurrency: 2 }, () => {
     const otherN = await writeFixedM(join(dir, 'other-n'), [{ ...row(0, 2), tokenIds: Int32Array.from([1, 2, 3]) }], { length: 3 });
     const cases: [string[], RegExp[]][] = [
       [[join(dir, 'missing')], [/missing: no such dataset folder/, /Fix: pass the --out folder/]],
-      [[perText], [/per-text: its m is learned per text/, /Fix: solve with one fixed m/]],
+      [[pair, perText], [/per-text: its m \(per-text\) differs from that of .*pair \(sha256/, /Fix: solve every dataset with the same --m FILE/]],
       [[single], [/no text has two or more solved solutions/, /Fix: solve with `--restarts 2 --keep-all-restarts`/]],
       [[pair, otherM], [/other-m: its m \(sha256 [0-9a-f]{12}…\) differs/, /Fix: solve every dataset with the same --m FILE/]],
       [[pair, otherN], [/other-n: its N \(3\) differs from that of .*pair \(5\)/]],
@@ -102,15 +107,16 @@ describe('interpolate', { concurrency: 2 }, () => {
     }
   });
 
-  it('--print-config shows the layered config; unknown config keys and --taus below 33 are errors', async () => {
+  it('--print-config shows the layered config; unknown config keys and --taus below 65 are errors', async () => {
     const cfg = join(dir, 'cfg.yaml');
     await writeFile(cfg, 'steps: 7\ntaus_per_step: 3\ndatasets: [from-config]\n');
     const shown = await runCli(['interpolate', 'a', 'b', '--out', 'x', '--config', cfg, '--lr', '0.5', '--print-config']);
     assertOk(shown);
     const c = JSON.parse(shown.stdout) as { datasets: string[]; steps: number; taus_per_step: number; lr: number; taus: number; pairs: number };
-    assert.deepEqual([c.datasets, c.steps, c.taus_per_step, c.lr, c.taus, c.pairs], [['a', 'b'], 7, 3, 0.5, 33, 16]);
+    assert.deepEqual([c.datasets, c.steps, c.taus_per_step, c.lr, c.taus, c.pairs], [['a', 'b'], 7, 3, 0.5, 65, 16]);
     await writeFile(cfg, 'stepz: 7\n');
     assertUserError(await runCli(['interpolate', 'a', '--out', 'x', '--config', cfg]), /unknown config key "stepz"/);
-    assertUserError(await runCli(['interpolate', 'a', '--out', 'x', '--taus', '9']), /bad value for "taus"/);
+    assertUserError(await runCli(['interpolate', 'a', '--out', 'x', '--taus', '33']), /bad value for "taus"/);
+    assertUserError(await runCli(['interpolate', 'a', '--out', 'x', '--cubic', 'twice']), /bad value for "cubic"/);
   });
 });

@@ -105,7 +105,7 @@ const LOOK = {
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee', labelLimit: 260 },
   // Vega measures text by estimate in Node (no canvas), about a third wider than drawn: limits are generous.
   legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400, titleLimit: 400 },
-  header: { labelFontSize: 11, titleFontSize: 12, labelLimit: 200 },
+  header: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
 } as const;
 
 /** A line per series: accuracy vs N, accuracy vs tau, a scalar vs training step. */

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { CapacitySummary } from '../capacity.js';
 import type { Summary } from '../../util/stats.js';
+import type { Localization } from '../localized.js';
 import type { EvalStats, EvalSummary, MethodEval } from '../../encoder/eval_table.js';
 import {
   DISTANCE_PAIR_TYPES, type ArrangementsResult, type DistanceGroup, type DistancesResult, type InterpolatePair, type InterpolateResult, type SharingResult,
@@ -37,6 +38,29 @@ const interpolatePair: z.ZodType<InterpolatePair> = z.object({
   endpointDistance: z.number(),
   datasetA: z.number().int().optional(),
   datasetB: z.number().int().optional(),
+  lineLoss: numbers.optional(),
+  bezierLoss: numbers.optional(),
+  cubicAccuracy: numbers.nullable().optional(),
+  cubicLoss: numbers.nullable().optional(),
+  cubicMinAccuracy: z.number().nullable().optional(),
+  cubicLengthRatio: z.number().nullable().optional(),
+  connectedBy: z.enum(['line', 'bezier', 'cubic']).nullable().optional(),
+  marginA: z.number().nullable().optional(),
+  marginB: z.number().nullable().optional(),
+  polishStepsA: z.number().nullable().optional(),
+  polishStepsB: z.number().nullable().optional(),
+});
+
+const localized: z.ZodType<Localization> = z.object({
+  solutions: z.number().int(),
+  texts: z.number().int(),
+  sameText: summary,
+  otherText: summary,
+  sameTextCosine: summary,
+  otherTextCosine: summary,
+  ratio: z.number().nullable(),
+  nearestSameText: z.number().nullable(),
+  nearestSameTextByChance: z.number().nullable(),
 });
 
 const interpolate: z.ZodType<InterpolateResult> = z.object({
@@ -53,13 +77,24 @@ const interpolate: z.ZodType<InterpolateResult> = z.object({
     lineConnected: z.number().int(),
     bezierConnected: z.number().int(),
     lengthRatio: summary,
+    cubicPairs: z.number().int().optional(),
+    cubicConnected: z.number().int().optional(),
+    cubicMinAccuracy: summary.optional(),
+    connected: z.number().int().optional(),
+    lineMaxLoss: summary.optional(),
+    bezierMaxLoss: summary.optional(),
+    endpointMargin: summary.optional(),
+    endpointPolishSteps: summary.optional(),
   }),
+  perTextM: z.boolean().optional(),
+  localized: localized.optional(),
   curvesFile: z.string(),
 }).superRefine((r, ctx) => {
   // The charts pair each accuracy with its tau; a length mismatch would silently misplot.
   r.pairs.forEach((p, i) => {
-    for (const key of ['lineAccuracy', 'bezierAccuracy'] as const) {
-      if (p[key].length !== r.taus.length) ctx.addIssue({ code: 'custom', path: ['pairs', i, key], message: `${p[key].length} values for ${r.taus.length} taus` });
+    for (const key of ['lineAccuracy', 'bezierAccuracy', 'lineLoss', 'bezierLoss', 'cubicAccuracy', 'cubicLoss'] as const) {
+      const values = p[key];
+      if (values && values.length !== r.taus.length) ctx.addIssue({ code: 'custom', path: ['pairs', i, key], message: `${values.length} values for ${r.taus.length} taus` });
     }
   });
 });
