@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { LoadedModel } from '../lm/load.js';
 import { baseSchema } from '../lm/open_model.js';
 import { fingerprintM, readVector } from '../lm/vector_file.js';
-import { datasetCompleteness, readDataset } from '../datasets/index.js';
+import { readDataset } from '../datasets/index.js';
 import { splitOf } from '../texts/split.js';
 import { readTexts } from '../texts/text_file.js';
 import { windowTexts } from '../texts/windows.js';
@@ -106,9 +106,9 @@ export async function runTexts(opts: RunTextsOptions, model: LoadedModel, enc: L
         },
       );
     }
-    // An interrupted solve's rows are a subset whose figures would read as the whole set's.
-    const completeness = await datasetCompleteness(opts.dataset as string);
-    if (completeness.status === 'incomplete') warnings.push(`the dataset is incomplete, so these figures cover only the rows it has: ${completeness.summary.replace(/^INCOMPLETE: /, '')}`);
+    // An interrupted solve's rows are a subset whose figures would read as the whole set's (readDataset assessed it).
+    const completeness = ds.info.completeness;
+    if (completeness?.status === 'incomplete') warnings.push(`the dataset is incomplete, so these figures cover only the rows it has: ${completeness.summary.replace(/^INCOMPLETE: /, '')}`);
     const dsM = await ds.sharedM();
     eMatchesM = dsM !== null && fingerprintM(dsM) === enc.meta.mSha256;
     for (const row of ds.rows()) {
