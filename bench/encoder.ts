@@ -10,7 +10,9 @@
  *        (its default), so it is timed twice: "first epoch" (every window new: the LM runs twice per
  *        step, once for features, once for the loss) and "cached" (steady state of later epochs).
  *        The transformer also with --threads K (default one per core, at least 2) data-parallel
- *        threads (`train --workers K`), and the ratio of the two.
+ *        threads (`train --workers K`), and the ratio of the two; then, for the same cells, K
+ *        independent single-thread processes timed at once (--ceiling off skips it): what the
+ *        machine gives K copies of this step, so the ceiling for the pool's ratio on this machine.
  * lm     forward+backward of `encoderLoss` (recon) with respect to e alone: the LM's share of a
  *        training step, and what the PyTorch probe's ~430 windows/s at N=8, B=128 measured.
  * eval   texts/s of `encodeAll` + `onePass` (what `prototoken eval` runs per method) on windows the
@@ -22,9 +24,10 @@
  * shared: the load average is printed at the start and the end.
  */
 import * as tf from '@tensorflow/tfjs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, loadavg } from 'node:os';
 import { initBackend } from '../src/backend/index.js';
 import { loadModelDir } from '../src/lm/load.js';
@@ -272,6 +275,37 @@ const rows: Row[] = [
   { label: 'eval one-pass only (no encoder)', timing: (l, c) => evalTiming(l, null, c.w, c.N, c.B) },
 ];
 
+// A child of the ceiling measurement: one thread's training rate per cell, printed as JSON, and stop.
+if (process.argv.includes('--solo-train')) {
+  const rates: number[] = [];
+  for (const c of cols) rates.push((c.B * 1000) / (await trainTiming('solo', 'transformer', fresh({ ...c, w: windows.get(c.N) ?? [] }), c.B)).median);
+  console.log(JSON.stringify({ rates }));
+  process.exit(0);
+}
+
+/**
+ * Windows/s per cell of `k` single-thread training processes timed at the same time (summed): on
+ * a machine whose cores share caches, memory bandwidth or a hypervisor's time, less than k times
+ * one process's rate, and the most any in-process pool can reach.
+ */
+async function independentRates(k: number): Promise<number[] | string> {
+  const args = [fileURLToPath(import.meta.url), '--solo-train', '--lengths', lengths.join(','), '--batches', batches.join(','), '--steps', String(STEPS), '--backend', arg('backend', 'wasm')];
+  const runs = Array.from({ length: k }, () => new Promise<number[] | string>((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      resolve(code === 0 && line.startsWith('{') ? (JSON.parse(line) as { rates: number[] }).rates : `a process failed (${code}): ${err.trim().split('\n').pop() ?? ''}`);
+    });
+  }));
+  const all = await Promise.all(runs);
+  const failed = all.find((r): r is string => typeof r === 'string');
+  return failed ?? cols.map((_, i) => all.reduce((sum, r) => sum + (r as number[])[i], 0));
+}
+
 const W = 18;
 const LABEL = 33;
 console.log('\nwindows/s (train, lm) or texts/s (eval) at the median step, (best step); ms per step at the median');
@@ -306,8 +340,11 @@ for (const row of rows) {
 for (const [label, notes] of leaks) console.log(`note: ${label} left ${[...notes].join(' / ')} (per cell)`);
 
 console.log('');
-for (const [cell, r] of parallel) {
+const ceiling = arg('ceiling', 'on') === 'off' ? '--ceiling off' : await independentRates(THREADS);
+for (const [i, [cell, r]] of [...parallel].entries()) {
   console.log(`data-parallel training, transformer ${cell}: ${r.one.toFixed(0)} windows/s with 1 thread, ${r.k.toFixed(0)} with ${THREADS} -> ${(r.k / r.one).toFixed(2)}x (${availableParallelism()} cores)`);
+  if (typeof ceiling === 'string') console.log(`  machine ceiling not measured: ${ceiling}`);
+  else console.log(`  machine ceiling: ${THREADS} independent 1-thread processes at once, ${ceiling[i].toFixed(0)} windows/s in all -> ${(ceiling[i] / r.one).toFixed(2)}x; the pool reaches ${((100 * r.k) / ceiling[i]).toFixed(0)}% of it`);
 }
 if (lmRef !== null) {
   const ours = (lmRef.before + lmRef.after) / 2;
