@@ -82,7 +82,10 @@ export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpe
   const dir = await resolveSnapshotDir(path, 'best');
   const snapshot = await readSnapshot(dir, false);
   await checkCompatible(snapshot.meta, dir, model, m);
-  if (JSON.stringify(snapshot.meta.spec) !== JSON.stringify(spec)) {
+  // The seed only draws the initial weights, which the checkpoint's replace: a continued run may take
+  // another seed (its data order) on the same architecture.
+  const shape = (s: EncoderSpec): string => JSON.stringify({ ...s, options: { ...s.options, seed: undefined } });
+  if (shape(snapshot.meta.spec) !== shape(spec)) {
     throw new PrototokenError(`--init-from needs the same architecture: the checkpoint has ${JSON.stringify(snapshot.meta.spec)}, this run ${JSON.stringify(spec)}`, {
       file: dir,
       fix: 'give this run the checkpoint\'s encoder options (see its config.json), or drop --init-from',
