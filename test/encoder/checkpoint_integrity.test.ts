@@ -43,7 +43,7 @@ describe('checkpoint integrity', () => {
     }
   });
 
-  it('the release-2 run committed to be resumed (best/ and last/) verifies and names no path of this machine', async () => {
+  it('release 2\'s first leg, committed with best/ and last/, verifies and names no path of this machine', async () => {
     const ck = join(ROOT, 'checkpoints', 'stories260k-n8-v2');
     const r = await verifyCheckpoint(ck);
     assert.deepEqual(r.snapshots.map((s) => s.name).sort(), ['best', 'last']);
