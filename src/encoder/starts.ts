@@ -75,7 +75,8 @@ export async function bestOfStarts(
   const N = texts[0].ids.length;
   const n = texts.length;
   const ids = flatIds(texts, N);
-  const bestHits = new Float64Array(n).fill(-1);
+  // Whether each text's pick so far reproduces it (only exactness outranks the loss).
+  const bestExact = new Uint8Array(n);
   const bestLoss = new Float64Array(n).fill(Infinity);
   const pick = new Int32Array(n);
   const layout = layoutFor('e-m', N);
@@ -92,10 +93,9 @@ export async function bestOfStarts(
         tf.dispose([hits, nll]);
         for (let i = 0; i < b; i++) {
           const t = s + i;
-          const exact = h[i] === N;
-          const bestExact = bestHits[t] === N;
-          if ((exact && !bestExact) || (exact === bestExact && l[i] < bestLoss[t])) {
-            bestHits[t] = h[i];
+          const exact = h[i] === N ? 1 : 0;
+          if (exact > bestExact[t] || (exact === bestExact[t] && l[i] < bestLoss[t])) {
+            bestExact[t] = exact;
             bestLoss[t] = l[i];
             pick[t] = c;
           }
