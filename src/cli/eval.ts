@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { BASELINE_KINDS } from '../encoder/baselines.js';
 import { renderEvalTable } from '../encoder/eval_table.js';
+import { renderHeadToHead } from '../encoder/head_to_head.js';
 import { evalSchema, evaluateEncoder, ladderOptionsOf, referenceFromDataset } from '../encoder/evaluate.js';
 import { openCheckpoint, runTexts } from '../encoder/inputs.js';
 import { renderLadder } from '../encoder/ladder.js';
@@ -44,7 +45,7 @@ export function evalCommand(): Command {
         cmd,
         summary,
         `${summary.texts} texts of N=${summary.N} from ${run.source} (split ${config.split}; ${copies ?? '?'} are exact copies of training windows)\n` +
-          renderEvalTable(table) + (summary.ladder ? `\n\n${renderLadder(summary.ladder)}` : '') + (notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}` : ''),
+          renderEvalTable(table) + (summary.head_to_head?.length ? `\n\n${renderHeadToHead(table.methods[0].method, summary.head_to_head)}` : '') + (summary.ladder ? `\n\n${renderLadder(summary.ladder)}` : '') + (notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}` : ''),
       );
     } finally {
       await threads?.close();

@@ -7,6 +7,7 @@ import { formatTable } from '../util/table.js';
 import { type OnePassOptions, onePass } from './onepass.js';
 import type { OnePassRow } from './types.js';
 import type { LadderSummary } from './ladder.js';
+import type { HeadToHead } from './head_to_head.js';
 
 /** One method's one-pass rows, one per text, in text order. */
 export interface MethodRows {
@@ -50,6 +51,8 @@ export interface EvalSummary extends EvalTable {
   encoder_texts_per_sec: number;
   /** Methods left out, and why. */
   notes: string[];
+  /** The encoder (first method) against each other method, text by text (absent in files from before it). */
+  head_to_head?: HeadToHead[];
   /** With --ladder: accuracy after k refinement steps from each method's e. */
   ladder?: LadderSummary;
 }

@@ -11,6 +11,7 @@ import { PrototokenError } from '../util/errors.js';
 import { solvedTrainingRows } from './data.js';
 import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from './baselines.js';
 import { encodeAll } from './encode.js';
+import { headToHead } from './head_to_head.js';
 import { type EvalSummary, type EvalTable, type MethodVectors, evaluateMethods } from './eval_table.js';
 import { type RunTexts, encoderRunSchema, flatE, flatIds } from './inputs.js';
 import { type LadderOptions, type LadderResult, type LadderTexts, joinLadders, summarizeLadder, NORMALIZED_STEP, type LadderSummary, PAPER_REFINE_RULE, type RefineRule, describeRule, refinementLadder } from './ladder.js';
@@ -106,7 +107,7 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   } else if (run.from === 'dataset') {
     notes.push(run.eMatchesM ? `solver e: left out, ${texts.length - withE.length} of the texts are unsolved or of another N` : 'solver e: left out, the dataset was solved with another m than the checkpoint\'s');
   }
-  const { table } = await evaluateMethods(lm, enc.m, texts, methods, { batchSize });
+  const { table, rows } = await evaluateMethods(lm, enc.m, texts, methods, { batchSize });
   // Copies only mean something for windows of the training length (a shorter reference would match prefixes).
   const copies = given && given.N === N ? exactCopies(given, ids, N) : null;
   let ladder: LadderSummary | undefined;
@@ -131,6 +132,7 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
     encoder_texts_per_sec: texts.length / Math.max(1e-3, encodeSeconds),
     notes,
     methods: table.methods,
+    head_to_head: headToHead(rows),
     ...(ladder ? { ladder } : {}),
   };
   return { summary, table };

@@ -22,6 +22,7 @@ interface EvalJson {
   N: number;
   texts: number;
   methods: { method: string; texts: number; token_accuracy: number; exact_match: number }[];
+  head_to_head: { method: string; encoder_better: number; ties: number; encoder_worse: number; better_of_two_token_accuracy: number; better_of_two_exact_match: number }[];
 }
 
 describe('encoder commands', () => {
@@ -156,11 +157,21 @@ describe('encoder commands', () => {
     assert.equal(by.get('solver e (upper bound)')?.exact_match, 1);
     assert.ok((by.get('random')?.token_accuracy ?? 1) < 0.3);
     for (const m of s.methods) assert.equal(m.texts, s.texts);
+    // Text by text against each other method: the counts cover every text, the better of two is at least either.
+    assert.deepEqual(s.head_to_head.map((h) => h.method), s.methods.slice(1).map((m) => m.method));
+    for (const h of s.head_to_head) {
+      assert.equal(h.encoder_better + h.ties + h.encoder_worse, s.texts, h.method);
+      assert.ok(h.better_of_two_token_accuracy >= Math.max(s.methods[0].token_accuracy, by.get(h.method)?.token_accuracy ?? 1) - 1e-12, h.method);
+    }
+    const upper = s.head_to_head.find((h) => h.method === 'solver e (upper bound)');
+    assert.equal(upper?.encoder_better, 0, 'nothing beats a solved e');
+    assert.equal(upper?.better_of_two_exact_match, 1);
     // Windows of a text file (no solved e: no upper-bound row), the text table.
     const t = await runCli(['eval', '--checkpoint', p('ck/ov'), '--texts', p('small.jsonl'), '--window', '4', '--windows-per-text', '3', ...common]);
     assertOk(t);
     assert.match(t.stdout, /36 texts of N=4/);
     assert.doesNotMatch(t.stdout, /upper bound/);
+    assert.match(t.stdout, /encoder \(transformer\), text by text:\n.*against.*better of two/);
   });
 
   it('refine solves the same texts from N(0,1), the mean e and e_hat, with ratios', async () => {

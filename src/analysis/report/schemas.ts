@@ -156,6 +156,14 @@ export const evalSummarySchema: z.ZodType<EvalSummary> = z.object({
   encoder_texts_per_sec: z.number(),
   notes: z.array(z.string()),
   methods: z.array(methodEval).min(1),
+  head_to_head: z.array(z.object({
+    method: z.string(),
+    encoder_better: z.number().int(),
+    ties: z.number().int(),
+    encoder_worse: z.number().int(),
+    better_of_two_token_accuracy: z.number(),
+    better_of_two_exact_match: z.number(),
+  })).optional(),
   ladder: z.object({
     rule: z.string(),
     steps: z.array(z.number().int()),
