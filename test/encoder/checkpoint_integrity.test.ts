@@ -43,14 +43,18 @@ describe('checkpoint integrity', () => {
     }
   });
 
-  it('the runs committed with best/ and last/ (release 2\'s first leg, release 3 in progress) verify and name no path of this machine', async () => {
+  it('the runs committed with best/ and last/ (release 2\'s first leg, release 3) verify and name no path of this machine', async () => {
     for (const run of ['stories260k-n8-v2', 'stories260k-n8-v3']) {
       const ck = join(ROOT, 'checkpoints', run);
       const r = await verifyCheckpoint(ck);
       assert.deepEqual(r.snapshots.map((s) => s.name).sort(), ['best', 'last'], run);
       for (const snap of r.snapshots) for (const f of snap.files) assert.equal(f.state, 'ok', `${run}/${snap.name}/${f.file}`);
       for (const snap of ['best', 'last']) {
-        for (const f of ['encoder.json', 'config.json']) assert.doesNotMatch(await readFile(join(ck, snap, f), 'utf8'), /"\/|\/work\//, `${run}/${snap}/${f}`);
+        for (const f of ['encoder.json', 'config.json']) {
+          const text = await readFile(join(ck, snap, f), 'utf8');
+          assert.doesNotMatch(text, /"\/|\/work\//, `${run}/${snap}/${f}`);
+          assert.match(text, /"model": "models\/stories260k"/, `${run}/${snap}/${f} names the embedded model portably`);
+        }
       }
     }
   });
