@@ -72,14 +72,19 @@ export function nearestByTokens(reference: ReferenceSet, queries: Int32Array, qu
  * (a query that is a prefix of a training window is leaked too).
  */
 export function exactCopies(reference: ReferenceSet, queries: Int32Array, queryN: number = reference.N): number {
+  return copyFlags(reference, queries, queryN).reduce((sum, f) => sum + f, 0);
+}
+
+/** Per query window: 1 if it equals some reference window token for token (as `exactCopies`), else 0. */
+export function copyFlags(reference: ReferenceSet, queries: Int32Array, queryN: number = reference.N): Uint8Array {
   const n = checkReference(reference);
   const q = queryCount(queries, queryN);
   const L = Math.min(reference.N, queryN);
   const seen = new Set<string>();
   for (let r = 0; r < n; r++) seen.add(reference.ids.subarray(r * reference.N, r * reference.N + L).join(','));
-  let copies = 0;
-  for (let i = 0; i < q; i++) if (seen.has(queries.subarray(i * queryN, i * queryN + L).join(','))) copies++;
-  return copies;
+  const flags = new Uint8Array(q);
+  for (let i = 0; i < q; i++) if (seen.has(queries.subarray(i * queryN, i * queryN + L).join(','))) flags[i] = 1;
+  return flags;
 }
 
 /** The reference e of each chosen row: [rows.length * d]. */

@@ -48,6 +48,12 @@ export interface EvalSummary extends EvalTable {
   too_short: number;
   /** Texts identical to a training window of the checkpoint's reference set (null: no reference of length N). */
   exact_copies_of_training_windows: number | null;
+  /**
+   * The table again on the texts that copy no training window: held-out text that retrieval cannot
+   * look up verbatim (a copy is reproduced exactly by the nearest neighbour's e). Present when some
+   * texts are copies and some are not.
+   */
+  unseen_windows?: EvalTable & { texts: number };
   encoder_texts_per_sec: number;
   /** Methods left out, and why. */
   notes: string[];

@@ -9,10 +9,10 @@ import type { CausalLM } from '../lm/types.js';
 import { fingerprintM } from '../lm/vector_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { solvedTrainingRows } from './data.js';
-import { BASELINE_KINDS, type BaselineKind, baselineE, exactCopies } from './baselines.js';
+import { BASELINE_KINDS, type BaselineKind, baselineE, copyFlags } from './baselines.js';
 import { encodeAll } from './encode.js';
 import { headToHead } from './head_to_head.js';
-import { type EvalSummary, type EvalTable, type MethodVectors, evaluateMethods } from './eval_table.js';
+import { type EvalSummary, type EvalTable, type MethodRows, type MethodVectors, evalTable, evaluateMethods } from './eval_table.js';
 import { type RunTexts, encoderRunSchema, flatE, flatIds } from './inputs.js';
 import { type LadderOptions, type LadderResult, type LadderTexts, joinLadders, summarizeLadder, NORMALIZED_STEP, type LadderSummary, PAPER_REFINE_RULE, type RefineRule, describeRule, refinementLadder } from './ladder.js';
 import type { LoadedEncoder } from './load.js';
@@ -109,7 +109,9 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   }
   const { table, rows } = await evaluateMethods(lm, enc.m, texts, methods, { batchSize });
   // Copies only mean something for windows of the training length (a shorter reference would match prefixes).
-  const copies = given && given.N === N ? exactCopies(given, ids, N) : null;
+  const flags = given && given.N === N ? copyFlags(given, ids, N) : null;
+  const copies = flags ? flags.reduce((sum, f) => sum + f, 0) : null;
+  const unseen = flags && copies !== null && copies > 0 && copies < flags.length ? unseenTable(rows, flags) : undefined;
   let ladder: LadderSummary | undefined;
   if (opts.ladder) {
     ladder = { rule: describeRule(opts.ladder.rule), steps: [...opts.ladder.steps], methods: [] };
@@ -132,10 +134,18 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
     encoder_texts_per_sec: texts.length / Math.max(1e-3, encodeSeconds),
     notes,
     methods: table.methods,
+    ...(unseen ? { unseen_windows: unseen } : {}),
     head_to_head: headToHead(rows),
     ...(ladder ? { ladder } : {}),
   };
   return { summary, table };
+}
+
+/** Every method's table on the texts whose flag is 0 (not a copy of a training window). */
+function unseenTable(rows: readonly MethodRows[], flags: Uint8Array): EvalTable & { texts: number } {
+  const keep = (m: MethodRows): MethodRows => ({ name: m.name, rows: m.rows.filter((_, i) => flags[i] === 0) });
+  const kept = rows.map(keep);
+  return { texts: kept[0]?.rows.length ?? 0, ...evalTable(kept) };
 }
 
 /** The ladder of `e`'s texts, split into one contiguous share per thread. */

@@ -34,5 +34,21 @@ describe('report: the accuracy-per-LM-pass ladder', () => {
     assert.match(built.html, /Accuracy per LM pass/);
     assert.match(built.html, /LM forward passes/);
     assert.match(built.html, /AdamW lr 0.01/);
+    assert.doesNotMatch(built.html, /copy no training window/, 'no second table without unseen_windows');
+  });
+
+  it('gives the table again on the texts that copy no training window', async () => {
+    const stats = (texts: number, acc: number) => ({ texts, token_accuracy: acc, exact_match: 0, mean_first_error: 2 });
+    const method = (name: string, texts: number, acc: number) => ({ method: name, ...stats(texts, acc), by_n: { '8': stats(texts, acc) } });
+    const summary: EvalSummary = {
+      checkpoint: 'checkpoints/run1', source: 'stories.jsonl', split: 'test', N: 8, texts: 10, too_short: 0, exact_copies_of_training_windows: 3,
+      encoder_texts_per_sec: 100, notes: [], methods: [method('encoder (transformer)', 10, 0.5), method('nn-tokens', 10, 0.6)],
+      unseen_windows: { texts: 7, methods: [method('encoder (transformer)', 7, 0.4375), method('nn-tokens', 7, 0.4286)] },
+    };
+    const file = path.join(dir, 'eval-unseen.json');
+    await writeFile(file, JSON.stringify(summary));
+    const built = await buildReport([file], { now: new Date('2025-02-03T04:05:06Z') });
+    assert.match(built.html, /On the 7 texts that copy no training window/);
+    assert.match(built.html, /0\.4375/);
   });
 });

@@ -18,10 +18,18 @@ interface TrainJson {
   train: { token_accuracy: number } | null;
   val: { tokenAccuracy: number } | null;
 }
+interface EvalStatsJson {
+  method: string;
+  texts: number;
+  token_accuracy: number;
+  exact_match: number;
+}
 interface EvalJson {
   N: number;
   texts: number;
-  methods: { method: string; texts: number; token_accuracy: number; exact_match: number }[];
+  exact_copies_of_training_windows: number | null;
+  methods: EvalStatsJson[];
+  unseen_windows?: { texts: number; methods: EvalStatsJson[] };
   head_to_head: { method: string; encoder_better: number; ties: number; encoder_worse: number; better_of_two_token_accuracy: number; better_of_two_exact_match: number }[];
 }
 
@@ -199,6 +207,19 @@ describe('encoder commands', () => {
       const enc = s.methods.find((m) => m.method === 'encoder (transformer)');
       const mean = s.methods.find((m) => m.method === 'mean-e');
       assert.ok(enc && mean && enc.token_accuracy > mean.token_accuracy, 'the trained encoder beats its own starting point');
+      if (N !== 8) return;
+      // Windows of every split: most are training windows the reference set holds (the N = 16 encoder's is another N).
+      const copies = s.exact_copies_of_training_windows ?? 0;
+      assert.ok(copies > 0 && copies < s.texts, `copies: ${copies}`);
+      const unseen = s.unseen_windows;
+      assert.ok(unseen, 'the table on the windows that copy no training window');
+      assert.equal(unseen.texts, s.texts - copies);
+      assert.deepEqual(unseen.methods.map((m) => [m.method, m.texts]), s.methods.map((m) => [m.method, unseen.texts]));
+      // A copy is a solved training window, which its nearest neighbour's e emits exactly: all of
+      // nn-tokens' misses are among the unseen windows.
+      const nn = (ms: EvalStatsJson[]): EvalStatsJson => ms.find((m) => m.method === 'nn-tokens') as EvalStatsJson;
+      assert.ok(Math.abs(nn(s.methods).token_accuracy * s.texts - (nn(unseen.methods).token_accuracy * unseen.texts + copies)) < 1e-9);
+      assert.ok(Math.abs(nn(s.methods).exact_match * s.texts - (nn(unseen.methods).exact_match * unseen.texts + copies)) < 1e-9);
     });
   }
 

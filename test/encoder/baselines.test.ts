@@ -1,7 +1,7 @@
 /** Baselines from a reference set: hand-made windows whose answers are known, plus brute force on random data. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { baselineE, exactCopies, meanE, nearestByTokens } from '../../src/encoder/baselines.js';
+import { baselineE, copyFlags, exactCopies, meanE, nearestByTokens } from '../../src/encoder/baselines.js';
 import { TfidfIndex } from '../../src/encoder/tfidf.js';
 import type { ReferenceSet } from '../../src/encoder/types.js';
 import { Prng } from '../../src/util/prng.js';
@@ -121,10 +121,12 @@ describe('mean-e, random and exact copies', () => {
     assert.ok(Math.abs(mean) < 0.03 && Math.abs(std - 1) < 0.03, `mean ${mean}, std ${std}`);
   });
 
-  it('exactCopies counts queries equal to a reference window (prefixes when N differs)', () => {
+  it('exactCopies counts queries equal to a reference window (prefixes when N differs); copyFlags marks which', () => {
     const ref = reference(windows);
     assert.equal(exactCopies(ref, Int32Array.from([1, 2, 3, 4, 1, 2, 9, 8, 5, 2, 3, 4, 1, 2, 3, 4])), 3);
     assert.equal(exactCopies(ref, Int32Array.from([1, 2, 5, 2, 2, 1]), 2), 2);
+    assert.deepEqual(Array.from(copyFlags(ref, Int32Array.from([1, 2, 3, 4, 1, 2, 9, 8, 5, 2, 3, 4, 1, 2, 3, 4]))), [1, 0, 1, 1]);
+    assert.deepEqual(Array.from(copyFlags(ref, Int32Array.from([1, 2, 5, 2, 2, 1]), 2)), [1, 1, 0]);
   });
 
   it('an empty reference is a user error; a malformed one is a bug', () => {

@@ -156,6 +156,7 @@ export const evalSummarySchema: z.ZodType<EvalSummary> = z.object({
   encoder_texts_per_sec: z.number(),
   notes: z.array(z.string()),
   methods: z.array(methodEval).min(1),
+  unseen_windows: z.object({ texts: z.number().int(), methods: z.array(methodEval).min(1) }).optional(),
   head_to_head: z.array(z.object({
     method: z.string(),
     encoder_better: z.number().int(),

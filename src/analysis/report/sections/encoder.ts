@@ -41,6 +41,9 @@ export const encoderEvalSection: Section = {
       const byN = lengths.size > 1
         ? htmlTable(['method', 'N', ...header], s.methods.flatMap((m) => Object.entries(m.by_n).map(([N, x]) => [m.method, Number(N), ...cells(x)])), { caption: 'By text length' })
         : '';
+      const unseen = s.unseen_windows
+        ? htmlTable(['method', ...header], s.unseen_windows.methods.map((m) => [m.method, ...cells(m)]), { caption: `On the ${s.unseen_windows.texts} texts that copy no training window (retrieval reproduces the copies exactly)` })
+        : '';
       const notes = s.notes.length ? `<ul>${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
       const rows = s.methods.flatMap((m) => [
         { method: m.method, metric: 'token accuracy', value: m.token_accuracy },
@@ -50,6 +53,6 @@ export const encoderEvalSection: Section = {
         barChart(rows, { category: { field: 'method', title: 'method' }, value: { field: 'value', title: 'fraction', domain: [0, 1] }, group: { field: 'metric', title: 'metric' }, horizontal: true, height: 40 * s.methods.length }),
         'One-pass token accuracy and exact-match rate of each method on the same texts.',
       );
-      return intro + table + byN + notes + chart + (s.ladder ? await ladderPart(s.ladder, ctx) : '');
+      return intro + table + byN + unseen + notes + chart + (s.ladder ? await ladderPart(s.ladder, ctx) : '');
     }),
 };
