@@ -68,7 +68,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option('--allow-partial', 'train on a --dataset that is incomplete (an interrupted solve, missing shards); refused otherwise')
     .option('--stream', 'stream the --dataset rows batch by batch (no --texts; memory independent of the dataset size)')
     .option('--max-reference <n>', 'with --stream: the first N solved training rows are the baselines\' reference', toInt)
-    .option('--init-from <checkpoint>', 'start from a trained encoder\'s weights (same architecture, model and m), e.g. one trained at a shorter N')
+    .option('--init-from <checkpoint>', 'start from a trained encoder\'s weights (same architecture, or only more --layers; same model and m), e.g. one trained at a shorter N')
     .option('--reference-min-accuracy <x>', 'dataset rows with at least this token accuracy count as solved (default 1; lower it above the model\'s shared-m capacity)', toFloat)
     .option('--curriculum <stages>', 'N curriculum for recon: N@until,... e.g. 2@400,4@1000 trains on 2-token prefixes until step 400, 4-token ones until 1000, then whole windows', curriculum)
     .option('--learn-m', 'train the universal m with the encoder (recon loss), from --m, the dataset\'s m, or N(0,1); saved in the checkpoint. Its reference windows must then be solved with that m (see docs/encoder.md)')

@@ -76,28 +76,53 @@ export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEn
 /**
  * Start a new run from a trained encoder's weights (`train --init-from`): same architecture, same
  * LM and m, new optimiser and schedule. E.g. an encoder trained at N = 8 continued at N = 16.
+ * The one change of architecture allowed is more transformer blocks (`--layers`): the checkpoint's
+ * blocks keep their weights and the new ones, appended after them, start as the identity, so the
+ * deeper encoder starts out computing exactly the checkpoint's e_hat.
  * Returns the checkpoint's step and the warnings of reading it.
  */
 export async function initFromCheckpoint(encoder: ProtoEncoder, spec: EncoderSpec, path: string, model: LoadedModel, m: Float32Array): Promise<{ step: number; warnings: string[] }> {
   const dir = await resolveSnapshotDir(path, 'best');
   const snapshot = await readSnapshot(dir, false);
   await checkCompatible(snapshot.meta, dir, model, m);
+  const [from, to] = [blockLayers(snapshot.meta.spec), blockLayers(spec)];
+  const deeper = from !== null && to !== null && to > from;
   // The seed only draws the initial weights, which the checkpoint's replace: a continued run may take
   // another seed (its data order) on the same architecture.
-  const shape = (s: EncoderSpec): string => JSON.stringify({ ...s, options: { ...s.options, seed: undefined } });
+  const shape = (s: EncoderSpec): string => JSON.stringify({ ...s, options: { ...s.options, seed: undefined, ...(deeper ? { layers: undefined } : {}) } });
   if (shape(snapshot.meta.spec) !== shape(spec)) {
-    throw new PrototokenError(`--init-from needs the same architecture: the checkpoint has ${JSON.stringify(snapshot.meta.spec)}, this run ${JSON.stringify(spec)}`, {
+    throw new PrototokenError(`--init-from needs the same architecture (or only more layers): the checkpoint has ${JSON.stringify(snapshot.meta.spec)}, this run ${JSON.stringify(spec)}`, {
       file: dir,
       fix: 'give this run the checkpoint\'s encoder options (see its config.json), or drop --init-from',
     });
   }
-  assignWeights(encoder, snapshot, dir);
-  return { step: snapshot.meta.step, warnings: snapshot.warnings };
+  assignWeights(encoder, snapshot, dir, deeper ? from : null);
+  const warnings = deeper ? [`--init-from: ${from} -> ${to} layers; blocks ${from} to ${to - 1} start as the identity (zero output projections)`] : [];
+  return { step: snapshot.meta.step, warnings: [...snapshot.warnings, ...warnings] };
 }
 
-function assignWeights(encoder: ProtoEncoder, snap: Snapshot, dir: string): void {
+/** How many transformer blocks (`blocks.i.*`) an architecture has; null for one without them. */
+function blockLayers(spec: EncoderSpec): number | null {
+  return spec.kind === 'lm-pool' ? null : spec.options.layers;
+}
+
+/** `name` belongs to block `from` or later (a block the checkpoint does not have). */
+function isNewBlock(name: string, from: number): boolean {
+  const i = /(?:^|\.)blocks\.(\d+)\./.exec(name);
+  return i !== null && Number(i[1]) >= from;
+}
+
+/** The snapshot's weights into `encoder`; with `newBlocksFrom`, blocks from that index on are new. */
+function assignWeights(encoder: ProtoEncoder, snap: Snapshot, dir: string, newBlocksFrom: number | null = null): void {
   for (const [name, v] of encoder.variables) {
     const w = snap.weights.get(name);
+    if (!w && newBlocksFrom !== null && isNewBlock(name, newBlocksFrom)) {
+      // A block adds its attention and MLP outputs to the residual stream (pre-norm): with both
+      // output projections zero it passes its input through unchanged, and their gradients are not
+      // zero, so it starts as the identity and learns from there.
+      if (/\.(?:attn\.proj|mlp\.down)\.weight$/.test(name)) tf.tidy(() => v.assign(tf.zerosLike(v)));
+      continue;
+    }
     if (!w) throw new PrototokenError(`weights.safetensors has no tensor "${name}"`, { file: dir, fix: 'the checkpoint is damaged or from another version; use another snapshot' });
     if (w.shape.join(',') !== v.shape.join(',')) {
       throw new PrototokenError(`"${name}" has shape [${w.shape}] but the architecture needs [${v.shape}]`, { file: dir, fix: 'the checkpoint is damaged; use another snapshot' });

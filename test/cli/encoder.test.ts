@@ -128,6 +128,37 @@ describe('encoder commands', () => {
     assertUserError(await runCli(ft('ft2', ['--width', '16'])), /--init-from needs the same architecture/, /checkpoint's encoder options/);
   });
 
+  it('--init-from into more layers: the old blocks keep their weights, the new one starts as the identity', async () => {
+    const deep = await runCli([
+      'train', '--name', 'deep', '--checkpoints-dir', p('ck'), '--logdir', p('runs/deep'), '--texts', p('small.jsonl'), '--window', '4', '--m', p('m.safetensors'),
+      '--encoder', 'transformer', '--width', '32', '--layers', '2', '--heads', '2', '--max-length', '64', '--batch', '8', '--max-train', '8', '--val-every', '0',
+      '--init-from', p('ck/ov'), '--steps', '2', '--lr', '1e-12', '--json', '--backend', 'wasm',
+    ], { timeoutMs: 120_000 });
+    assertOk(deep);
+    assert.match(deep.stderr, /1 -> 2 layers; blocks 1 to 1 start as the identity/);
+    const [from, to] = await Promise.all([SafetensorsFile.open(p('ck/ov/best/weights.safetensors')), SafetensorsFile.open(p('ck/deep/last/weights.safetensors'))]);
+    try {
+      const near = async (name: string): Promise<void> => {
+        const [a, b] = [await from.read(name), await to.read(name)];
+        a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-6, `${name}[${i}]: ${x} vs ${b[i]}`));
+      };
+      for (const name of ['blocks.0.attn.qkv.weight', 'blocks.0.mlp.down.weight', 'final_norm.weight', 'head.proj.weight']) await near(name);
+      for (const name of ['blocks.1.attn.proj.weight', 'blocks.1.mlp.down.weight']) assert.ok((await to.read(name)).every((x) => Math.abs(x) < 1e-9), `${name} starts at zero`);
+      assert.ok((await to.read('blocks.1.attn.qkv.weight')).some((x) => x !== 0), 'the new block\'s inner weights are drawn');
+    } finally {
+      await Promise.all([from.close(), to.close()]);
+    }
+    // The same e_hat, so the same one-pass result on every text.
+    const evalOf = async (ck: string): Promise<EvalJson> => {
+      const r = await runCli(['eval', '--checkpoint', ck, '--texts', p('small.jsonl'), '--window', '4', '--windows-per-text', '3', '--baselines', 'random', '--json', ...common]);
+      assertOk(r);
+      return lastJson<EvalJson>(r);
+    };
+    const [a, b] = await Promise.all([evalOf(p('ck/ov')), evalOf(p('ck/deep'))]);
+    assert.deepEqual(b.methods[0], a.methods[0]);
+    assert.deepEqual(b.head_to_head, a.head_to_head);
+  });
+
   it('Ctrl-C saves last/ and exits 130; --resume continues from the saved step', async () => {
     const args = trainArgs('ctrlc', ['--steps', '5000', '--val-every', '0', '--checkpoint-every', '5']);
     const run = startCli(args, { timeoutMs: 120_000 });
