@@ -58,6 +58,14 @@ export function blockParams(p: ParamStore, name: string, width: number, ff: numb
   };
 }
 
+/**
+ * A block's weights through which it writes into the residual stream (attention and MLP output
+ * projections, named as in blockParams): with them at zero the block is the identity.
+ */
+export function isBlockOutputWeight(paramName: string): boolean {
+  return /\.(?:attn\.proj|mlp\.down)\.weight$/.test(paramName);
+}
+
 /** h [B*T, w] -> [B*T, w]. `zeroMask` is a [T, T] zero tensor: attention without a causal mask. */
 export function encoderBlock(h: tf.Tensor2D, L: EncoderBlock, B: number, T: number, heads: number, zeroMask: tf.Tensor2D): tf.Tensor2D {
   const qkv = dense(norm(h, L.ln1), L.qkv); // [B*T, 3w]

@@ -111,7 +111,7 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   // Copies only mean something for windows of the training length (a shorter reference would match prefixes).
   const flags = given && given.N === N ? copyFlags(given, ids, N) : null;
   const copies = flags ? flags.reduce((sum, f) => sum + f, 0) : null;
-  const unseen = flags && copies !== null && copies > 0 && copies < flags.length ? unseenTable(rows, flags) : undefined;
+  const unseen = flags && copies && copies < flags.length ? unseenTable(rows, flags) : undefined;
   let ladder: LadderSummary | undefined;
   if (opts.ladder) {
     ladder = { rule: describeRule(opts.ladder.rule), steps: [...opts.ladder.steps], methods: [] };

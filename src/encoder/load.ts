@@ -10,6 +10,7 @@ import { modelHint } from '../lm/model_name.js';
 import { fingerprintM } from '../lm/vector_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { type EncoderMeta, type Snapshot, readSnapshot, resolveSnapshotDir } from './checkpoint.js';
+import { isBlockOutputWeight } from './blocks.js';
 import { fallbackStats } from './head.js';
 import { type EncoderSpec, buildEncoder } from './spec.js';
 import type { ProtoEncoder, ReferenceSet } from './types.js';
@@ -120,7 +121,7 @@ function assignWeights(encoder: ProtoEncoder, snap: Snapshot, dir: string, newBl
       // A block adds its attention and MLP outputs to the residual stream (pre-norm): with both
       // output projections zero it passes its input through unchanged, and their gradients are not
       // zero, so it starts as the identity and learns from there.
-      if (/\.(?:attn\.proj|mlp\.down)\.weight$/.test(name)) tf.tidy(() => v.assign(tf.zerosLike(v)));
+      if (isBlockOutputWeight(name)) tf.tidy(() => v.assign(tf.zerosLike(v)));
       continue;
     }
     if (!w) throw new PrototokenError(`weights.safetensors has no tensor "${name}"`, { file: dir, fix: 'the checkpoint is damaged or from another version; use another snapshot' });
