@@ -12,6 +12,7 @@ import { scoreCommand } from './score.js';
 import { solveCommand } from './solve.js';
 import { capacityCommand } from './capacity.js';
 import { fitMCommand } from './fit_m.js';
+import { gateCommand } from './gate.js';
 import { mergeCommand } from './merge.js';
 import { inspectCommand } from './inspect.js';
 import { trainCommand } from './train.js';
@@ -44,6 +45,7 @@ const program = new Command('prototoken')
   .addCommand(exportCommand())
   .addCommand(trainCommand())
   .addCommand(evalCommand())
+  .addCommand(gateCommand())
   .addCommand(compareCommand())
   .addCommand(refineCommand())
   .addCommand(arrangementsCommand())

@@ -8,6 +8,7 @@
  *   reference.safetensors  solved training windows (ids + e) for the baselines, when there were any
  *   config.json            the resolved training config
  *   optimizer.safetensors  AdamW moments, and train_state.json (data order, best metric): `last` only
+ *   gate.json              the retrieval gate (gate.ts), when `prototoken gate` chose one
  *
  * A run keeps `RUN/last` and `RUN/best`. A snapshot is written into a temporary folder that is then
  * swapped in by rename, so a crash leaves the previous snapshot (or, mid-swap, `last.old`, which the
@@ -20,6 +21,7 @@ import { fingerprintM, writeVectorFile } from '../lm/vector_file.js';
 import { PrototokenError, errorMessage } from '../util/errors.js';
 import { exists, fsyncDir, writeFileAtomic } from '../util/fs_atomic.js';
 import { SNAPSHOT_FILES, USE_ANOTHER_SNAPSHOT, hashSnapshotFiles, verifySnapshotFiles } from './checkpoint_files.js';
+import { type RetrievalGate, gateSchema } from './gate.js';
 import type { EStats } from './head.js';
 import type { EncoderSpec } from './spec.js';
 import type { ReferenceSet } from './types.js';
@@ -76,6 +78,8 @@ export interface Snapshot {
   reference: ReferenceSet | null;
   config: object;
   optimizer?: { arrays: ReadonlyMap<string, F32Tensor>; state: TrainState };
+  /** Retrieve or encode, chosen on held-out windows (`prototoken gate`); absent: the network alone. */
+  gate?: RetrievalGate;
   /** What a reader should be told (an older snapshot read without verification). */
   warnings: string[];
 }
@@ -101,6 +105,7 @@ export async function writeSnapshot(dir: string, snap: Omit<Snapshot, 'warnings'
     );
   }
   await writeFileAtomic(path.join(tmp, FILES.config), JSON.stringify(snap.config, null, 2) + '\n');
+  if (snap.gate) await writeFileAtomic(path.join(tmp, FILES.gate), JSON.stringify(snap.gate, null, 2) + '\n');
   if (snap.optimizer) {
     await writeSafetensors(path.join(tmp, FILES.optimizer), Object.fromEntries(snap.optimizer.arrays));
     await writeFileAtomic(path.join(tmp, FILES.state), JSON.stringify(snap.optimizer.state, null, 2) + '\n');
@@ -142,7 +147,8 @@ export async function readSnapshot(dir: string, withOptimizer = false): Promise<
     throw new PrototokenError('this snapshot has no optimizer state, so training cannot resume from it', { file: dir, fix: 'resume from RUN/last' });
   }
   const hasReference = await exists(path.join(dir, FILES.reference));
-  const needed = [FILES.weights, FILES.m, FILES.config, ...(hasReference ? [FILES.reference] : []), ...(withOptimizer ? [FILES.optimizer, FILES.state] : [])];
+  const hasGate = await exists(path.join(dir, FILES.gate));
+  const needed = [FILES.weights, FILES.m, FILES.config, ...(hasReference ? [FILES.reference] : []), ...(hasGate ? [FILES.gate] : []), ...(withOptimizer ? [FILES.optimizer, FILES.state] : [])];
   const unverified = await verifySnapshotFiles(dir, meta.sha256, needed);
   const weights = await readAll(path.join(dir, FILES.weights));
   const m = (await readAll(path.join(dir, FILES.m))).get('m');
@@ -153,6 +159,7 @@ export async function readSnapshot(dir: string, withOptimizer = false): Promise<
   const reference = hasReference ? await readReference(path.join(dir, FILES.reference)) : null;
   const config = await readJsonFile<object>(path.join(dir, FILES.config));
   const snap: Snapshot = { meta, weights, m: m.data, reference, config, warnings: unverified ? [unverified] : [] };
+  if (hasGate) snap.gate = await readGate(path.join(dir, FILES.gate));
   if (withOptimizer) {
     snap.optimizer = { arrays: await readAll(path.join(dir, FILES.optimizer)), state: await readJsonFile<TrainState>(path.join(dir, FILES.state)) };
   }
@@ -205,6 +212,14 @@ async function readJsonFile<T>(file: string): Promise<T> {
   } catch (err) {
     throw new PrototokenError(`not valid JSON (${errorMessage(err)})`, { file, fix: `the checkpoint is damaged; ${USE_ANOTHER_SNAPSHOT}` });
   }
+}
+
+async function readGate(file: string): Promise<RetrievalGate> {
+  const parsed = gateSchema.safeParse(await readJsonFile<unknown>(file));
+  if (!parsed.success) {
+    throw new PrototokenError(`not a retrieval gate: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`, { file, fix: 'choose the gate again with prototoken gate, or use the checkpoint it was made from (docs/encoder.md, "Release 8: the retrieval gate")' });
+  }
+  return parsed.data;
 }
 
 /** The statistics recorded for the head (the head's own weights carry the vectors). */

@@ -19,6 +19,7 @@ export const SNAPSHOT_FILES = {
   config: 'config.json',
   optimizer: 'optimizer.safetensors',
   state: 'train_state.json',
+  gate: 'gate.json',
 } as const;
 
 /** What to do about a damaged or incomplete snapshot. */

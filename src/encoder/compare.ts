@@ -124,6 +124,8 @@ export async function compareEncoder(lm: CausalLM, enc: LoadedEncoder, run: RunT
   const texts = run.texts.filter((t) => t.e !== null);
   if (texts.length === 0) throw new PrototokenError(`no solved rows of N=${run.N}`, { file: run.source, fix: 'check --split and --length' });
   const eOpt = flatE(texts, enc.meta.dModel);
+  // The network's e_hat, never a retrieval gate's output: the rows compared are often reference
+  // windows themselves, which retrieval would return as their own solutions (cosine 1 by lookup).
   const eHat = await encodeAll(enc.encoder, flatIds(texts, run.N), run.N, opts.batchSize);
   const c = await compareToOptimized(lm, enc.m, texts, eHat, eOpt, opts);
   return { checkpoint: enc.dir, dataset: run.source, split: run.split, N: run.N, ...c };

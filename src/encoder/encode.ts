@@ -1,5 +1,7 @@
 /** e_hat for many texts: the encoder applied batch by batch, one download per batch. */
 import * as tf from '@tensorflow/tfjs';
+import { type GatedE, applyGate, gateApplies } from './gate.js';
+import type { LoadedEncoder } from './load.js';
 import type { ProtoEncoder } from './types.js';
 
 /** ids [n * N] int32 -> e_hat [n * d]. */
@@ -14,4 +16,15 @@ export async function encodeAll(encoder: ProtoEncoder, ids: Int32Array, N: numbe
     e.dispose();
   }
   return out;
+}
+
+/**
+ * A checkpoint's one-pass e for ids [n * N]: through its retrieval gate when it has one for this N,
+ * else the network's e_hat (`retrieved` all 0). `network` is the network's e_hat either way.
+ */
+export async function encodeOnePass(enc: LoadedEncoder, ids: Int32Array, N: number, batchSize?: number): Promise<GatedE & { network: Float32Array; gated: boolean }> {
+  const network = await encodeAll(enc.encoder, ids, N, batchSize);
+  const { gate, reference } = enc;
+  if (reference === null || !gateApplies(gate, reference, N)) return { e: network, retrieved: new Uint8Array(ids.length / N), network, gated: false };
+  return { ...applyGate(gate, reference, ids, N, network), network, gated: true };
 }

@@ -10,7 +10,8 @@ import { fingerprintM } from '../lm/vector_file.js';
 import { PrototokenError } from '../util/errors.js';
 import { solvedTrainingRows } from './data.js';
 import { BASELINE_KINDS, type BaselineKind, baselineE, copyFlags } from './baselines.js';
-import { encodeAll } from './encode.js';
+import { encodeOnePass } from './encode.js';
+import { describeGate } from './gate.js';
 import { headToHead } from './head_to_head.js';
 import { type EvalSummary, type EvalTable, type MethodRows, type MethodVectors, evalTable, evaluateMethods } from './eval_table.js';
 import { type RunTexts, encoderRunSchema, flatE, flatIds } from './inputs.js';
@@ -89,9 +90,19 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   const batchSize = opts.batchSize ?? 64;
   const ids = flatIds(texts, N);
   const started = Date.now();
-  const methods: MethodVectors[] = [{ name: `encoder (${enc.meta.spec.kind})`, eHat: await encodeAll(enc.encoder, ids, N, batchSize) }];
+  const encoded = await encodeOnePass(enc, ids, N, batchSize);
   const encodeSeconds = (Date.now() - started) / 1000;
+  const kind = enc.meta.spec.kind;
   const notes: string[] = [...run.warnings];
+  // A gated checkpoint's row is what it outputs; the network's own row stays beside it, so the gate's share is visible.
+  const methods: MethodVectors[] = encoded.gated
+    ? [{ name: `encoder (${kind} + retrieval gate)`, eHat: encoded.e }, { name: `encoder network alone (${kind})`, eHat: encoded.network }]
+    : [{ name: `encoder (${kind})`, eHat: encoded.e }];
+  if (encoded.gated && enc.gate) {
+    notes.push(`retrieval gate: ${describeGate(enc.gate)}; ${encoded.retrieved.reduce((a, b) => a + b, 0)} of ${texts.length} texts took the nearest window's e (chosen on ${enc.gate.calibration.windows} windows of the ${enc.gate.calibration.split} split)`);
+  } else if (enc.gate) {
+    notes.push(`retrieval gate: not used, it was chosen for N=${enc.gate.N} (these texts are N=${N}): the network alone`);
+  }
   const given = opts.reference ?? enc.reference;
   for (const kind of opts.baselines ?? BASELINE_KINDS) {
     if (kind !== 'random' && !given) {

@@ -13,6 +13,7 @@ import { type EncoderMeta, type Snapshot, readSnapshot, resolveSnapshotDir } fro
 import { isBlockOutputWeight } from './blocks.js';
 import { fallbackStats } from './head.js';
 import { type EncoderSpec, buildEncoder } from './spec.js';
+import type { RetrievalGate } from './gate.js';
 import type { ProtoEncoder, ReferenceSet } from './types.js';
 
 export interface LoadedEncoder {
@@ -22,6 +23,8 @@ export interface LoadedEncoder {
   /** The fixed m the encoder was trained with. */
   m: Float32Array;
   reference: ReferenceSet | null;
+  /** Retrieve or encode (gate.ts), when the checkpoint has one; null: the network alone. */
+  gate: RetrievalGate | null;
   snapshot: Snapshot;
   /** For the user: e.g. an older checkpoint read without verifying its files. */
   warnings: string[];
@@ -71,7 +74,7 @@ export async function loadEncoder(path: string, model: LoadedModel, opts: LoadEn
     encoder.dispose();
     throw err;
   }
-  return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, snapshot, warnings: snapshot.warnings };
+  return { dir, encoder, meta, m: snapshot.m, reference: snapshot.reference, gate: snapshot.gate ?? null, snapshot, warnings: snapshot.warnings };
 }
 
 /**

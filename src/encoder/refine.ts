@@ -16,7 +16,8 @@ import { summarize } from '../util/stats.js';
 import { PrototokenError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { z } from 'zod';
-import { type RunTexts, encoderRunSchema } from './inputs.js';
+import { type RunTexts, encoderRunSchema, flatIds } from './inputs.js';
+import { encodeOnePass } from './encode.js';
 import type { LoadedEncoder } from './load.js';
 import { bestOfStarts, constantStart, encoderCandidates } from './starts.js';
 import { loadInitSpec } from '../solver/init.js';
@@ -119,10 +120,11 @@ export async function refineStarts(
 /**
  * The starts `refine` can compare: `normal` N(0,1); `init` the solver config's own --init (e.g. the
  * fast preset's scaled start); `mean` the constant mean e; `e_hat` the encoder's; `nearest` the
- * nearest solved training window's e; `best` the best of e_hat, nearest and mean by one LM pass each
- * (what `solve --init encoder:` uses; its passes count in its wall time).
+ * nearest solved training window's e; `gated` the checkpoint's one-pass output through its retrieval
+ * gate (gate.ts: nearest or e_hat by the tokens alone); `best` the best of e_hat, nearest and mean by
+ * one LM pass each (what `solve --init encoder:` uses; its passes count in its wall time).
  */
-export const REFINE_STARTS = ['normal', 'init', 'mean', 'e_hat', 'nearest', 'best'] as const;
+export const REFINE_STARTS = ['normal', 'init', 'mean', 'e_hat', 'nearest', 'gated', 'best'] as const;
 export type RefineStartKind = (typeof REFINE_STARTS)[number];
 
 /** `prototoken refine`'s config keys: the checkpoint and texts, the solver recipe, and the starts. */
@@ -202,6 +204,7 @@ export async function refineWithEncoder(
     if (kind === 'mean') starts.push({ name: 'mean e (constant)', init: { kind: 'vector', e: constantStart(enc), source: `${enc.dir} (mean of the training e)` } });
     if (kind === 'e_hat') starts.push({ name: 'encoder e_hat', init: { kind: 'perText', e: byName('e_hat'), source: enc.dir } });
     if (kind === 'nearest') starts.push({ name: 'nearest solved window', init: { kind: 'perText', e: byName('nearest'), source: enc.dir } });
+    if (kind === 'gated') starts.push({ name: 'encoder one pass (retrieval gate)', init: { kind: 'perText', e: await gatedStarts(enc, run, batchSize), source: enc.dir } });
     if (kind === 'best') {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
@@ -215,6 +218,16 @@ export async function refineWithEncoder(
   const options = solverOptionsOf(solver, { kind: 'normal' }, { kind: 'fixed', vector: enc.m, source: mSource });
   const { report } = await refineStarts(lm, run.texts, enc.m, options, starts, { ...refine, mSource });
   return { checkpoint: enc.dir, source: run.source, split: run.split, ...report };
+}
+
+/** The checkpoint's one-pass e of every text, through its retrieval gate (refused without one for this N). */
+async function gatedStarts(enc: LoadedEncoder, run: RunTexts, batchSize?: number): Promise<Map<string, Float32Array>> {
+  const out = await encodeOnePass(enc, flatIds(run.texts, run.N), run.N, batchSize);
+  if (!out.gated) {
+    throw new PrototokenError(`the checkpoint has no retrieval gate for N=${run.N}`, { file: enc.dir, fix: 'choose one with prototoken gate, or drop gated from --starts' });
+  }
+  const d = enc.meta.dModel;
+  return new Map(run.texts.map((t, i) => [t.id, out.e.slice(i * d, (i + 1) * d)]));
 }
 
 /** One start's numbers before the ratios (which need the other starts). */

@@ -42,6 +42,10 @@ describe('checkpoints name their model portably', () => {
         assert.match(text, /"model": "models\/stories260k"/);
       }
     }
+    // The gated release's gate.json records how it was chosen: relative paths only.
+    const gate = await readFile(join(SHIPPED[SHIPPED.length - 1], 'best', 'gate.json'), 'utf8');
+    assert.doesNotMatch(gate, /"\/|\/work\//);
+    assert.match(gate, /"checkpoint": "checkpoints\/stories260k-n8-v7"/);
     const neox = await loadModelDir(fixtureDir('tiny-random-neox'));
     try {
       await assert.rejects(loadEncoder(SHIPPED[0], neox), (err: unknown) => {
