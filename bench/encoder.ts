@@ -16,7 +16,8 @@
  * lm     forward+backward of `encoderLoss` (recon) with respect to e alone: the LM's share of a
  *        training step, and what the PyTorch probe's ~430 windows/s at N=8, B=128 measured.
  * eval   texts/s of `encodeAll` + `onePass` (what `prototoken eval` runs per method) on windows the
- *        encoder has never seen, and of `onePass` alone (the LM's share).
+ *        encoder has never seen, also through a retrieval gate (4,096 reference windows), and of
+ *        `onePass` alone (the LM's share).
  * With --torch auto (default) and python3 with torch importable, the reference solver's `bench`
  * (fwd+bwd of the same LM, 1 thread) runs right after our LM-only step, for a same-load ratio.
  *
@@ -37,6 +38,7 @@ import type { EncoderExample } from '../src/encoder/batch.js';
 import type { EncoderContext } from '../src/encoder/context.js';
 import { embeddingStd } from '../src/lm/embeddings.js';
 import { encodeAll } from '../src/encoder/encode.js';
+import { type RetrievalGate, applyGate } from '../src/encoder/gate.js';
 import { fallbackStats } from '../src/encoder/head.js';
 import { LOSS_DEFAULTS, type LossOptions, encoderLoss } from '../src/encoder/losses.js';
 import { onePass } from '../src/encoder/onepass.js';
@@ -44,7 +46,8 @@ import { EncoderOptimizer } from '../src/encoder/optimizer.js';
 import { buildEncoder, encoderSpec } from '../src/encoder/spec.js';
 import { trainLoop } from '../src/encoder/train.js';
 import { GradientPool } from '../src/encoder/grad_pool.js';
-import type { EncoderKind } from '../src/encoder/types.js';
+import type { EncoderKind, ReferenceSet } from '../src/encoder/types.js';
+import { Prng } from '../src/util/prng.js';
 import { trainSchema } from '../src/encoder/config.js';
 import { CORPUS_FILE, EMBEDDED_MODEL_DIR, ROOT, arg, timeSteps } from './common.js';
 
@@ -192,12 +195,27 @@ function lmOnlyTiming(label: string, windows: EncoderExample[], N: number, B: nu
 }
 
 /**
- * Evaluating B texts: encodeAll + onePass, or onePass alone of a fixed e when `kind` is null. Every
- * call takes the next B windows, so lm-pool's feature cache never helps (as in `eval`).
+ * The retrieval gate's share of an eval: a reference set of the corpus's first REFERENCE_ROWS
+ * windows (the training side; their e are random, only the lookup is timed) and the release-8 rule
+ * (retrieve at >= 5 of 8 same positions, scaled to N).
  */
-function evalTiming(label: string, kind: EncoderKind | null, windows: EncoderExample[], N: number, B: number): Promise<Timing> {
+const REFERENCE_ROWS = 4096;
+function benchGate(windows: readonly EncoderExample[], N: number): { gate: RetrievalGate; reference: ReferenceSet } {
+  const rows = take(windows, 0, REFERENCE_ROWS);
+  const reference: ReferenceSet = { N, d, textIds: rows.map((w) => w.id), ids: flat(rows, N), e: new Prng(3).normals(REFERENCE_ROWS * d) };
+  const calibration = { source: 'bench', split: 'none', windows: 1, accuracyByMinSame: {}, network: 0, nearest: 0, createdAt: '', config: {} };
+  return { gate: { rule: 'nearest-if-same-positions', N, minSame: Math.ceil((5 * N) / 8), calibration }, reference };
+}
+
+/**
+ * Evaluating B texts: encodeAll + onePass, or onePass alone of a fixed e when `kind` is null; with
+ * `gated`, e_hat goes through the retrieval gate first. Every call takes the next B windows, so
+ * lm-pool's feature cache never helps (as in `eval`).
+ */
+function evalTiming(label: string, kind: EncoderKind | null, windows: EncoderExample[], N: number, B: number, gated = false): Promise<Timing> {
   return leakChecked(label, WARMUP + STEPS, async () => {
     const encoder = kind ? buildEncoder(encoderSpec(kind, {}), ctx) : null;
+    const gate = gated ? benchGate(windows, N) : null;
     const fixedE = new Float32Array(B * d).map((_, i) => ctx.stats.mean[i % d]);
     // Eval windows come from the end of the corpus, training windows from its start.
     let next = Math.max(0, windows.length - (WARMUP + STEPS) * B);
@@ -205,7 +223,8 @@ function evalTiming(label: string, kind: EncoderKind | null, windows: EncoderExa
       return await timeEach(async () => {
         const ids = flat(take(windows, next, B), N);
         next += B;
-        const eHat = encoder ? await encodeAll(encoder, ids, N, B) : fixedE;
+        const eNet = encoder ? await encodeAll(encoder, ids, N, B) : fixedE;
+        const eHat = gate ? applyGate(gate.gate, gate.reference, ids, N, eNet).e : eNet;
         await onePass(lm, eHat, mHost, ids, N, { batchSize: B });
       });
     } finally {
@@ -271,6 +290,7 @@ const rows: Row[] = [
   { label: 'train lm-pool, cached', timing: (l, c) => trainTiming(l, 'lm-pool', take(c.w, 0, c.B), c.B) },
   { label: 'lm only (recon fwd+bwd wrt e)', timing: (l, c) => lmOnlyTiming(l, c.w, c.N, c.B) },
   { label: 'eval transformer', timing: (l, c) => evalTiming(l, 'transformer', c.w, c.N, c.B) },
+  { label: 'eval transformer + retrieval gate', timing: (l, c) => evalTiming(l, 'transformer', c.w, c.N, c.B, true) },
   { label: 'eval lm-pool', timing: (l, c) => evalTiming(l, 'lm-pool', c.w, c.N, c.B) },
   { label: 'eval one-pass only (no encoder)', timing: (l, c) => evalTiming(l, null, c.w, c.N, c.B) },
 ];

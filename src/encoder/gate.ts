@@ -51,9 +51,16 @@ export interface GatedE {
   retrieved: Uint8Array;
 }
 
+/** One index per reference set and query length, built on first use (a checkpoint's set never changes). */
+const indexes = new WeakMap<ReferenceSet, Map<number, TokenIndex>>();
+
 /** The nearest reference row of each query window and how many positions it shares. */
 export function sharedPositions(reference: ReferenceSet, ids: Int32Array, N: number): { rows: Int32Array; same: Int32Array } {
-  const { rows, matches } = new TokenIndex(reference.ids, reference.N, N).nearest(ids, N);
+  let byN = indexes.get(reference);
+  if (!byN) indexes.set(reference, (byN = new Map()));
+  let index = byN.get(N);
+  if (!index) byN.set(N, (index = new TokenIndex(reference.ids, reference.N, N)));
+  const { rows, matches } = index.nearest(ids, N);
   return { rows, same: matches };
 }
 
