@@ -61,9 +61,24 @@ export function meanE(reference: ReferenceSet): Float32Array {
  * the first min(N_query, N_ref) positions are compared.
  */
 export function nearestByTokens(reference: ReferenceSet, queries: Int32Array, queryN: number = reference.N): Int32Array {
+  return nearestWindows(reference, queries, queryN).rows;
+}
+
+/** One index per reference set and query length, built on first use (a reference set is never changed once made). */
+const indexes = new WeakMap<ReferenceSet, Map<number, TokenIndex>>();
+
+/**
+ * `nearestByTokens` with the number of positions each query shares with its row (`matches`): a
+ * solved row's e reproduces its own text, so matches / N is that e's one-pass accuracy on the query.
+ */
+export function nearestWindows(reference: ReferenceSet, queries: Int32Array, queryN: number = reference.N): { rows: Int32Array; matches: Int32Array } {
   checkReference(reference);
   queryCount(queries, queryN);
-  return new TokenIndex(reference.ids, reference.N, queryN).nearest(queries, queryN).rows;
+  let byN = indexes.get(reference);
+  if (!byN) indexes.set(reference, (byN = new Map()));
+  let index = byN.get(queryN);
+  if (!index) byN.set(queryN, (index = new TokenIndex(reference.ids, reference.N, queryN)));
+  return index.nearest(queries, queryN);
 }
 
 /**
@@ -88,7 +103,7 @@ export function copyFlags(reference: ReferenceSet, queries: Int32Array, queryN: 
 }
 
 /** The reference e of each chosen row: [rows.length * d]. */
-function gatherE(reference: ReferenceSet, rows: Int32Array): Float32Array {
+export function gatherE(reference: ReferenceSet, rows: Int32Array): Float32Array {
   const { d, e } = reference;
   const out = new Float32Array(rows.length * d);
   rows.forEach((r, i) => out.set(e.subarray(r * d, (r + 1) * d), i * d));

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { PrototokenError } from '../util/errors.js';
-import { TokenIndex } from './token_index.js';
+import { nearestWindows } from './baselines.js';
 import type { ReferenceSet } from './types.js';
 
 /** gate.json of a snapshot. */
@@ -51,19 +51,6 @@ export interface GatedE {
   retrieved: Uint8Array;
 }
 
-/** One index per reference set and query length, built on first use (a checkpoint's set never changes). */
-const indexes = new WeakMap<ReferenceSet, Map<number, TokenIndex>>();
-
-/** The nearest reference row of each query window and how many positions it shares. */
-export function sharedPositions(reference: ReferenceSet, ids: Int32Array, N: number): { rows: Int32Array; same: Int32Array } {
-  let byN = indexes.get(reference);
-  if (!byN) indexes.set(reference, (byN = new Map()));
-  let index = byN.get(N);
-  if (!index) byN.set(N, (index = new TokenIndex(reference.ids, reference.N, N)));
-  const { rows, matches } = index.nearest(ids, N);
-  return { rows, same: matches };
-}
-
 /** Whether `gate` applies to windows of `N` tokens with this reference set (else the network alone). */
 export function gateApplies(gate: RetrievalGate | null, reference: ReferenceSet | null, N: number): gate is RetrievalGate {
   return gate !== null && reference !== null && reference.textIds.length > 0 && gate.N === N && reference.N === N;
@@ -77,11 +64,11 @@ export function applyGate(gate: RetrievalGate, reference: ReferenceSet, ids: Int
     });
   }
   const { d } = reference;
-  const { rows, same } = sharedPositions(reference, ids, N);
+  const { rows, matches } = nearestWindows(reference, ids, N);
   const e = Float32Array.from(eNetwork);
   const retrieved = new Uint8Array(rows.length);
   rows.forEach((r, i) => {
-    if (same[i] < gate.minSame) return;
+    if (matches[i] < gate.minSame) return;
     retrieved[i] = 1;
     e.set(reference.e.subarray(r * d, (r + 1) * d), i * d);
   });

@@ -13,7 +13,8 @@ import { checkOutputFolder } from '../util/output_paths.js';
 import { SNAPSHOT_FILES } from './checkpoint_files.js';
 import { writeSnapshot } from './checkpoint.js';
 import { encodeAll } from './encode.js';
-import { type RetrievalGate, chooseMinSame, sharedPositions } from './gate.js';
+import { gatherE, nearestWindows } from './baselines.js';
+import { type RetrievalGate, chooseMinSame } from './gate.js';
 import { type RunTexts, encoderRunSchema, flatIds } from './inputs.js';
 import type { LoadedEncoder } from './load.js';
 import { onePass } from './onepass.js';
@@ -69,12 +70,9 @@ export async function chooseGate(lm: CausalLM, enc: LoadedEncoder, run: RunTexts
     throw new PrototokenError(`the checkpoint's reference windows are N=${reference.N}, the calibration windows N=${N}`, { fix: `choose the gate at N=${reference.N} (--window ${reference.N})` });
   }
   const ids = flatIds(run.texts, N);
-  const d = enc.meta.dModel;
-  const { rows, same } = sharedPositions(reference, ids, N);
-  const nearestE = new Float32Array(rows.length * d);
-  rows.forEach((r, i) => nearestE.set(reference.e.subarray(r * d, (r + 1) * d), i * d));
+  const { rows, matches: same } = nearestWindows(reference, ids, N);
   const network = await onePass(lm, await encodeAll(enc.encoder, ids, N, config.batch), enc.m, ids, N, { batchSize: config.batch });
-  const nearest = await onePass(lm, nearestE, enc.m, ids, N, { batchSize: config.batch });
+  const nearest = await onePass(lm, gatherE(reference, rows), enc.m, ids, N, { batchSize: config.batch });
   const acc = (rs: typeof network): number[] => rs.map((r) => r.accuracy);
   const { minSame, accuracyByMinSame } = chooseMinSame(acc(network), acc(nearest), same, N);
   const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;

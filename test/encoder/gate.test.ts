@@ -13,7 +13,8 @@ import { sha256File } from '../../src/lm/safetensors.js';
 import { verifyCheckpoint } from '../../src/encoder/checkpoint_verify.js';
 import { encodeOnePass } from '../../src/encoder/encode.js';
 import { evaluateEncoder } from '../../src/encoder/evaluate.js';
-import { type RetrievalGate, applyGate, chooseMinSame, sharedPositions } from '../../src/encoder/gate.js';
+import { nearestWindows } from '../../src/encoder/baselines.js';
+import { type RetrievalGate, applyGate, chooseMinSame } from '../../src/encoder/gate.js';
 import { checkGateOut, chooseGate, gateRunSchema, writeGatedCheckpoint } from '../../src/encoder/gate_run.js';
 import { runTexts } from '../../src/encoder/inputs.js';
 import { loadEncoder } from '../../src/encoder/load.js';
@@ -48,7 +49,7 @@ describe('retrieval gate: threshold and gated e', () => {
     const reference: ReferenceSet = { N: 4, d: 2, textIds: ['r0', 'r1'], ids: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), e: Float32Array.from([10, 11, 20, 21]) };
     const ids = Int32Array.from([1, 2, 3, 9, 5, 0, 0, 8, 5, 6, 7, 8]); // 3 same as r0; 2 same as r1; a copy of r1
     const network = Float32Array.from([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]);
-    assert.deepEqual([...sharedPositions(reference, ids, 4).same], [3, 2, 4]);
+    assert.deepEqual([...nearestWindows(reference, ids, 4).matches], [3, 2, 4]);
     const g = applyGate(gateFor(4, 3), reference, ids, 4, network);
     assert.deepEqual([...g.retrieved], [1, 0, 1]);
     assert.deepEqual(g.e, Float32Array.from([10, 11, 0.3, 0.4, 20, 21]));
