@@ -139,6 +139,11 @@ export function flatIds(texts: readonly { ids: ArrayLike<number> }[], N: number)
   return out;
 }
 
+/** The inverse of flattening: row i of e [n * d] under texts[i].id (copies, so the rows outlive e). */
+export function eByText(texts: readonly { id: string }[], e: Float32Array, d: number): Map<string, Float32Array> {
+  return new Map(texts.map((t, i) => [t.id, e.slice(i * d, (i + 1) * d)]));
+}
+
 /** Flatten the texts' solved e (every text must have one): [n * d]. */
 export function flatE(texts: readonly RunText[], d: number): Float32Array {
   const out = new Float32Array(texts.length * d);

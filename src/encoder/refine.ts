@@ -16,7 +16,7 @@ import { summarize } from '../util/stats.js';
 import { PrototokenError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { z } from 'zod';
-import { type RunTexts, encoderRunSchema, flatIds } from './inputs.js';
+import { type RunTexts, eByText, encoderRunSchema, flatIds } from './inputs.js';
 import { encodeOnePass } from './encode.js';
 import type { LoadedEncoder } from './load.js';
 import { bestOfStarts, constantStart, encoderCandidates } from './starts.js';
@@ -194,8 +194,7 @@ export async function refineWithEncoder(
   const byName = (name: string): Map<string, Float32Array> => {
     const c = candidates.find((x) => x.name === name);
     if (!c) throw new PrototokenError(`the checkpoint offers no ${name} start (it carries no solved training windows)`, { file: enc.dir, fix: 'drop it from --starts' });
-    const d = enc.meta.dModel;
-    return new Map(run.texts.map((t, i) => [t.id, c.e.slice(i * d, (i + 1) * d)]));
+    return eByText(run.texts, c.e, enc.meta.dModel);
   };
   const starts: RefineStart[] = [];
   for (const kind of kinds) {
@@ -226,8 +225,7 @@ async function gatedStarts(enc: LoadedEncoder, run: RunTexts, batchSize?: number
   if (!out.gated) {
     throw new PrototokenError(`the checkpoint has no retrieval gate for N=${run.N}`, { file: enc.dir, fix: 'choose one with prototoken gate, or drop gated from --starts' });
   }
-  const d = enc.meta.dModel;
-  return new Map(run.texts.map((t, i) => [t.id, out.e.slice(i * d, (i + 1) * d)]));
+  return eByText(run.texts, out.e, enc.meta.dModel);
 }
 
 /** One start's numbers before the ratios (which need the other starts). */

@@ -14,7 +14,7 @@ import { layoutFor } from '../solver/arrangements.js';
 import { scoreRows } from '../solver/step.js';
 import { baselineE, meanE } from './baselines.js';
 import { encodeAll } from './encode.js';
-import { flatIds } from './inputs.js';
+import { eByText, flatIds } from './inputs.js';
 import { type LoadedEncoder, loadEncoder } from './load.js';
 import { type SolveConfig, type SolveStarts } from '../datasets/solve_run.js';
 import { readVector } from '../lm/vector_file.js';
@@ -25,9 +25,7 @@ export const ENCODER_INIT = 'encoder:';
 /** e_hat of every text (all of one N), by text id. `batchSize` as encodeAll's. */
 export async function eHatByText(enc: LoadedEncoder, texts: readonly { id: string; ids: ArrayLike<number> }[], batchSize?: number): Promise<Map<string, Float32Array>> {
   const N = texts[0].ids.length;
-  const e = await encodeAll(enc.encoder, flatIds(texts, N), N, batchSize);
-  const d = enc.meta.dModel;
-  return new Map(texts.map((t, i) => [t.id, e.slice(i * d, (i + 1) * d)]));
+  return eByText(texts, await encodeAll(enc.encoder, flatIds(texts, N), N, batchSize), enc.meta.dModel);
 }
 
 /** A candidate start for every text: name and [texts * d] vectors in text order. */
