@@ -38,7 +38,7 @@ import type { EncoderExample } from '../src/encoder/batch.js';
 import type { EncoderContext } from '../src/encoder/context.js';
 import { embeddingStd } from '../src/lm/embeddings.js';
 import { encodeAll } from '../src/encoder/encode.js';
-import { type RetrievalGate, applyGate } from '../src/encoder/gate.js';
+import { type GateRule, applyGate } from '../src/encoder/gate.js';
 import { fallbackStats } from '../src/encoder/head.js';
 import { LOSS_DEFAULTS, type LossOptions, encoderLoss } from '../src/encoder/losses.js';
 import { onePass } from '../src/encoder/onepass.js';
@@ -200,11 +200,10 @@ function lmOnlyTiming(label: string, windows: EncoderExample[], N: number, B: nu
  * (retrieve at >= 5 of 8 same positions, scaled to N).
  */
 const REFERENCE_ROWS = 4096;
-function benchGate(windows: readonly EncoderExample[], N: number): { gate: RetrievalGate; reference: ReferenceSet } {
+function benchGate(windows: readonly EncoderExample[], N: number): { gate: GateRule; reference: ReferenceSet } {
   const rows = take(windows, 0, REFERENCE_ROWS);
   const reference: ReferenceSet = { N, d, textIds: rows.map((w) => w.id), ids: flat(rows, N), e: new Prng(3).normals(REFERENCE_ROWS * d) };
-  const calibration = { source: 'bench', split: 'none', windows: 1, accuracyByMinSame: {}, network: 0, nearest: 0, createdAt: '', config: {} };
-  return { gate: { rule: 'nearest-if-same-positions', N, minSame: Math.ceil((5 * N) / 8), calibration }, reference };
+  return { gate: { N, minSame: Math.ceil((5 * N) / 8) }, reference };
 }
 
 /**

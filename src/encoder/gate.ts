@@ -43,6 +43,9 @@ export const gateSchema = z
 
 export type RetrievalGate = z.infer<typeof gateSchema>;
 
+/** What applying a gate needs: the rule's two numbers, not how they were chosen. */
+export type GateRule = Pick<RetrievalGate, 'N' | 'minSame'>;
+
 /** What the gate did for a batch of texts. */
 export interface GatedE {
   /** [n * d]: the neighbour's e where retrieved, the network's elsewhere. */
@@ -52,12 +55,12 @@ export interface GatedE {
 }
 
 /** Whether `gate` applies to windows of `N` tokens with this reference set (else the network alone). */
-export function gateApplies(gate: RetrievalGate | null, reference: ReferenceSet | null, N: number): gate is RetrievalGate {
+export function gateApplies<G extends GateRule>(gate: G | null, reference: ReferenceSet | null, N: number): gate is G {
   return gate !== null && reference !== null && reference.textIds.length > 0 && gate.N === N && reference.N === N;
 }
 
 /** The gated e of the query windows ids [n * N], given the network's e_hat [n * d]. */
-export function applyGate(gate: RetrievalGate, reference: ReferenceSet, ids: Int32Array, N: number, eNetwork: Float32Array): GatedE {
+export function applyGate(gate: GateRule, reference: ReferenceSet, ids: Int32Array, N: number, eNetwork: Float32Array): GatedE {
   if (gate.N !== N || reference.N !== N) {
     throw new PrototokenError(`the retrieval gate was chosen for N=${gate.N} windows of an N=${reference.N} reference set, not for N=${N}`, {
       fix: `run at N=${gate.N}, or use a checkpoint without gate.json`,
@@ -98,6 +101,6 @@ export function chooseMinSame(network: ArrayLike<number>, nearest: ArrayLike<num
 }
 
 /** "retrieval if >= 5/8 same" for tables and notes. */
-export function describeGate(gate: RetrievalGate): string {
+export function describeGate(gate: GateRule): string {
   return gate.minSame > gate.N ? 'the network alone' : `nearest solved window if >= ${gate.minSame}/${gate.N} positions agree, else the network`;
 }
