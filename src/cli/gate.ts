@@ -4,8 +4,7 @@
  * checkpoint to a new folder (src/encoder/gate.ts, src/encoder/gate_run.ts).
  */
 import { Command } from 'commander';
-import { describeGate } from '../encoder/gate.js';
-import { checkGateOut, chooseGate, gateRunSchema, writeGatedCheckpoint } from '../encoder/gate_run.js';
+import { checkGateOut, chooseGate, gateRunSchema, renderGateChoice, writeGatedCheckpoint } from '../encoder/gate_run.js';
 import { openCheckpoint, runTexts } from '../encoder/inputs.js';
 import { openModel } from '../lm/open_model.js';
 import { commandConfig, printConfigIfAsked, report, showDefaults, withCommonOptions } from './common.js';
@@ -29,17 +28,7 @@ export function gateCommand(): Command {
       for (const w of run.warnings) process.stderr.write(`warning: ${w}\n`);
       const { gate, retrieved } = await chooseGate(model.lm, enc, run, config);
       await writeGatedCheckpoint(enc, gate, config.out);
-      const c = gate.calibration;
-      const rows = Object.entries(c.accuracyByMinSame)
-        .sort((a, b) => Number(a[0]) - Number(b[0]))
-        .map(([t, acc]) => `  >= ${t.padStart(2)}/${gate.N}  ${acc.toFixed(4)}${Number(t) === gate.minSame ? '  <- chosen' : ''}${Number(t) > gate.N ? '  (the network alone)' : Number(t) === 0 ? '  (the nearest window alone)' : ''}`);
-      report(
-        cmd,
-        { out: config.out, gate, retrieved },
-        `${c.windows} windows of N=${gate.N} from ${c.source} (split ${c.split}): network ${c.network.toFixed(4)}, nearest solved window ${c.nearest.toFixed(4)}\n` +
-          `mean one-pass token accuracy by threshold (retrieve when at least this many positions agree):\n${rows.join('\n')}\n` +
-          `gate: ${describeGate(gate)} (${retrieved} of ${c.windows} windows retrieved) -> ${config.out}`,
-      );
+      report(cmd, { out: config.out, gate, retrieved }, `${renderGateChoice({ gate, retrieved })} -> ${config.out}`);
     } finally {
       enc.encoder.dispose();
       model.lm.dispose();

@@ -14,7 +14,7 @@ import { SNAPSHOT_FILES } from './checkpoint_files.js';
 import { writeSnapshot } from './checkpoint.js';
 import { encodeAll } from './encode.js';
 import { gatherE, nearestWindows } from './baselines.js';
-import { type RetrievalGate, chooseMinSame } from './gate.js';
+import { type RetrievalGate, chooseMinSame, describeGate } from './gate.js';
 import { type RunTexts, encoderRunSchema, flatIds } from './inputs.js';
 import type { LoadedEncoder } from './load.js';
 import { onePass } from './onepass.js';
@@ -92,6 +92,19 @@ export async function chooseGate(lm: CausalLM, enc: LoadedEncoder, run: RunTexts
     },
   };
   return { gate, retrieved: same.reduce((s, k) => s + (k >= minSame ? 1 : 0), 0) };
+}
+
+/** The calibration as text: both methods alone, every threshold's mean accuracy, and the choice. */
+export function renderGateChoice({ gate, retrieved }: GateChoice): string {
+  const c = gate.calibration;
+  const rows = Object.entries(c.accuracyByMinSame)
+    .sort((a, b) => Number(a[0]) - Number(b[0]))
+    .map(([t, acc]) => `  >= ${t.padStart(2)}/${gate.N}  ${acc.toFixed(4)}${Number(t) === gate.minSame ? '  <- chosen' : ''}${Number(t) > gate.N ? '  (the network alone)' : Number(t) === 0 ? '  (the nearest window alone)' : ''}`);
+  return (
+    `${c.windows} windows of N=${gate.N} from ${c.source} (split ${c.split}): network ${c.network.toFixed(4)}, nearest solved window ${c.nearest.toFixed(4)}\n` +
+    `mean one-pass token accuracy by threshold (retrieve when at least this many positions agree):\n${rows.join('\n')}\n` +
+    `gate: ${describeGate(gate)} (${retrieved} of ${c.windows} windows retrieved)`
+  );
 }
 
 /** The checkpoint `enc` with `gate` added, written as the snapshot folder `out` (its weights and files unchanged). */
