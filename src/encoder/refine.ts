@@ -17,7 +17,7 @@ import { PrototokenError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { z } from 'zod';
 import { type RunTexts, eByText, encoderRunSchema, flatIds } from './inputs.js';
-import { encodeOnePass } from './encode.js';
+import { applyGate, gateApplies } from './gate.js';
 import type { LoadedEncoder } from './load.js';
 import { bestOfStarts, constantStart, encoderCandidates } from './starts.js';
 import { loadInitSpec } from '../solver/init.js';
@@ -203,7 +203,8 @@ export async function refineWithEncoder(
     if (kind === 'mean') starts.push({ name: 'mean e (constant)', init: { kind: 'vector', e: constantStart(enc), source: `${enc.dir} (mean of the training e)` } });
     if (kind === 'e_hat') starts.push({ name: 'encoder e_hat', init: { kind: 'perText', e: byName('e_hat'), source: enc.dir } });
     if (kind === 'nearest') starts.push({ name: 'nearest solved window', init: { kind: 'perText', e: byName('nearest'), source: enc.dir } });
-    if (kind === 'gated') starts.push({ name: 'encoder one pass (retrieval gate)', init: { kind: 'perText', e: await gatedStarts(enc, run, batchSize), source: enc.dir } });
+    // encoderCandidates always lists e_hat first.
+    if (kind === 'gated') starts.push({ name: 'encoder one pass (retrieval gate)', init: { kind: 'perText', e: gatedStarts(enc, run, candidates[0].e), source: enc.dir } });
     if (kind === 'best') {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
@@ -219,13 +220,16 @@ export async function refineWithEncoder(
   return { checkpoint: enc.dir, source: run.source, split: run.split, ...report };
 }
 
-/** The checkpoint's one-pass e of every text, through its retrieval gate (refused without one for this N). */
-async function gatedStarts(enc: LoadedEncoder, run: RunTexts, batchSize?: number): Promise<Map<string, Float32Array>> {
-  const out = await encodeOnePass(enc, flatIds(run.texts, run.N), run.N, batchSize);
-  if (!out.gated) {
+/**
+ * The checkpoint's one-pass e of every text: its retrieval gate applied to the e_hat already
+ * computed for the other starts (refused without a gate for this N).
+ */
+function gatedStarts(enc: LoadedEncoder, run: RunTexts, eHat: Float32Array): Map<string, Float32Array> {
+  const { gate, reference } = enc;
+  if (reference === null || !gateApplies(gate, reference, run.N)) {
     throw new PrototokenError(`the checkpoint has no retrieval gate for N=${run.N}`, { file: enc.dir, fix: 'choose one with prototoken gate, or drop gated from --starts' });
   }
-  return eByText(run.texts, out.e, enc.meta.dModel);
+  return eByText(run.texts, applyGate(gate, reference, flatIds(run.texts, run.N), run.N, eHat).e, enc.meta.dModel);
 }
 
 /** One start's numbers before the ratios (which need the other starts). */
