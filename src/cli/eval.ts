@@ -47,7 +47,8 @@ export function evalCommand(): Command {
         `${summary.texts} texts of N=${summary.N} from ${run.source} (split ${config.split}; ${copies ?? '?'} are exact copies of training windows)\n` +
           renderEvalTable(table) +
           (summary.unseen_windows ? `\n\non the ${summary.unseen_windows.texts} texts that copy no training window:\n${renderEvalTable(summary.unseen_windows)}` : '') +
-          (summary.head_to_head?.length ? `\n\n${renderHeadToHead(table.methods[0].method, summary.head_to_head)}` : '') + (summary.ladder ? `\n\n${renderLadder(summary.ladder)}` : '') + (notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}` : ''),
+          (summary.head_to_head?.length ? `\n\n${renderHeadToHead(table.methods[0].method, summary.head_to_head)}` : '') + (summary.ladder ? `\n\n${renderLadder(summary.ladder)}` : '') +
+          (summary.unseen_windows?.ladder ? `\n\nthe ladder on the ${summary.unseen_windows.texts} texts that copy no training window:\n${renderLadder(summary.unseen_windows.ladder)}` : '') + (notes.length ? `\n${notes.map((n) => `note: ${n}`).join('\n')}` : ''),
       );
     } finally {
       await threads?.close();

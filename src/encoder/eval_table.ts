@@ -37,6 +37,9 @@ export interface EvalTable {
   methods: MethodEval[];
 }
 
+/** The evaluation on the texts that copy no training window, and with --ladder their ladder. */
+export type UnseenWindows = EvalTable & { texts: number; ladder?: LadderSummary };
+
 /** The whole `prototoken eval --json` object: the table plus what it was measured on. */
 export interface EvalSummary extends EvalTable {
   checkpoint: string;
@@ -53,7 +56,7 @@ export interface EvalSummary extends EvalTable {
    * look up verbatim (a copy is reproduced exactly by the nearest neighbour's e). Present when some
    * texts are copies and some are not.
    */
-  unseen_windows?: EvalTable & { texts: number };
+  unseen_windows?: UnseenWindows;
   encoder_texts_per_sec: number;
   /** Methods left out, and why. */
   notes: string[];

@@ -13,9 +13,9 @@ import { BASELINE_KINDS, type BaselineKind, baselineE, copyFlags } from './basel
 import { encodeOnePass } from './encode.js';
 import { describeGate } from './gate.js';
 import { headToHead } from './head_to_head.js';
-import { type EvalSummary, type EvalTable, type MethodRows, type MethodVectors, evalTable, evaluateMethods } from './eval_table.js';
+import { type EvalSummary, type EvalTable, type MethodRows, type MethodVectors, type UnseenWindows, evalTable, evaluateMethods } from './eval_table.js';
 import { type RunTexts, encoderRunSchema, flatE, flatIds } from './inputs.js';
-import { type LadderOptions, type LadderResult, type LadderTexts, joinLadders, summarizeLadder, NORMALIZED_STEP, type LadderSummary, PAPER_REFINE_RULE, type RefineRule, describeRule, refinementLadder } from './ladder.js';
+import { type LadderOptions, type LadderTexts, joinLadders, ladderSummary, ladderTexts, NORMALIZED_STEP, type LadderSummary, PAPER_REFINE_RULE, type RefineRule } from './ladder.js';
 import type { LoadedEncoder } from './load.js';
 import type { ReferenceSet } from './types.js';
 import type { AdamWOptions } from '../solver/adamw.js';
@@ -125,14 +125,17 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
   const unseen = flags && copies && copies < flags.length ? unseenTable(rows, flags) : undefined;
   let ladder: LadderSummary | undefined;
   if (opts.ladder) {
-    ladder = { rule: describeRule(opts.ladder.rule), steps: [...opts.ladder.steps], methods: [] };
     const ladderOpts = { steps: opts.ladder.steps, rule: opts.ladder.rule, batchSize: Math.max(batchSize, 128) };
+    const starts: { method: string; texts: LadderTexts }[] = [];
     for (const method of methods) {
-      const r = opts.threads
+      const texts = opts.threads
         ? await threadedLadder(opts.threads, enc.m, ids, N, enc.meta.dModel, method.eHat, ladderOpts)
-        : await refinementLadder(lm, enc.m, ids, N, method.eHat, ladderOpts);
-      ladder.methods.push({ method: method.name, rungs: r.rungs, median_passes: r.median_passes, p90_passes: r.p90_passes, solved_within_budget: r.solved_within_budget });
+        : await ladderTexts(lm, enc.m, ids, N, method.eHat, ladderOpts);
+      starts.push({ method: method.name, texts });
     }
+    ladder = ladderSummary(opts.ladder.rule, starts, N);
+    // The copies are reproduced by retrieval in one pass; the ladder without them says what refinement does for new text.
+    if (unseen && flags) unseen.ladder = ladderSummary(opts.ladder.rule, starts, N, flags.map((f) => 1 - f));
   }
   const summary: EvalSummary = {
     checkpoint: enc.dir,
@@ -153,14 +156,14 @@ export async function evaluateEncoder(lm: CausalLM, enc: LoadedEncoder, run: Run
 }
 
 /** Every method's table on the texts whose flag is 0 (not a copy of a training window). */
-function unseenTable(rows: readonly MethodRows[], flags: Uint8Array): EvalTable & { texts: number } {
+function unseenTable(rows: readonly MethodRows[], flags: Uint8Array): UnseenWindows {
   const keep = (m: MethodRows): MethodRows => ({ name: m.name, rows: m.rows.filter((_, i) => flags[i] === 0) });
   const kept = rows.map(keep);
   return { texts: kept[0]?.rows.length ?? 0, ...evalTable(kept) };
 }
 
-/** The ladder of `e`'s texts, split into one contiguous share per thread. */
-async function threadedLadder(threads: ModelThreads, m: Float32Array, ids: Int32Array, N: number, d: number, e: Float32Array, opts: LadderOptions): Promise<LadderResult> {
+/** The per-text ladder of `e`'s texts, split into one contiguous share per thread. */
+async function threadedLadder(threads: ModelThreads, m: Float32Array, ids: Int32Array, N: number, d: number, e: Float32Array, opts: LadderOptions): Promise<LadderTexts> {
   const n = ids.length / N;
   const inputs: LadderTaskInput[] = splitShares(Array.from({ length: n }, (_, i) => i), threads.threads)
     .filter((share) => share.length > 0)
@@ -169,5 +172,5 @@ async function threadedLadder(threads: ModelThreads, m: Float32Array, ids: Int32
       return { m, targets: ids.slice(a * N, b * N), N, e: e.slice(a * d, b * d), opts };
     });
   const parts = await threads.map<LadderTaskInput, LadderTexts>(new URL('./ladder_task.js', import.meta.url), inputs);
-  return summarizeLadder(joinLadders(parts), N);
+  return joinLadders(parts);
 }

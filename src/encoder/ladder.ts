@@ -141,6 +141,13 @@ export function joinLadders(parts: readonly LadderTexts[]): LadderTexts {
   };
 }
 
+/** The texts of `t` whose flag in `keep` is 1, in order (e.g. the windows that copy no training window). */
+export function selectLadderTexts(t: LadderTexts, keep: ArrayLike<number>): LadderTexts {
+  if (keep.length !== t.passes.length) throw new Error(`selectLadderTexts: ${keep.length} flags for ${t.passes.length} texts`);
+  const rows = t.passes.map((_, i) => i).filter((i) => keep[i] === 1);
+  return { steps: t.steps, bestHits: t.bestHits.map((h) => Float64Array.from(rows, (i) => h[i])), passes: rows.map((i) => t.passes[i]) };
+}
+
 /** The aggregates of per-text ladders of texts of N tokens. */
 export function summarizeLadder(t: LadderTexts, N: number): LadderResult {
   const n = t.passes.length;
@@ -249,6 +256,15 @@ export interface LadderSummary {
   /** The k reported. */
   steps: number[];
   methods: ({ method: string } & Omit<LadderResult, 'passes_to_solve'>)[];
+}
+
+/** The ladder summary of every start's per-text ladder, over the texts flagged 1 in `keep` (default all). */
+export function ladderSummary(rule: RefineRule, starts: readonly { method: string; texts: LadderTexts }[], N: number, keep?: ArrayLike<number>): LadderSummary {
+  const methods = starts.map(({ method, texts }) => {
+    const r = summarizeLadder(keep ? selectLadderTexts(texts, keep) : texts, N);
+    return { method, rungs: r.rungs, median_passes: r.median_passes, p90_passes: r.p90_passes, solved_within_budget: r.solved_within_budget };
+  });
+  return { rule: describeRule(rule), steps: [...(starts[0]?.texts.steps ?? [])], methods };
 }
 
 /** Token accuracy / exact match per k, then the passes to reproduce each text, one line per start. */

@@ -51,4 +51,23 @@ describe('report: the accuracy-per-LM-pass ladder', () => {
     assert.match(built.html, /On the 7 texts that copy no training window/);
     assert.match(built.html, /0\.4375/);
   });
+
+  it('draws the ladder again on the texts that copy no training window', async () => {
+    const stats = { texts: 4, token_accuracy: 0.4, exact_match: 0.25, mean_first_error: 2 };
+    const method = { method: 'encoder (transformer)', ...stats, by_n: { '8': stats } };
+    const ladder = (exact: number) => ({ rule: 'AdamW lr 0.05, betas 0.9/0.9, wd 0.01 per text', steps: [0, 8], methods: [
+      { method: 'encoder (transformer)', rungs: [{ k: 0, passes: 1, token_accuracy: 0.4, exact_match: exact }, { k: 8, passes: 9, token_accuracy: 0.7, exact_match: exact }], median_passes: 1, p90_passes: 1, solved_within_budget: exact },
+    ] });
+    const summary: EvalSummary = {
+      checkpoint: 'checkpoints/run1', source: 'stories.jsonl', split: 'test', N: 8, texts: 4, too_short: 0, exact_copies_of_training_windows: 1,
+      encoder_texts_per_sec: 100, notes: [], methods: [method], ladder: ladder(0.25),
+      unseen_windows: { texts: 3, methods: [{ ...method, ...stats, texts: 3, exact_match: 0 }], ladder: ladder(0) },
+    };
+    const file = path.join(dir, 'eval-unseen-ladder.json');
+    await writeFile(file, JSON.stringify(summary));
+    const built = await buildReport([file], { now: new Date('2025-02-03T04:05:06Z') });
+    const section = built.sections.find((s) => s.id === 'encoder-eval');
+    assert.equal(section?.charts, 3, 'the one-pass bars, the ladder, and the ladder without the copies');
+    assert.match(built.html, /Accuracy per LM pass, on the 3 texts that copy no training window/);
+  });
 });

@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EvalSummary } from '../../src/encoder/eval_table.js';
 import { CORPUS, ROOT, assertOk, lastJson, runCli, tempDir } from './run.js';
 
 const common = ['--backend', 'wasm', '--quiet'];
@@ -19,13 +20,23 @@ describe('--workers: the same results on several threads', () => {
   });
   after(async () => cleanup());
 
-  it('eval --ladder', async () => {
-    const ladder = async (w: string): Promise<unknown> => {
-      const r = await runCli(['eval', '--checkpoint', CKPT, '--texts', CORPUS, '--window', '8', '--windows-per-text', '1', '--limit', '10', '--baselines', 'mean-e', '--ladder', '0,1,3', '--workers', w, '--json', ...common], { timeoutMs: 120_000 });
+  it('eval --ladder, and its ladder on the texts that copy no training window', async () => {
+    const ladder = async (w: string): Promise<EvalSummary> => {
+      // Test-split openings: most copy a training window, some do not, so both ladders are there.
+      const r = await runCli(['eval', '--checkpoint', CKPT, '--texts', CORPUS, '--split', 'test', '--window', '8', '--windows-per-text', '1', '--limit', '10', '--baselines', 'mean-e', '--ladder', '0,1,3', '--workers', w, '--json', ...common], { timeoutMs: 120_000 });
       assertOk(r);
-      return lastJson<{ ladder: unknown }>(r).ladder;
+      return lastJson<EvalSummary>(r);
     };
-    assert.deepEqual(await ladder('2'), await ladder('1'));
+    const [two, one] = [await ladder('2'), await ladder('1')];
+    assert.deepEqual([two.ladder, two.unseen_windows], [one.ladder, one.unseen_windows]);
+    const unseen = one.unseen_windows;
+    assert.ok(unseen?.ladder && unseen.texts > 0 && unseen.texts < one.texts, JSON.stringify(unseen));
+    // Its k = 0 rung is the one-pass table on the same texts.
+    unseen.ladder.methods.forEach((m, i) => {
+      assert.equal(m.method, unseen.methods[i].method);
+      assert.ok(Math.abs(m.rungs[0].token_accuracy - unseen.methods[i].token_accuracy) < 1e-12, m.method);
+      assert.equal(m.rungs[0].exact_match, unseen.methods[i].exact_match);
+    });
   });
 
   it('refine', async () => {

@@ -10,11 +10,30 @@ import type { LoadedModel } from '../../src/lm/load.js';
 import { PAPER_ADAMW } from '../../src/solver/adamw.js';
 import { solveTexts } from '../../src/solver/solve.js';
 import { prepareTargets } from '../../src/texts/targets.js';
-import { refinementLadder } from '../../src/encoder/ladder.js';
+import { ladderSummary, refinementLadder, selectLadderTexts } from '../../src/encoder/ladder.js';
 import { onePass } from '../../src/encoder/onepass.js';
 import { Prng } from '../../src/util/prng.js';
 import { loadEmbeddedModel } from '../helpers/backend.js';
 import { corpusStories } from '../helpers/fixtures.js';
+
+describe('the ladder of a subset of the texts', () => {
+  // Four texts of N = 4: hits at k = 0 and k = 2, and the passes each needed.
+  const texts = { steps: [0, 2], bestHits: [Float64Array.of(4, 2, 1, 3), Float64Array.of(4, 4, 2, 3)], passes: [1, 3, null, null] };
+  const rule = { kind: 'normalized', size: 0.1 } as const;
+
+  it('keeps the flagged texts in order', () => {
+    assert.deepEqual(selectLadderTexts(texts, [0, 1, 1, 0]), { steps: [0, 2], bestHits: [Float64Array.of(2, 1), Float64Array.of(4, 2)], passes: [3, null] });
+    assert.throws(() => selectLadderTexts(texts, [1, 1]), /2 flags for 4 texts/);
+  });
+
+  it('summarises every start over the flagged texts only', () => {
+    const [all, some] = [ladderSummary(rule, [{ method: 'a', texts }], 4), ladderSummary(rule, [{ method: 'a', texts }], 4, [0, 1, 1, 0])];
+    assert.deepEqual(all.methods[0].rungs.map((r) => [r.token_accuracy, r.exact_match]), [[10 / 16, 1 / 4], [13 / 16, 2 / 4]]);
+    assert.deepEqual(some.methods[0].rungs.map((r) => [r.token_accuracy, r.exact_match]), [[3 / 8, 0], [6 / 8, 1 / 2]]);
+    assert.deepEqual([some.methods[0].median_passes, some.methods[0].p90_passes, some.methods[0].solved_within_budget], [3, 3, 0.5]);
+    assert.deepEqual([some.steps, some.rule], [[0, 2], 'normalised step: e <- e - 0.1 * g / rms(g) per text']);
+  });
+});
 
 describe('refinementLadder', () => {
   let model: LoadedModel;

@@ -144,6 +144,18 @@ export function isResultKind(kind: unknown): kind is ResultKind {
 const evalStats: z.ZodType<EvalStats> = z.object({ texts: z.number().int(), token_accuracy: z.number(), exact_match: z.number(), mean_first_error: z.number() });
 const methodEval: z.ZodType<MethodEval> = z.intersection(z.object({ method: z.string(), by_n: z.record(z.string(), evalStats) }), evalStats);
 
+const ladderSummary = z.object({
+  rule: z.string(),
+  steps: z.array(z.number().int()),
+  methods: z.array(z.object({
+    method: z.string(),
+    rungs: z.array(z.object({ k: z.number().int(), passes: z.number().int(), token_accuracy: z.number(), exact_match: z.number() })),
+    median_passes: z.number().nullable(),
+    p90_passes: z.number().nullable(),
+    solved_within_budget: z.number(),
+  })),
+});
+
 /** `prototoken eval --json`. */
 export const evalSummarySchema: z.ZodType<EvalSummary> = z.object({
   checkpoint: z.string(),
@@ -156,7 +168,7 @@ export const evalSummarySchema: z.ZodType<EvalSummary> = z.object({
   encoder_texts_per_sec: z.number(),
   notes: z.array(z.string()),
   methods: z.array(methodEval).min(1),
-  unseen_windows: z.object({ texts: z.number().int(), methods: z.array(methodEval).min(1) }).optional(),
+  unseen_windows: z.object({ texts: z.number().int(), methods: z.array(methodEval).min(1), ladder: ladderSummary.optional() }).optional(),
   head_to_head: z.array(z.object({
     method: z.string(),
     encoder_better: z.number().int(),
@@ -165,17 +177,7 @@ export const evalSummarySchema: z.ZodType<EvalSummary> = z.object({
     better_of_two_token_accuracy: z.number(),
     better_of_two_exact_match: z.number(),
   })).optional(),
-  ladder: z.object({
-    rule: z.string(),
-    steps: z.array(z.number().int()),
-    methods: z.array(z.object({
-      method: z.string(),
-      rungs: z.array(z.object({ k: z.number().int(), passes: z.number().int(), token_accuracy: z.number(), exact_match: z.number() })),
-      median_passes: z.number().nullable(),
-      p90_passes: z.number().nullable(),
-      solved_within_budget: z.number(),
-    })),
-  }).optional(),
+  ladder: ladderSummary.optional(),
 });
 
 /** `prototoken capacity --json`. */

@@ -6,12 +6,12 @@ import { type Cell, escapeHtml, fixed, htmlTable, para } from '../html.js';
 import { type Section, perInput } from './section.js';
 
 /** The accuracy-per-LM-pass ladder (`eval --ladder`): a table and token accuracy / exact match against passes. */
-async function ladderPart(l: LadderSummary, ctx: Parameters<Section['render']>[1]): Promise<string> {
+async function ladderPart(l: LadderSummary, ctx: Parameters<Section['render']>[1], scope = ''): Promise<string> {
   const budget = l.steps[l.steps.length - 1];
   const table = htmlTable(
     ['start', ...l.steps.map((k) => `k=${k}`), 'median passes', 'p90 passes', `exact within ${budget + 1}`],
     l.methods.map((m) => [m.method, ...m.rungs.map((r) => `${fixed(r.token_accuracy, 3)} / ${fixed(r.exact_match, 3)}`), m.median_passes ?? '-', m.p90_passes ?? '-', fixed(m.solved_within_budget, 3)]),
-    { caption: `Accuracy per LM pass: token accuracy / exact match after k refinement steps (k + 1 forward passes; each text keeps its best e). Rule: ${l.rule}` },
+    { caption: `Accuracy per LM pass${scope}: token accuracy / exact match after k refinement steps (k + 1 forward passes; each text keeps its best e). Rule: ${l.rule}` },
   );
   const rows = l.methods.flatMap((m) => m.rungs.flatMap((r) => [
     { method: m.method, metric: 'token accuracy', passes: r.passes, value: r.token_accuracy },
@@ -19,7 +19,7 @@ async function ladderPart(l: LadderSummary, ctx: Parameters<Section['render']>[1
   ]));
   const chart = await ctx.chart(
     lineChart(rows, { x: { field: 'passes', title: 'LM forward passes (k + 1)', log: true }, y: { field: 'value', title: 'fraction', domain: [0, 1] }, series: { field: 'method', title: 'start' }, facet: { field: 'metric', title: 'metric', columns: 2 } }),
-    'How many LM passes each way of starting e needs for a given accuracy.',
+    `How many LM passes each way of starting e needs for a given accuracy${scope}.`,
   );
   return table + chart;
 }
@@ -53,6 +53,7 @@ export const encoderEvalSection: Section = {
         barChart(rows, { category: { field: 'method', title: 'method' }, value: { field: 'value', title: 'fraction', domain: [0, 1] }, group: { field: 'metric', title: 'metric' }, horizontal: true, height: 40 * s.methods.length }),
         'One-pass token accuracy and exact-match rate of each method on the same texts.',
       );
-      return intro + table + byN + unseen + notes + chart + (s.ladder ? await ladderPart(s.ladder, ctx) : '');
+      const unseenLadder = s.unseen_windows?.ladder ? await ladderPart(s.unseen_windows.ladder, ctx, `, on the ${s.unseen_windows.texts} texts that copy no training window`) : '';
+      return intro + table + byN + unseen + notes + chart + (s.ladder ? await ladderPart(s.ladder, ctx) : '') + unseenLadder;
     }),
 };
