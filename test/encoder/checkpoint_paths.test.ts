@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { loadModelDir } from '../../src/lm/load.js';
 import { loadEncoder } from '../../src/encoder/load.js';
 import { PrototokenError } from '../../src/util/errors.js';
-import { fixtureDir } from '../helpers/fixtures.js';
+import { ROOT, fixtureDir } from '../helpers/fixtures.js';
 import { SHIPPED, shippedCopies } from './shipped_copies.js';
 
 
@@ -42,10 +42,12 @@ describe('checkpoints name their model portably', () => {
         assert.match(text, /"model": "models\/stories260k"/);
       }
     }
-    // The gated release's gate.json records how it was chosen: relative paths only.
-    const gate = await readFile(join(SHIPPED[SHIPPED.length - 1], 'best', 'gate.json'), 'utf8');
-    assert.doesNotMatch(gate, /"\/|\/work\//);
-    assert.match(gate, /"checkpoint": "checkpoints\/stories260k-n8-v7"/);
+    // The gated checkpoints' gate.json records how each was chosen: relative paths only.
+    for (const [name, source] of [['stories260k-n8-v8', 'stories260k-n8-v7'], ['stories260k-n16-v2', 'stories260k-n16']]) {
+      const gate = await readFile(join(ROOT, 'checkpoints', name, 'best', 'gate.json'), 'utf8');
+      assert.doesNotMatch(gate, /"\/|\/work\//);
+      assert.match(gate, new RegExp(`"checkpoint": "checkpoints/${source}"`));
+    }
     const neox = await loadModelDir(fixtureDir('tiny-random-neox'));
     try {
       await assert.rejects(loadEncoder(SHIPPED[0], neox), (err: unknown) => {

@@ -169,23 +169,27 @@ describe('retrieval gate on the shipped N = 8 encoder', () => {
     assertUserError(plain, /has no retrieval gate for N=8/, /prototoken gate/);
   });
 
-  it('the shipped release 8 is what its config makes: the committed gate.json is chosen again, the same threshold and figures', async () => {
-    const src = await copy('src4');
-    const out = join(src, '..', 'again', 'best');
-    const config = join(ROOT, 'configs', 'gate-stories260k-n8-v8.yaml');
-    const printed = await runCli(['gate', '--config', config, '--print-config'], { cwd: ROOT });
-    assertOk(printed);
-    assert.match(printed.stdout, /checkpoints\/stories260k-n8-v8\/best/);
-    const r = await runCli(['gate', '--config', config, '--out', out, '--backend', 'wasm', '--quiet', '--json'], { cwd: ROOT, timeoutMs: 120_000 });
-    assertOk(r);
-    const shipped = JSON.parse(await readFile(join(ROOT, 'checkpoints', 'stories260k-n8-v8', 'best', 'gate.json'), 'utf8')) as RetrievalGate;
-    // --json speaks snake_case, like every command's summary; gate.json keeps the checkpoint's camelCase.
-    const again = lastJson<{ gate: { min_same: number; calibration: { accuracy_by_min_same: Record<string, number>; windows: number } } }>(r).gate;
-    assert.equal(again.min_same, shipped.minSame);
-    assert.deepEqual(again.calibration.accuracy_by_min_same, shipped.calibration.accuracyByMinSame);
-    assert.equal(again.calibration.windows, 1599);
-    for (const f of ['weights.safetensors', 'reference.safetensors']) {
-      assert.equal(await sha256File(join(out, f)), await sha256File(join(ROOT, 'checkpoints', 'stories260k-n8-v8', 'best', f)));
-    }
-  });
+  // Release 8 at N = 8, and the gated N = 16 encoder: each committed gate.json is chosen again by its config.
+  for (const [name, windows] of [['stories260k-n8-v8', 1599], ['stories260k-n16-v2', 788]] as const) {
+    it(`the shipped ${name} is what its config makes: the committed gate.json is chosen again, the same threshold and figures`, async () => {
+      const src = await copy(`again-${name}`);
+      const out = join(src, '..', `again-${name}-out`, 'best');
+      const shippedDir = join(ROOT, 'checkpoints', name, 'best');
+      const config = join(ROOT, 'configs', `gate-${name}.yaml`);
+      const printed = await runCli(['gate', '--config', config, '--print-config'], { cwd: ROOT });
+      assertOk(printed);
+      assert.match(printed.stdout, new RegExp(`checkpoints/${name}/best`));
+      const r = await runCli(['gate', '--config', config, '--out', out, '--backend', 'wasm', '--quiet', '--json'], { cwd: ROOT, timeoutMs: 120_000 });
+      assertOk(r);
+      const shipped = JSON.parse(await readFile(join(shippedDir, 'gate.json'), 'utf8')) as RetrievalGate;
+      // --json speaks snake_case, like every command's summary; gate.json keeps the checkpoint's camelCase.
+      const again = lastJson<{ gate: { min_same: number; calibration: { accuracy_by_min_same: Record<string, number>; windows: number } } }>(r).gate;
+      assert.equal(again.min_same, shipped.minSame);
+      assert.deepEqual(again.calibration.accuracy_by_min_same, shipped.calibration.accuracyByMinSame);
+      assert.equal(again.calibration.windows, windows);
+      for (const f of ['weights.safetensors', 'reference.safetensors']) {
+        assert.equal(await sha256File(join(out, f)), await sha256File(join(shippedDir, f)));
+      }
+    });
+  }
 });

@@ -7,7 +7,7 @@ import { loadEmbeddedModel } from '../helpers/backend.js';
 import { ROOT } from '../helpers/fixtures.js';
 import { tempDir } from '../cli/run.js';
 
-export const SHIPPED = ['stories260k-n8', 'stories260k-n8-lmpool', 'stories260k-n16', 'stories260k-n8-v2-leg2', 'stories260k-n8-v8'].map((n) => join(ROOT, 'checkpoints', n));
+export const SHIPPED = ['stories260k-n8', 'stories260k-n8-lmpool', 'stories260k-n16', 'stories260k-n8-v2-leg2', 'stories260k-n8-v8', 'stories260k-n16-v2'].map((n) => join(ROOT, 'checkpoints', n));
 
 /**
  * Inside a describe: the embedded model and a temporary folder for the suite (set up before its
