@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { type AdamWOptions, PAPER_ADAMW, adamState, adamwUpdate, type AdamState } from '../solver/adamw.js';
+import { type AdamWOptions, PAPER_ADAMW, adamState, adamwUpdate, keepRows, type AdamState } from '../solver/adamw.js';
 import { layoutFor } from '../solver/arrangements.js';
 import { lossAndGrads } from '../solver/step.js';
 import { medianOfSorted } from '../util/stats.js';
@@ -197,48 +197,60 @@ async function refineBatch(
   record: (stepIndex: number, row: number, bestHits: number) => void,
   solvedAt: (row: number, passes: number) => void,
 ): Promise<void> {
-  const targets = tf.tensor2d(targetsHost, [b, N], 'int32');
+  let targets = tf.tensor2d(targetsHost, [b, N], 'int32');
   let state: AdamState = adamState(tf.tensor2d(eHost, [b, d]));
   const bestHits = new Float64Array(b).fill(-1);
   const bestLoss = new Float64Array(b).fill(Infinity);
-  const done = new Uint8Array(b);
-  const rowSteps = new Float32Array(b);
+  // The batch rows still refined, by their row in the batch: a reproduced text leaves the batch,
+  // so a deep ladder costs the passes its texts need, not the budget times the batch.
+  let rows = Array.from({ length: b }, (_, i) => i);
   try {
-    for (let k = 0; k <= budget; k++) {
+    for (let k = 0; k <= budget && rows.length > 0; k++) {
       const r = lossAndGrads(lm, layout, targets, state.param, m, false);
-      const rowHits = tf.sum(r.hits, 1); // [b]
+      const rowHits = tf.sum(r.hits, 1); // [rows]
       const [hitRows, loss] = await Promise.all([rowHits.data(), r.rowLoss.data()]);
       tf.dispose([rowHits, r.hits, r.rowLoss]);
-      for (let i = 0; i < b; i++) {
-        // The best e seen so far: more tokens right, or as many at a lower loss.
-        if (hitRows[i] > bestHits[i] || (hitRows[i] === bestHits[i] && loss[i] < bestLoss[i])) {
-          bestHits[i] = hitRows[i];
-          bestLoss[i] = loss[i];
-        }
-        if (!done[i] && bestHits[i] === N) {
-          done[i] = 1;
-          solvedAt(i, k + 1);
-        }
-      }
       const ki = steps.indexOf(k);
-      if (ki >= 0) for (let i = 0; i < b; i++) record(ki, i, bestHits[i]);
-      if (k === budget || done.every((x) => x === 1)) {
-        // Every later rung sees the same best e.
-        for (let kj = ki >= 0 ? ki + 1 : steps.findIndex((x) => x > k); kj >= 0 && kj < steps.length; kj++) for (let i = 0; i < b; i++) record(kj, i, bestHits[i]);
-        r.gradE.dispose();
+      const stay: number[] = [];
+      rows.forEach((row, a) => {
+        // The best e seen so far: more tokens right, or as many at a lower loss.
+        if (hitRows[a] > bestHits[row] || (hitRows[a] === bestHits[row] && loss[a] < bestLoss[row])) {
+          bestHits[row] = hitRows[a];
+          bestLoss[row] = loss[a];
+        }
+        if (ki >= 0) record(ki, row, bestHits[row]);
+        if (bestHits[row] === N || k === budget) {
+          if (bestHits[row] === N) solvedAt(row, k + 1);
+          // Every later rung sees the same best e.
+          for (let kj = 0; kj < steps.length; kj++) if (steps[kj] > k) record(kj, row, bestHits[row]);
+        } else {
+          stay.push(a);
+        }
+      });
+      let g = r.gradE;
+      if (stay.length < rows.length) {
+        if (stay.length > 0) {
+          const keep = tf.tensor1d(stay, 'int32');
+          state = keepRows(state, keep);
+          targets = swap(targets, tf.gather(targets, keep));
+          g = swap(g, tf.gather(g, keep));
+          keep.dispose();
+        }
+        rows = stay.map((a) => rows[a]);
+      }
+      if (rows.length === 0) {
+        g.dispose();
         break;
       }
-      const g = r.gradE;
       if (rule.kind === 'normalized') {
         const next = tf.tidy(() => {
-          const rms = tf.sqrt(tf.add(tf.mean(tf.square(g), 1, true), 1e-12)); // [b, 1]
+          const rms = tf.sqrt(tf.add(tf.mean(tf.square(g), 1, true), 1e-12)); // [rows, 1]
           return tf.sub(state.param, tf.mul(rule.size, tf.div(g, rms))) as tf.Tensor2D;
         });
         state.param.dispose();
         state = { ...state, param: next };
       } else {
-        rowSteps.fill(k + 1);
-        const next = adamwUpdate(state, g, rowSteps, rule.adamw);
+        const next = adamwUpdate(state, g, new Float32Array(rows.length).fill(k + 1), rule.adamw);
         tf.dispose([state.param, state.m1, state.m2]);
         state = next;
       }
@@ -247,6 +259,12 @@ async function refineBatch(
   } finally {
     tf.dispose([targets, state.param, state.m1, state.m2]);
   }
+}
+
+/** Dispose `old` and return `next` (a tensor replaced by its gathered rows). */
+function swap<T extends tf.Tensor>(old: T, next: T): T {
+  old.dispose();
+  return next;
 }
 
 /** The ladder of every evaluated start, as `prototoken eval --ladder --json` reports it. */

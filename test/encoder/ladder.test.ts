@@ -60,7 +60,7 @@ describe('refinementLadder', () => {
     assert.equal(l.rungs[0].passes, 1);
   });
 
-  it('accuracy never falls with k, and the refinement reproduces texts it starts far from', async () => {
+  it('accuracy never falls with k, the refinement reproduces texts it starts far from, and texts leave their batch once reproduced', async () => {
     const e = new Prng(4).normals(n * 64, 1);
     const before = tf.memory().numTensors;
     const l = await refinementLadder(model.lm, m, ids, N, e, { steps: [0, 1, 2, 4, 8, 16, 32, 64, 128], rule: { kind: 'adamw', adamw: { ...PAPER_ADAMW, lr: 0.05 } }, batchSize: 4 });
@@ -71,6 +71,9 @@ describe('refinementLadder', () => {
     }
     assert.ok(l.rungs[0].exact_match < 0.5 && l.rungs[l.rungs.length - 1].exact_match === 1, JSON.stringify(l.rungs));
     assert.equal(l.solved_within_budget, 1);
+    // A reproduced text leaves its batch; the others go on exactly as they would alone.
+    assert.ok(new Set(l.passes_to_solve).size > 1, 'texts reproduced at different passes, so some leave early');
+    assert.deepEqual(await refinementLadder(model.lm, m, ids, N, e, { steps: [0, 1, 2, 4, 8, 16, 32, 64, 128], rule: { kind: 'adamw', adamw: { ...PAPER_ADAMW, lr: 0.05 } }, batchSize: 1 }), l);
   });
 
   it('the passes to reproduce each text are the solver\'s steps + 1 from the same start and rule', async () => {
