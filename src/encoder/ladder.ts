@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { type AdamWOptions, PAPER_ADAMW, adamState, adamwUpdate, keepRows, type AdamState } from '../solver/adamw.js';
+import { type AdamWOptions, PAPER_ADAMW, adamState, adamwUpdate, gatherRows, keepRows, type AdamState } from '../solver/adamw.js';
 import { layoutFor } from '../solver/arrangements.js';
 import { lossAndGrads } from '../solver/step.js';
 import { medianOfSorted } from '../util/stats.js';
@@ -232,8 +232,8 @@ async function refineBatch(
         if (stay.length > 0) {
           const keep = tf.tensor1d(stay, 'int32');
           state = keepRows(state, keep);
-          targets = swap(targets, tf.gather(targets, keep));
-          g = swap(g, tf.gather(g, keep));
+          targets = gatherRows(targets, keep);
+          g = gatherRows(g, keep);
           keep.dispose();
         }
         rows = stay.map((a) => rows[a]);
@@ -259,12 +259,6 @@ async function refineBatch(
   } finally {
     tf.dispose([targets, state.param, state.m1, state.m2]);
   }
-}
-
-/** Dispose `old` and return `next` (a tensor replaced by its gathered rows). */
-function swap<T extends tf.Tensor>(old: T, next: T): T {
-  old.dispose();
-  return next;
 }
 
 /** The ladder of every evaluated start, as `prototoken eval --ladder --json` reports it. */

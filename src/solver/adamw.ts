@@ -86,6 +86,13 @@ export function keepRows(s: AdamState, keep: tf.Tensor1D | readonly number[]): A
   return out;
 }
 
+/** Rows `keep` of `t` (e.g. the targets of texts that stay in the batch); `t` is disposed. */
+export function gatherRows<T extends tf.Tensor>(t: T, keep: tf.Tensor1D): T {
+  const out = tf.gather(t, keep) as T;
+  t.dispose();
+  return out;
+}
+
 /** Stack states row-wise (texts joining the batch). */
 export function concatRows(a: AdamState, b: AdamState): AdamState {
   return tf.tidy(() => ({

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLM } from '../lm/types.js';
-import { type AdamState, adamwUpdate, concatRows, disposeState, keepRows } from './adamw.js';
+import { type AdamState, adamwUpdate, concatRows, disposeState, gatherRows, keepRows } from './adamw.js';
 import { checkPositions, layoutFor } from './arrangements.js';
 import { initialRow, rowSeed } from './init.js';
 import { lossAndGrads, rowMetrics } from './step.js';
@@ -201,7 +201,7 @@ export async function solveTexts(
         [eState, mState, targetIds] = [
           keepRows(eState, keep),
           mState ? keepRows(mState, keep) : null,
-          swap(targetIds as tf.Tensor2D, tf.gather(targetIds as tf.Tensor2D, keep)),
+          gatherRows(targetIds as tf.Tensor2D, keep),
         ];
         keep.dispose();
         rows = keepIdx.map((i) => rows[i]);
@@ -333,11 +333,6 @@ function appendTensor(a: tf.Tensor2D | null, b: tf.Tensor2D): tf.Tensor2D {
   a.dispose();
   b.dispose();
   return out;
-}
-
-function swap<T extends tf.Tensor>(old: T, next: T): T {
-  old.dispose();
-  return next;
 }
 
 /** Concatenate row arrays into one typed array of the given kind. */
