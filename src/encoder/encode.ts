@@ -19,12 +19,20 @@ export async function encodeAll(encoder: ProtoEncoder, ids: Int32Array, N: numbe
 }
 
 /**
+ * The checkpoint's retrieval gate applied to the network's e_hat [n * d] of ids [n * N]; null when
+ * it has no gate for windows of N tokens (then its output is the network's e_hat).
+ */
+export function applyCheckpointGate(enc: LoadedEncoder, ids: Int32Array, N: number, network: Float32Array): GatedE | null {
+  const { gate, reference } = enc;
+  return reference !== null && gateApplies(gate, reference, N) ? applyGate(gate, reference, ids, N, network) : null;
+}
+
+/**
  * A checkpoint's one-pass e for ids [n * N]: through its retrieval gate when it has one for this N,
  * else the network's e_hat (`retrieved` all 0). `network` is the network's e_hat either way.
  */
 export async function encodeOnePass(enc: LoadedEncoder, ids: Int32Array, N: number, batchSize?: number): Promise<GatedE & { network: Float32Array; gated: boolean }> {
   const network = await encodeAll(enc.encoder, ids, N, batchSize);
-  const { gate, reference } = enc;
-  if (reference === null || !gateApplies(gate, reference, N)) return { e: network, retrieved: new Uint8Array(ids.length / N), network, gated: false };
-  return { ...applyGate(gate, reference, ids, N, network), network, gated: true };
+  const gated = applyCheckpointGate(enc, ids, N, network);
+  return gated ? { ...gated, network, gated: true } : { e: network, retrieved: new Uint8Array(ids.length / N), network, gated: false };
 }

@@ -17,7 +17,7 @@ import { PrototokenError } from '../util/errors.js';
 import { formatTable } from '../util/table.js';
 import { z } from 'zod';
 import { type RunTexts, eByText, encoderRunSchema, flatIds } from './inputs.js';
-import { applyGate, gateApplies } from './gate.js';
+import { applyCheckpointGate } from './encode.js';
 import type { LoadedEncoder } from './load.js';
 import { bestOfStarts, constantStart, encoderCandidates } from './starts.js';
 import { loadInitSpec } from '../solver/init.js';
@@ -225,11 +225,11 @@ export async function refineWithEncoder(
  * computed for the other starts (refused without a gate for this N).
  */
 function gatedStarts(enc: LoadedEncoder, run: RunTexts, eHat: Float32Array): Map<string, Float32Array> {
-  const { gate, reference } = enc;
-  if (reference === null || !gateApplies(gate, reference, run.N)) {
+  const gated = applyCheckpointGate(enc, flatIds(run.texts, run.N), run.N, eHat);
+  if (!gated) {
     throw new PrototokenError(`the checkpoint has no retrieval gate for N=${run.N}`, { file: enc.dir, fix: 'choose one with prototoken gate, or drop gated from --starts' });
   }
-  return eByText(run.texts, applyGate(gate, reference, flatIds(run.texts, run.N), run.N, eHat).e, enc.meta.dModel);
+  return eByText(run.texts, gated.e, enc.meta.dModel);
 }
 
 /** One start's numbers before the ratios (which need the other starts). */
